@@ -1,0 +1,227 @@
+"""The one invocation path: JSON params → validate → unmarshal → call → marshal the result.
+
+REST, GraphQL, the command line, generated tests, schedulers and the function handler inside an
+OpenFaaS container all call actions through :class:`ActionInvoker`, so validation, errors and
+results agree everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from servey_faas.action import Action
+from servey_faas.errors import ActionDefinitionError, FieldError, ValidationError
+from servey_faas.schemas import TypeCodec, normalize_type
+from servey_faas.types import JSON
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError as SchemaError
+
+_PASS_THROUGH = (str, int, bool, type(None), typing.Any)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of an action: its name, type, default and JSON Schema.
+
+    ``schema``'s recursive ``$ref``s point under ``#/properties/<name>`` (the params schema).
+    """
+
+    name: str
+    type: Any
+    required: bool
+    default: Any
+    schema: dict[str, Any]
+
+
+class ActionInvoker:
+    """Calls one action with JSON params and returns its JSON result. Build once per app.
+
+    :raises ActionDefinitionError: at construction, when a parameter or the return value has no
+        annotation or no JSON form, when the function takes ``*args``/``**kwargs``, or when an
+        example names unknown params or fails validation.
+    """
+
+    def __init__(self, action: Action, codec: TypeCodec) -> None:
+        self.action = action
+        self.codec = codec
+        fn = action.fn
+        try:
+            hints = typing.get_type_hints(fn)
+        except Exception as e:
+            raise ActionDefinitionError(f"action {action.name!r}: cannot resolve type hints: {e}") from e
+        params: list[Parameter] = []
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise ActionDefinitionError(f"action {action.name!r}: *args and **kwargs are not supported ({p})")
+            if p.name not in hints:
+                raise ActionDefinitionError(f"action {action.name!r}: parameter {p.name!r} needs a type annotation")
+            type_ = normalize_type(hints[p.name])
+            schema = self._schema_for(type_, f"#/properties/{p.name}", f"parameter {p.name!r}")
+            required = p.default is inspect.Parameter.empty
+            if not required:
+                schema = {**schema, "default": _to_json(codec, p.default, type_)}
+            params.append(Parameter(p.name, type_, required, None if required else p.default, schema))
+        if "return" not in hints:
+            raise ActionDefinitionError(f"action {action.name!r}: the return value needs a type annotation")
+        self.params: tuple[Parameter, ...] = tuple(params)
+        self.result_type: Any = normalize_type(hints["return"])
+        self.result_schema: dict[str, Any] = self._schema_for(self.result_type, "#", "return value")
+        self.params_schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {p.name: p.schema for p in self.params},
+            "required": [p.name for p in self.params if p.required],
+            "additionalProperties": False,
+        }
+        self._validator = codec.validator(self.params_schema)
+        self._loaders: dict[str, Callable[[Any], Any]] = {p.name: self._loader(p.type) for p in self.params}
+        self._dump: Callable[[Any], JSON] = self._dumper(self.result_type)
+        self._is_async = action.is_async
+        self._check_examples()
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+    def load_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate JSON ``params`` against the params schema and unmarshal them to keyword args.
+
+        Params left out get the function's defaults (they are not passed).
+
+        :raises ValidationError: listing every invalid field, location relative to the params.
+        """
+        errors = list(self._validator.iter_errors(params))
+        if errors:
+            raise ValidationError([e for err in errors for e in _field_errors(err)])
+        loaders = self._loaders
+        return {name: loaders[name](value) for name, value in params.items()}
+
+    def dump_result(self, result: Any) -> JSON:
+        """The JSON form of a return value of the action."""
+        return self._dump(result)
+
+    async def invoke(self, params: Mapping[str, Any]) -> JSON:
+        """Run the action with JSON ``params``; sync functions run in a worker thread so the event
+        loop never waits on them.
+
+        :raises ValidationError: for invalid params. Exceptions raised by the action propagate.
+        """
+        kwargs = self.load_params(params)
+        return self._dump(await self.call(kwargs))
+
+    async def call(self, kwargs: Mapping[str, Any]) -> Any:
+        """Call the function with already-loaded ``kwargs`` (async awaited, sync in a thread)."""
+        if self._is_async:
+            return await self.action.fn(**kwargs)
+        from anyio import to_thread
+
+        return await to_thread.run_sync(functools.partial(self.action.fn, **kwargs))
+
+    def invoke_sync(self, params: Mapping[str, Any]) -> JSON:
+        """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""
+        kwargs = self.load_params(params)
+        if self._is_async:
+            import asyncio
+
+            return self._dump(asyncio.run(self.action.fn(**kwargs)))
+        return self._dump(self.action.fn(**kwargs))
+
+    def example_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Example params in their JSON form (Python values are marshalled with the param types)."""
+        types_ = {p.name: p.type for p in self.params}
+        return {k: _to_json(self.codec, v, types_.get(k)) for k, v in params.items()}
+
+    def example_result(self, result: Any) -> JSON:
+        """An example result in its JSON form."""
+        return _to_json(self.codec, result, self.result_type)
+
+    def _schema_for(self, type_: Any, path: str, what: str) -> dict[str, Any]:
+        try:
+            self.codec.check(type_)
+            return self.codec.schema(type_, path)
+        except ValueError as e:
+            raise ActionDefinitionError(f"action {self.action.name!r}: {what} of type {type_!r} has no JSON form ({e})") from e
+
+    def _loader(self, type_: Any) -> Callable[[Any], Any]:
+        if type_ in _PASS_THROUGH:
+            return _identity
+        if type_ is float:
+            return float
+        return functools.partial(self.codec.load, type_)
+
+    def _dumper(self, type_: Any) -> Callable[[Any], JSON]:
+        if type_ in _PASS_THROUGH or type_ is float:
+            return _identity
+        codec = self.codec
+        return lambda value: codec.dump(value, type_)  # type: ignore[no-any-return]
+
+    def _check_examples(self) -> None:
+        names = {p.name for p in self.params}
+        for example in self.action.examples:
+            unknown = sorted(set(example.params) - names)
+            if unknown:
+                raise ActionDefinitionError(
+                    f"action {self.name!r}: example {example.name!r} names unknown params {', '.join(unknown)}"
+                )
+            try:
+                self.load_params(self.example_params(example.params))
+            except ValidationError as e:
+                raise ActionDefinitionError(f"action {self.name!r}: example {example.name!r} is invalid: {e}") from e
+
+
+def build_invokers(actions: Iterable[Action], codec: TypeCodec | None = None) -> dict[str, ActionInvoker]:
+    """One :class:`ActionInvoker` per action, by action name, sharing one codec."""
+    codec = codec or TypeCodec()
+    return {a.name: ActionInvoker(a, codec) for a in actions}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_JSON_NATIVE = (str, int, float, bool, type(None))
+
+
+def _to_json(codec: TypeCodec, value: Any, type_: Any) -> Any:
+    if isinstance(value, _JSON_NATIVE) or (isinstance(value, (list, dict)) and _is_json(value)):
+        return value
+    return codec.dump(value, type_)
+
+
+def _is_json(value: Any) -> bool:
+    if isinstance(value, _JSON_NATIVE):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
+
+
+def _field_errors(error: SchemaError) -> list[FieldError]:
+    """Turn one jsonschema error into field errors whose location names the field itself."""
+    path = tuple(error.absolute_path)
+    if error.validator == "required":
+        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        named = [r for r in missing if repr(r) in error.message] or missing[:1]
+        return [FieldError((*path, r), "field required") for r in named]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        extra = sorted(k for k in error.instance if k not in known)
+        return [FieldError((*path, k), "unexpected field") for k in extra]
+    if error.validator == "type" and error.instance is None:
+        return [FieldError(path, "must not be null")]
+    if error.context:
+        from jsonschema.exceptions import best_match
+
+        # For Optional[X] the "is not of type 'null'" branch never explains anything.
+        relevant = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        best = best_match(relevant or error.context)
+        if best is not None:
+            return [FieldError((*path, *best.relative_path), best.message)]
+    return [FieldError(path, error.message)]

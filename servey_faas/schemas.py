@@ -1,0 +1,146 @@
+"""JSON Schemas, loading and dumping for the Python types actions use.
+
+Built on schemey 7.0.2 (type → JSON Schema) and marshy 5.0.3 (JSON ↔ objects), extended with
+what they lack: ``dict[str, X]``, ``datetime.date``, ``typing.Any`` and PEP 604 unions
+(``X | None``). The extensions live on a :class:`TypeCodec`'s own contexts, never on the
+libraries' process-global defaults.
+"""
+
+from __future__ import annotations
+
+import datetime
+import types
+import typing
+from collections.abc import Mapping
+from copy import deepcopy
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+COMPONENTS_PREFIX = "#/components/schemas/"
+
+
+class TypeCodec:
+    """One app's JSON Schema generator and marshaller. Build once; not thread-hostile after that.
+
+    Schemey and marshy are imported here, not at ``import servey_faas``, to keep the core's import
+    time low.
+    """
+
+    def __init__(self) -> None:
+        from marshy.marshy_context import create_marshy_context
+        from schemey.schema_context import create_schema_context
+
+        from servey_faas import _codec_extensions as ext
+
+        self._marshy = create_marshy_context()
+        for marshaller in ext.marshallers():
+            self._marshy.register_marshaller(marshaller)
+        for factory in ext.marshaller_factories():
+            self._marshy.register_factory(factory)
+        self._schemey = create_schema_context(self._marshy)
+        self._schemey.factories = sorted(
+            [*self._schemey.factories, *ext.schema_factories()], key=lambda f: f.priority, reverse=True
+        )
+
+    def schema(self, type_: Any, path: str = "#") -> dict[str, Any]:
+        """The JSON Schema (2020-12) of ``type_``, nested dataclasses inlined.
+
+        Recursive dataclasses refer back with ``$ref`` JSON pointers under ``path``, the place the
+        schema will be put in its document.
+
+        :raises ValueError: for a type that has no JSON form.
+        """
+        return deepcopy(self._schemey.schema_from_type(type_, path).schema)
+
+    def load(self, type_: Any, value: Any) -> Any:
+        """Turn the JSON form ``value`` into an instance of ``type_``."""
+        return self._marshy.load(type_, value)
+
+    def dump(self, value: Any, type_: Any = None) -> Any:
+        """Turn ``value`` (of ``type_``, or its own type) into its JSON form."""
+        return self._marshy.dump(value, type_)
+
+    def check(self, type_: Any) -> None:
+        """Raise unless ``type_`` can be loaded and dumped.
+
+        :raises ValueError: naming the type.
+        """
+        try:
+            self._marshy.get_marshaller(type_)
+        except Exception as e:
+            raise ValueError(f"no marshaller for {type_!r}: {e}") from e
+
+    @staticmethod
+    def validator(schema: Mapping[str, Any]) -> Validator:
+        """A JSON Schema 2020-12 validator for ``schema`` that checks the formats actions use
+        (``date-time``, ``date``, ``uuid``)."""
+        from jsonschema import Draft202012Validator, FormatChecker
+
+        checker = FormatChecker(("date", "uuid"))
+        checker.checks("date-time", raises=ValueError)(_is_datetime)
+        return Draft202012Validator(dict(schema), format_checker=checker)
+
+
+def _is_datetime(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.datetime.fromisoformat(value)
+    return True
+
+
+def normalize_type(type_: Any) -> Any:
+    """``X | None`` (PEP 604) as ``typing.Optional[X]``, recursively, so schemey and marshy see it."""
+    if isinstance(type_, types.UnionType):
+        return typing.Union[tuple(normalize_type(a) for a in type_.__args__)]  # noqa: UP007
+    return type_
+
+
+def hoist_components(schema: Any, components: dict[str, Any], path: str = "#") -> Any:
+    """Move every dataclass (object with a ``name``) in ``schema`` to ``components`` and put a
+    ``$ref`` to ``#/components/schemas/<Name>`` in its place, as OpenAPI 3.1 expects.
+
+    ``path`` is where ``schema`` was generated (see :meth:`TypeCodec.schema`), so that recursive
+    ``$ref``s are pointed at their component too. Two different types with one name get
+    ``Name2``, ``Name3``…
+
+    :returns: the rewritten schema; ``components`` is filled in place.
+    """
+    return _hoist(schema, components, path, {})
+
+
+def _hoist(node: Any, components: dict[str, Any], loc: str, refs: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_hoist(v, components, f"{loc}/{i}", refs) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref in refs:
+        return {**node, "$ref": refs[ref]}
+    name = node.get("name")
+    is_dataclass = isinstance(name, str) and node.get("type") == "object" and "properties" in node
+    if is_dataclass:
+        placeholder = f"{COMPONENTS_PREFIX}{name}"
+        refs[loc] = placeholder
+    body = {k: _hoist(v, components, f"{loc}/{k}", refs) for k, v in node.items() if not (is_dataclass and k == "name")}
+    if not is_dataclass:
+        return body
+    component = str(name)
+    n = 1
+    while component in components and components[component] != body:
+        n += 1
+        component = f"{name}{n}"
+    components[component] = body
+    target = f"{COMPONENTS_PREFIX}{component}"
+    if target != refs[loc]:  # renamed: point recursive refs made meanwhile at the new name
+        body = _replace_ref(body, refs[loc], target)
+        components[component] = body
+    return {"$ref": target}
+
+
+def _replace_ref(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, list):
+        return [_replace_ref(v, old, new) for v in node]
+    if isinstance(node, dict):
+        return {k: (new if k == "$ref" and v == old else _replace_ref(v, old, new)) for k, v in node.items()}
+    return node

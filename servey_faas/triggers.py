@@ -1,0 +1,99 @@
+"""Triggers: what makes an action run (a web request, a fixed rate, a cron schedule)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PATH_PARAM = re.compile(r"{([^{}]+)}")
+
+
+@dataclass(frozen=True)
+class WebTrigger:
+    """Serve the action over HTTP.
+
+    ``method`` is one of GET, POST, PUT, PATCH, DELETE. ``path`` defaults to
+    ``/actions/<name with _ as ->``; it may hold ``{param}`` placeholders that name parameters.
+    GET and DELETE read params from the query string, the other methods from a JSON object body.
+    Over GraphQL, GET becomes a Query field and every other method a Mutation field.
+
+    :raises ValueError: for an unknown method or a path that does not start with ``/``.
+    """
+
+    method: HttpMethod = "GET"
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        method = str(self.method).upper()
+        if method not in _METHODS:
+            raise ValueError(f"WebTrigger method must be one of {', '.join(_METHODS)}, not {self.method!r}")
+        object.__setattr__(self, "method", method)
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"WebTrigger path must start with '/', not {self.path!r}")
+
+    @property
+    def reads_body(self) -> bool:
+        """True when params come from a JSON body rather than the query string."""
+        return self.method not in ("GET", "DELETE")
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """Names of the ``{param}`` placeholders in ``path``, in order."""
+        return tuple(_PATH_PARAM.findall(self.path or ""))
+
+
+WEB_GET = WebTrigger("GET")
+WEB_POST = WebTrigger("POST")
+WEB_PUT = WebTrigger("PUT")
+WEB_PATCH = WebTrigger("PATCH")
+WEB_DELETE = WebTrigger("DELETE")
+
+
+@dataclass(frozen=True)
+class FixedRateTrigger:
+    """Run the action every ``interval`` seconds (int or float > 0), without params.
+
+    On OpenFaaS this becomes the cron-connector schedule ``@every <interval>s``
+    (CONTRACTS.md §4).
+
+    :raises ValueError: when ``interval`` is not a number greater than 0.
+    """
+
+    interval: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.interval, bool) or not isinstance(self.interval, (int, float)) or not self.interval > 0:
+            raise ValueError(f"FixedRateTrigger interval must be a number of seconds > 0, not {self.interval!r}")
+
+
+_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_EVERY = re.compile(r"^@every\s+((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+_FIELD = re.compile(r"^[\d*,/\-A-Za-z?]+$")
+
+
+@dataclass(frozen=True)
+class CronTrigger:
+    """Run the action on a cron schedule, as cron-connector accepts it (CONTRACTS.md §4).
+
+    ``expression`` is a standard 5-field expression (``"*/5 * * * *"``), one of the descriptors
+    ``@yearly @annually @monthly @weekly @daily @midnight @hourly``, or ``@every <duration>``
+    with a Go duration such as ``30s`` or ``1h30m``.
+
+    :raises ValueError: when the expression has the wrong shape.
+    """
+
+    expression: str
+
+    def __post_init__(self) -> None:
+        expr = " ".join(str(self.expression).split())
+        object.__setattr__(self, "expression", expr)
+        if expr.startswith("@"):
+            if expr in _DESCRIPTORS or _EVERY.match(expr):
+                return
+            raise ValueError(f"CronTrigger descriptor {expr!r} is not one of {', '.join(_DESCRIPTORS)} or '@every <duration>'")
+        fields = expr.split(" ")
+        if len(fields) != 5 or not all(_FIELD.match(f) for f in fields):
+            raise ValueError(f"CronTrigger expression {expr!r} must have 5 fields: minute hour day-of-month month day-of-week")
