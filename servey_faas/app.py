@@ -1,0 +1,44 @@
+"""The app: its settings, its actions and their invokers, found and built once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from servey_faas.discovery import ActionRegistry, find_actions
+from servey_faas.invocation import ActionInvoker, build_invokers
+from servey_faas.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServeyApp:
+    """Everything the transports (REST, CLI, tests, schedulers, functions) share.
+
+    Build it once with :meth:`load` and pass it down; nothing here is global.
+    """
+
+    settings: Settings
+    actions: ActionRegistry
+    invokers: Mapping[str, ActionInvoker]
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> ServeyApp:
+        """Find the actions named by ``settings`` and build their invokers.
+
+        :raises DiscoveryError: when the actions cannot be imported or two share a name.
+        :raises ActionDefinitionError: when an action cannot be served as declared.
+        """
+        settings = settings or Settings.load()
+        return cls.from_registry(find_actions(settings.action_path), settings)
+
+    @classmethod
+    def from_registry(cls, actions: ActionRegistry, settings: Settings | None = None) -> ServeyApp:
+        """An app over actions already found (or listed by hand, as tests do)."""
+        return cls(settings or Settings(), actions, build_invokers(actions.values()))
+
+    def invoker(self, name: str) -> ActionInvoker:
+        """The invoker of the action called ``name`` (``-`` read as ``_``).
+
+        :raises ActionNotFoundError: naming the actions there are.
+        """
+        return self.invokers[self.actions.get_action(name).name]

@@ -1,0 +1,42 @@
+"""Assembling the Starlette application of a :class:`~servey_faas.app.ServeyApp`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from servey_faas.app import ServeyApp
+from servey_faas.web.responses import error_response
+from servey_faas.web.rest import rest_routes
+
+_ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def create_app(app: ServeyApp | None = None, *, extra_routes: Sequence[BaseRoute] = (), debug: bool = False) -> Starlette:
+    """The ASGI application serving every web action, ``/openapi.json``, ``/docs`` and ``/redoc``.
+
+    Actions are found (when ``app`` is None) and the OpenAPI document built here, once; nothing is
+    rebuilt per request. ``debug`` shows tracebacks in error pages and is off by default.
+    """
+    app = app or ServeyApp.load()
+    from servey_faas.web.docs import docs_routes
+
+    routes: list[BaseRoute] = [*rest_routes(app.invokers), *docs_routes(app), *extra_routes]
+    starlette = Starlette(
+        debug=debug,
+        routes=routes,
+        exception_handlers={HTTPException: _http_error},
+    )
+    starlette.state.servey = app
+    return starlette
+
+
+async def _http_error(request: Request, exc: Any) -> Response:
+    status = int(exc.status_code)
+    return error_response(status, _ERROR_NAMES.get(status, "http_error"), str(exc.detail), headers=exc.headers)

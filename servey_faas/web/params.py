@@ -1,0 +1,149 @@
+"""Reading action params out of a request: query strings, path params and JSON bodies.
+
+Query and path values arrive as strings; each is coerced to the JSON type its parameter's schema
+asks for before validation, so ``?count=3`` validates as an integer and ``?count=x`` is reported
+as an invalid field (not a crash).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from servey_faas.errors import BadRequestError
+from servey_faas.invocation import Parameter
+
+Coercer = Callable[[str], Any]
+
+
+def coercer_for(schema: Mapping[str, Any]) -> Coercer:
+    """A function turning one query-string value into the JSON value ``schema`` expects.
+
+    Values that cannot be coerced are returned unchanged, for validation to report.
+    """
+    if "anyOf" in schema:
+        branches = [coercer_for(s) for s in schema["anyOf"] if s.get("type") != "null"]
+        return lambda v: _first_changed(branches, v)
+    kind = schema.get("type")
+    if kind == "integer":
+        return _to_int
+    if kind == "number":
+        return _to_number
+    if kind == "boolean":
+        return _to_bool
+    if kind == "string" or "enum" in schema:
+        return _identity
+    if kind in ("object", "array") or "$ref" in schema:
+        return _to_json
+    return _identity
+
+
+def is_array(schema: Mapping[str, Any]) -> bool:
+    """True when a query parameter of ``schema`` is given by repeating its key (``?tag=a&tag=b``)."""
+    if schema.get("type") == "array":
+        return True
+    return any(s.get("type") == "array" for s in schema.get("anyOf", ()))
+
+
+class QueryReader:
+    """Reads the params of one action from a query string (and path params), built once per route."""
+
+    def __init__(self, params: Sequence[Parameter]) -> None:
+        self._scalars: dict[str, Coercer] = {}
+        self._arrays: dict[str, Coercer] = {}
+        for p in params:
+            if is_array(p.schema):
+                items = p.schema.get("items") or next(
+                    (s.get("items", {}) for s in p.schema.get("anyOf", ()) if s.get("type") == "array"), {}
+                )
+                self._arrays[p.name] = coercer_for(items)
+            else:
+                self._scalars[p.name] = coercer_for(p.schema)
+
+    def read(self, query: Any, path_params: Mapping[str, str]) -> dict[str, Any]:
+        """``query`` is a Starlette ``QueryParams`` (a multi-dict); unknown keys are kept so that
+        validation reports them."""
+        params: dict[str, Any] = {}
+        for key in query:
+            arr = self._arrays.get(key)
+            if arr is not None:
+                params[key] = [arr(v) for v in query.getlist(key)]
+            else:
+                coerce = self._scalars.get(key, _identity)
+                params[key] = coerce(query[key])
+        params.update(self.read_path(path_params))
+        return params
+
+    def read_path(self, path_params: Mapping[str, str]) -> dict[str, Any]:
+        return {k: self._scalars.get(k, _identity)(v) for k, v in path_params.items()}
+
+
+def parse_json_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The JSON object in a request body; an empty body is ``{}``.
+
+    :raises BadRequestError: for a content type other than JSON, malformed JSON or a JSON value
+        that is not an object.
+    """
+    if not body.strip():
+        return {}
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise BadRequestError(f"expected a JSON body (Content-Type: application/json), got {content_type or 'no content type'!r}")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadRequestError(f"malformed JSON body: {e}") from None
+    if not isinstance(data, dict):
+        raise BadRequestError(f"the JSON body must be an object of params, not {type(data).__name__}")
+    return data
+
+
+def _first_changed(coercers: list[Coercer], value: str) -> Any:
+    for coerce in coercers:
+        result = coerce(value)
+        if result is not value:
+            return result
+    return value
+
+
+def _identity(value: str) -> Any:
+    return value
+
+
+def _to_int(value: str) -> Any:
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _to_number(value: str) -> Any:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if not math.isfinite(number):
+        return value
+    return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+
+
+_TRUE = frozenset(("true", "1", "yes", "on"))
+_FALSE = frozenset(("false", "0", "no", "off"))
+
+
+def _to_bool(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return value
+
+
+def _to_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
