@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -59,14 +60,15 @@ class FixedRateTrigger:
     On OpenFaaS this becomes the cron-connector schedule ``@every <interval>s``
     (CONTRACTS.md §4).
 
-    :raises ValueError: when ``interval`` is not a number greater than 0.
+    :raises ValueError: when ``interval`` is not a finite number greater than 0.
     """
 
     interval: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.interval, bool) or not isinstance(self.interval, (int, float)) or not self.interval > 0:
-            raise ValueError(f"FixedRateTrigger interval must be a number of seconds > 0, not {self.interval!r}")
+        interval = self.interval
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 < interval < math.inf:
+            raise ValueError(f"FixedRateTrigger interval must be a number of seconds > 0, not {interval!r}")
 
 
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
