@@ -61,9 +61,10 @@ def _read_tool_table(path: Path) -> Mapping[str, Any]:
             data = tomllib.load(f)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigurationError(f"cannot read {path}: {e}") from e
-    table = data.get("tool", {}).get("servey_faas", {})
+    tool = data.get("tool", {})
+    table = tool.get("servey_faas", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise ConfigurationError(f"{path}: [tool.servey_faas] must be a table")
     return table
