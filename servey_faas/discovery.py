@@ -75,8 +75,11 @@ def _import(name: str) -> ModuleType:
 
 
 def _import_failure(name: str, e: BaseException) -> str:
-    frame = traceback.extract_tb(e.__traceback__)[-1:] if e.__traceback__ else []
-    where = f" at {frame[0].filename}:{frame[0].lineno}" if frame else ""
+    if isinstance(e, SyntaxError) and e.filename:
+        where = f" at {e.filename}:{e.lineno}"  # its traceback ends in importlib, not in the file
+    else:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<frozen ")]
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return f"cannot import actions module {name!r}: {type(e).__name__}: {e}{where}"
 
 
