@@ -125,16 +125,17 @@ def _hoist(node: Any, components: dict[str, Any], loc: str, refs: dict[str, str]
     body = {k: _hoist(v, components, f"{loc}/{k}", refs) for k, v in node.items() if not (is_dataclass and k == "name")}
     if not is_dataclass:
         return body
+    placeholder, original = refs[loc], body
     component = str(name)
     n = 1
     while component in components and components[component] != body:
         n += 1
         component = f"{name}{n}"
+        # renamed: point recursive refs made meanwhile at the new name before comparing again
+        body = _replace_ref(original, placeholder, f"{COMPONENTS_PREFIX}{component}")
     components[component] = body
     target = f"{COMPONENTS_PREFIX}{component}"
-    if target != refs[loc]:  # renamed: point recursive refs made meanwhile at the new name
-        body = _replace_ref(body, refs[loc], target)
-        components[component] = body
+    refs[loc] = target  # later $refs to this place (schemey repeats a type as a $ref) follow the rename
     return {"$ref": target}
 
 
