@@ -148,6 +148,8 @@ class ActionInvoker:
             raise ActionDefinitionError(f"action {self.action.name!r}: {what} of type {type_!r} has no JSON form ({e})") from e
 
     def _loader(self, type_: Any) -> Callable[[Any], Any]:
+        if type_ is int:
+            return _load_int
         if type_ in _PASS_THROUGH:
             return _identity
         if type_ is float:
@@ -182,6 +184,11 @@ def build_invokers(actions: Iterable[Action], codec: TypeCodec | None = None) ->
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _load_int(value: Any) -> Any:
+    # JSON Schema's "integer" accepts 2.0; the function asked for an int, as marshy gives nested fields.
+    return int(value) if isinstance(value, float) else value
 
 
 _JSON_NATIVE = (str, int, float, bool, type(None))
