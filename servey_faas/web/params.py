@@ -92,7 +92,7 @@ def parse_json_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise BadRequestError(f"expected a JSON body (Content-Type: application/json), got {content_type or 'no content type'!r}")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequestError(f"malformed JSON body: {e}") from None
     if not isinstance(data, dict):
@@ -144,6 +144,10 @@ def _to_bool(value: str) -> Any:
 
 def _to_json(value: str) -> Any:
     try:
-        return json.loads(value)
+        return json.loads(value, parse_constant=_reject_constant)
     except ValueError:
         return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
