@@ -230,5 +230,5 @@ def _field_errors(error: SchemaError) -> list[FieldError]:
         relevant = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
         best = best_match(relevant or error.context)
         if best is not None:
-            return [FieldError((*path, *best.relative_path), best.message)]
+            return _field_errors(best)  # its absolute_path includes this error's path
     return [FieldError(path, error.message)]
