@@ -79,7 +79,7 @@ class ActionEndpoint:
                 params.update(self._reader.read_path(request.path_params))
             else:
                 params = self._reader.read(request.query_params, request.path_params)
-            result = await self._invoker.invoke(params)
+            response = JSONResponse(await self._invoker.invoke(params))  # rendering may fail too (NaN)
         except ValidationError as e:
             return validation_error_response([self._locate(err) for err in e.errors])
         except BadRequestError as e:
@@ -87,7 +87,7 @@ class ActionEndpoint:
         except Exception:
             logger.exception("action %r failed on %s %s", self._invoker.name, request.method, request.url.path)
             return error_response(500, "internal_error", "internal server error")
-        return JSONResponse(result)
+        return response
 
     def _locate(self, error: FieldError) -> FieldError:
         if not error.location:
