@@ -1,0 +1,196 @@
+"""Reading params from query strings, path params and JSON bodies (servey_faas/web/params.py)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from starlette.datastructures import QueryParams
+
+from servey_faas import action, get_action
+from servey_faas.errors import BadRequestError
+from servey_faas.invocation import ActionInvoker
+from servey_faas.schemas import TypeCodec
+from servey_faas.web.params import QueryReader, coercer_for, is_array, parse_json_body
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    SLOW = "slow"
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    end: int
+
+
+def search(
+    count: int,
+    ratio: float,
+    flag: bool,
+    name: str,
+    tags: list[str],
+    ids: list[int] | None = None,
+    mode: Mode | None = None,
+    window: Window | None = None,
+    limit: int | None = None,
+    anything: Any = None,
+) -> int:
+    return count
+
+
+@pytest.fixture(scope="module")
+def reader() -> QueryReader:
+    found = get_action(action(search))
+    assert found is not None
+    return QueryReader(ActionInvoker(found, TypeCodec()).params)
+
+
+# --- coercer_for --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schema", "text", "value"),
+    [
+        ({"type": "integer"}, "42", 42),
+        ({"type": "integer"}, "-7", -7),
+        ({"type": "integer"}, "4.0", "4.0"),  # left for validation to report
+        ({"type": "integer"}, "x", "x"),
+        ({"type": "number"}, "1.5", 1.5),
+        ({"type": "number"}, "3", 3),
+        ({"type": "number"}, "1e3", 1000.0),
+        ({"type": "number"}, "nan", "nan"),  # not a JSON number
+        ({"type": "number"}, "inf", "inf"),
+        ({"type": "number"}, "abc", "abc"),
+        ({"type": "boolean"}, "true", True),
+        ({"type": "boolean"}, "True", True),
+        ({"type": "boolean"}, "1", True),
+        ({"type": "boolean"}, "yes", True),
+        ({"type": "boolean"}, "on", True),
+        ({"type": "boolean"}, "false", False),
+        ({"type": "boolean"}, "0", False),
+        ({"type": "boolean"}, "no", False),
+        ({"type": "boolean"}, "off", False),
+        ({"type": "boolean"}, "maybe", "maybe"),
+        ({"type": "string"}, "42", "42"),
+        ({"type": "string", "format": "date"}, "2026-01-01", "2026-01-01"),
+        ({"enum": ["A", "B"]}, "A", "A"),
+        ({}, "anything", "anything"),
+        ({"type": "object"}, '{"a": 1}', {"a": 1}),
+        ({"type": "object"}, "{bad", "{bad"),
+        ({"type": "array"}, "[1, 2]", [1, 2]),
+        ({"$ref": "#/properties/x"}, '{"a": 1}', {"a": 1}),
+        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, "5", 5),
+        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, "x", "x"),
+        ({"anyOf": [{"type": "integer"}, {"type": "string"}]}, "5", 5),
+        ({"anyOf": [{"type": "integer"}, {"type": "string"}]}, "five", "five"),
+    ],
+)
+def test_coercer_for(schema: dict[str, Any], text: str, value: Any) -> None:
+    result = coercer_for(schema)(text)
+    assert result == value
+    assert type(result) is type(value)
+
+
+def test_is_array() -> None:
+    assert is_array({"type": "array", "items": {}})
+    assert is_array({"anyOf": [{"type": "array"}, {"type": "null"}]})
+    assert not is_array({"type": "object"})
+    assert not is_array({"anyOf": [{"type": "integer"}, {"type": "null"}]})
+
+
+# --- QueryReader --------------------------------------------------------------------------------
+
+
+def test_query_reader_coerces_each_param_to_its_schema(reader: QueryReader) -> None:
+    query = QueryParams(
+        "count=3&ratio=0.5&flag=true&name=007&tags=a&tags=b&ids=1&ids=2&mode=FAST"
+        '&window={"start":1,"end":2}&limit=10&anything=x'
+    )
+    assert reader.read(query, {}) == {
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "name": "007",  # a str param stays a string
+        "tags": ["a", "b"],
+        "ids": [1, 2],
+        "mode": "FAST",
+        "window": {"start": 1, "end": 2},
+        "limit": 10,
+        "anything": "x",
+    }
+
+
+def test_query_reader_single_array_value_is_a_list(reader: QueryReader) -> None:
+    assert reader.read(QueryParams("tags=only&ids=5"), {}) == {"tags": ["only"], "ids": [5]}
+
+
+def test_query_reader_keeps_unknown_keys_and_bad_values_for_validation(reader: QueryReader) -> None:
+    assert reader.read(QueryParams("count=many&ids=x&extra=1"), {}) == {"count": "many", "ids": ["x"], "extra": "1"}
+
+
+def test_query_reader_repeated_scalar_takes_the_last_value(reader: QueryReader) -> None:
+    assert reader.read(QueryParams("count=1&count=2"), {}) == {"count": 2}
+
+
+def test_query_reader_path_params_win_and_are_coerced(reader: QueryReader) -> None:
+    assert reader.read(QueryParams("count=1"), {"count": "9"}) == {"count": 9}
+    assert reader.read_path({"count": "9", "other": "x"}) == {"count": 9, "other": "x"}
+
+
+def test_query_reader_empty_query(reader: QueryReader) -> None:
+    assert reader.read(QueryParams(""), {}) == {}
+
+
+# --- parse_json_body ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"],
+)
+def test_json_body(content_type: str) -> None:
+    assert parse_json_body(b'{"a": [1, {"b": null}]}', content_type) == {"a": [1, {"b": None}]}
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n", b"\t"])
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain"])
+def test_empty_body_is_no_params(body: bytes, content_type: str | None) -> None:
+    assert parse_json_body(body, content_type) == {}
+
+
+@pytest.mark.parametrize(
+    "body", [b"{", b"{'a': 1}", b'{"a": }', b"nul", b'{"a": NaN', b"\xff\xfe", b'{"a": 1} trailing']
+)
+def test_malformed_json(body: bytes) -> None:
+    with pytest.raises(BadRequestError, match="malformed JSON body"):
+        parse_json_body(body, "application/json")
+
+
+@pytest.mark.parametrize(("body", "kind"), [(b"[1]", "list"), (b'"x"', "str"), (b"1", "int"), (b"null", "NoneType")])
+def test_json_that_is_not_an_object(body: bytes, kind: str) -> None:
+    with pytest.raises(BadRequestError, match=f"must be an object of params, not {kind}"):
+        parse_json_body(body, "application/json")
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_wrong_content_type(content_type: str | None) -> None:
+    with pytest.raises(BadRequestError, match="expected a JSON body"):
+        parse_json_body(b'{"a": 1}', content_type)
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": Infinity}', b'{"a": [-Infinity]}'])
+def test_non_standard_json_constants_are_malformed(body: bytes) -> None:
+    # RFC 8259 has no NaN or Infinity; Python's json module accepts them unless told not to.
+    with pytest.raises(BadRequestError, match="malformed JSON body"):
+        parse_json_body(body, "application/json")
+
+
+@pytest.mark.parametrize("text", ['{"start": NaN}', "[Infinity]"])
+def test_non_standard_json_constants_in_the_query_are_left_for_validation(text: str) -> None:
+    assert coercer_for({"type": "object"})(text) == text
