@@ -19,7 +19,7 @@ def _union(type_: Any) -> Any:
     return typing.Union[tuple(type_.__args__)]  # noqa: UP007
 
 
-class DateMarshaller(MarshallerABC[datetime.date]):
+class DateMarshaller(MarshallerABC[datetime.date]):  # type: ignore[misc]  # mypy skips marshy: its bases are Any
     """``datetime.date`` ↔ ISO 8601 ``YYYY-MM-DD``."""
 
     marshalled_type = datetime.date
@@ -31,10 +31,10 @@ class DateMarshaller(MarshallerABC[datetime.date]):
         return item.isoformat()
 
 
-class AnyMarshaller(MarshallerABC[Any]):
+class AnyMarshaller(MarshallerABC[Any]):  # type: ignore[misc]
     """``typing.Any``: JSON values pass through unchanged."""
 
-    marshalled_type = Any  # type: ignore[assignment]
+    marshalled_type = Any
 
     def load(self, item: Any) -> Any:
         return item
@@ -44,7 +44,7 @@ class AnyMarshaller(MarshallerABC[Any]):
 
 
 @dataclass
-class DictMarshaller(MarshallerABC[dict[str, Any]]):
+class DictMarshaller(MarshallerABC[dict[str, Any]]):  # type: ignore[misc]
     """``dict[str, X]``: keys stay strings, values go through X's marshaller."""
 
     marshalled_type: Any
@@ -58,7 +58,7 @@ class DictMarshaller(MarshallerABC[dict[str, Any]]):
 
 
 @dataclass
-class UntaggedUnionMarshaller(MarshallerABC[Any]):
+class UntaggedUnionMarshaller(MarshallerABC[Any]):  # type: ignore[misc]
     """``A | B``: the JSON form of whichever member the value is, never a type tag.
 
     marshy's own union marshaller writes ``[type_name, value]``, which no JSON Schema ``anyOf``
@@ -75,7 +75,7 @@ class UntaggedUnionMarshaller(MarshallerABC[Any]):
         for type_, marshaller in self.members:
             if _json_matches(type_, item):
                 return marshaller.load(item)
-        for type_, marshaller in self.members:
+        for _, marshaller in self.members:
             try:
                 return marshaller.load(item)
             except Exception:  # noqa: S112 - try the next member
@@ -103,12 +103,12 @@ def _json_matches(type_: Any, item: Any) -> bool:
 
 
 @dataclass
-class ExtraMarshallerFactory(MarshallerFactoryABC):
+class ExtraMarshallerFactory(MarshallerFactoryABC):  # type: ignore[misc]
     priority: int = 120
 
     def create(self, context: Any, type_: Any) -> MarshallerABC[Any] | None:
         if isinstance(type_, types.UnionType):
-            return context.get_marshaller(_union(type_))  # type: ignore[no-any-return]
+            return context.get_marshaller(_union(type_))
         if typing.get_origin(type_) is typing.Union:
             args = typing.get_args(type_)
             if len([a for a in args if a is not type(None)]) > 1:
@@ -123,7 +123,7 @@ class ExtraMarshallerFactory(MarshallerFactoryABC):
 
 
 @dataclass
-class ExtraSchemaFactory(SchemaFactoryABC):
+class ExtraSchemaFactory(SchemaFactoryABC):  # type: ignore[misc]  # mypy skips schemey: its bases are Any
     priority: int = 205
 
     def from_type(self, type_: Any, context: Any, path: str, ref_schemas: Any) -> Schema | None:
@@ -132,7 +132,7 @@ class ExtraSchemaFactory(SchemaFactoryABC):
         if type_ is datetime.date:
             return Schema({"type": "string", "format": "date"}, type_)
         if isinstance(type_, types.UnionType):
-            return context.schema_from_type(_union(type_), path, ref_schemas)  # type: ignore[no-any-return]
+            return context.schema_from_type(_union(type_), path, ref_schemas)
         if type_ is dict or typing.get_origin(type_) is dict:
             args = typing.get_args(type_) or (str, Any)
             if args[0] is not str:

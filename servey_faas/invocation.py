@@ -138,14 +138,17 @@ class ActionInvoker:
 
     def example_result(self, result: Any) -> JSON:
         """An example result in its JSON form."""
-        return _to_json(self.codec, result, self.result_type)
+        json_result: JSON = _to_json(self.codec, result, self.result_type)
+        return json_result
 
     def _schema_for(self, type_: Any, path: str, what: str) -> dict[str, Any]:
         try:
             self.codec.check(type_)
             return self.codec.schema(type_, path)
         except ValueError as e:
-            raise ActionDefinitionError(f"action {self.action.name!r}: {what} of type {type_!r} has no JSON form ({e})") from e
+            raise ActionDefinitionError(
+                f"action {self.action.name!r}: {what} of type {type_!r} has no JSON form ({e})"
+            ) from e
 
     def _loader(self, type_: Any) -> Callable[[Any], Any]:
         if type_ is int:
@@ -160,7 +163,7 @@ class ActionInvoker:
         if type_ in _PASS_THROUGH or type_ is float:
             return _identity
         codec = self.codec
-        return lambda value: codec.dump(value, type_)  # type: ignore[no-any-return]
+        return lambda value: codec.dump(value, type_)
 
     def _check_examples(self) -> None:
         names = {p.name for p in self.params}
@@ -214,7 +217,8 @@ def _field_errors(error: SchemaError) -> list[FieldError]:
     """Turn one jsonschema error into field errors whose location names the field itself."""
     path = tuple(error.absolute_path)
     if error.validator == "required":
-        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [r for r in required if isinstance(error.instance, dict) and r not in error.instance]
         named = [r for r in missing if repr(r) in error.message] or missing[:1]
         return [FieldError((*path, r), "field required") for r in named]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

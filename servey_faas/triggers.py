@@ -95,7 +95,11 @@ class CronTrigger:
         if expr.startswith("@"):
             if expr in _DESCRIPTORS or _EVERY.match(expr):
                 return
-            raise ValueError(f"CronTrigger descriptor {expr!r} is not one of {', '.join(_DESCRIPTORS)} or '@every <duration>'")
+            raise ValueError(
+                f"CronTrigger descriptor {expr!r} is not one of {', '.join(_DESCRIPTORS)} or '@every <duration>'"
+            )
         fields = expr.split(" ")
         if len(fields) != 5 or not all(_FIELD.match(f) for f in fields):
-            raise ValueError(f"CronTrigger expression {expr!r} must have 5 fields: minute hour day-of-month month day-of-week")
+            raise ValueError(
+                f"CronTrigger expression {expr!r} must have 5 fields: minute hour day-of-month month day-of-week"
+            )

@@ -55,7 +55,7 @@ class QueryReader:
         self._arrays: dict[str, Coercer] = {}
         for p in params:
             if is_array(p.schema):
-                items = p.schema.get("items") or next(
+                items: Mapping[str, Any] = p.schema.get("items") or next(
                     (s.get("items", {}) for s in p.schema.get("anyOf", ()) if s.get("type") == "array"), {}
                 )
                 self._arrays[p.name] = coercer_for(items)
@@ -90,7 +90,8 @@ def parse_json_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         return {}
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise BadRequestError(f"expected a JSON body (Content-Type: application/json), got {content_type or 'no content type'!r}")
+        got = content_type or "no content type"
+        raise BadRequestError(f"expected a JSON body (Content-Type: application/json), got {got!r}")
     try:
         data = json.loads(body, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as e:

@@ -58,7 +58,9 @@ def web_routes(invokers: dict[str, ActionInvoker] | Any) -> Iterator[WebRoute]:
                 )
             key = (trigger.method, path)
             if key in seen:
-                raise ActionDefinitionError(f"{trigger.method} {path} is claimed by actions {seen[key]!r} and {invoker.name!r}")
+                raise ActionDefinitionError(
+                    f"{trigger.method} {path} is claimed by actions {seen[key]!r} and {invoker.name!r}"
+                )
             seen[key] = invoker.name
             yield WebRoute(invoker, trigger, path)
 
@@ -97,4 +99,7 @@ class ActionEndpoint:
 
 def rest_routes(invokers: dict[str, ActionInvoker] | Any) -> list[Route]:
     """The Starlette routes of every web-triggered action."""
-    return [Route(r.path, ActionEndpoint(r).handle, methods=[r.method], name=f"{r.invoker.name}:{r.method}") for r in web_routes(invokers)]
+    return [
+        Route(r.path, ActionEndpoint(r).handle, methods=[r.method], name=f"{r.invoker.name}:{r.method}")
+        for r in web_routes(invokers)
+    ]
