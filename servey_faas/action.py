@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
@@ -91,13 +92,13 @@ def action(
     docstring; ``timeout`` is in seconds.
 
     :raises ActionDefinitionError: for a name that is not a Python identifier, a timeout that is
-        not > 0, or a trigger or example of the wrong type.
+        not a finite number > 0, or a trigger or example of the wrong type.
     """
 
     def decorate(f: Callable[P, R]) -> Callable[P, R]:
         if not callable(f):
             raise ActionDefinitionError(f"@action decorates functions, not {f!r}")
-        action_name = name or f.__name__
+        action_name: str = name or getattr(f, "__name__", None) or ""
         if not action_name.isidentifier():
             raise ActionDefinitionError(f"action name {action_name!r} must be a Python identifier")
         trigger_tuple = tuple(triggers)
@@ -108,7 +109,7 @@ def action(
         for e in example_tuple:
             if not isinstance(e, Example):
                 raise ActionDefinitionError(f"action {action_name!r}: {e!r} is not an Example")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise ActionDefinitionError(f"action {action_name!r}: timeout must be seconds > 0, not {timeout!r}")
         doc = inspect.getdoc(f)
         setattr(

@@ -145,7 +145,7 @@ def test_name_must_be_an_identifier(name: str) -> None:
         action(name=name)(_fresh())
 
 
-@pytest.mark.parametrize("timeout", [0, -1, -0.5, True, "30", None])
+@pytest.mark.parametrize("timeout", [0, -1, -0.5, True, "30", None, float("nan"), float("inf")])
 def test_timeout_must_be_positive_seconds(timeout: object) -> None:
     def fn() -> None:
         pass
@@ -170,6 +170,15 @@ def test_examples_must_be_examples(example: object) -> None:
 def test_only_callables_can_be_decorated() -> None:
     with pytest.raises(ActionDefinitionError, match="decorates functions"):
         action(42)  # type: ignore[call-overload]
+
+
+def test_callable_without_a_name_needs_one() -> None:
+    class Callable_:
+        def __call__(self) -> int:
+            return 1
+
+    with pytest.raises(ActionDefinitionError, match="action name '' must be a Python identifier"):
+        action(Callable_())
 
 
 def test_definition_errors_are_configuration_errors() -> None:
