@@ -1,22 +1,125 @@
-"""``/openapi.json``, ``/docs`` (Swagger UI) and ``/redoc``."""
+"""``/openapi.json``, ``/docs`` (Swagger UI), ``/redoc`` (ReDoc) and ``/docs/assets/...``.
+
+Everything is prepared once, when the routes are made: the OpenAPI document is built and encoded,
+the two HTML pages are rendered and the asset files are located. Requests only copy bytes.
+
+The pages use relative URLs (``openapi.json``, ``docs/assets/...``), so they keep working when the
+app is served under a path prefix (for example behind the OpenFaaS gateway's
+``/function/<name>/``). Assets are served from the local ``drf-spectacular-sidecar`` package (see
+:mod:`servey_faas.web._assets`), never from a CDN, with
+``Cache-Control: public, max-age=31536000, immutable`` under versioned URLs.
+"""
 
 from __future__ import annotations
 
+import html
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servey_faas.app import ServeyApp
-from servey_faas.web.responses import JSONResponse
+from servey_faas.web._assets import DocsAssets
+from servey_faas.web.openapi import DEFAULT_TITLE
+from servey_faas.web.responses import JSONResponse, error_response
+
+OPENAPI_PATH = "/openapi.json"
+SWAGGER_UI_PATH = "/docs"
+REDOC_PATH = "/redoc"
+ASSETS_PATH = "/docs/assets"
+
+#: One year, the longest lifetime RFC 9111 readers expect; URLs change when the files do.
+ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+PAGE_CACHE_CONTROL = "no-cache"
 
 
-def docs_routes(app: ServeyApp) -> list[BaseRoute]:
-    """Routes serving the OpenAPI document (built once, here) and the docs pages."""
+def docs_routes(
+    app: ServeyApp,
+    *,
+    title: str = DEFAULT_TITLE,
+    version: str | None = None,
+    description: str | None = None,
+) -> list[BaseRoute]:
+    """Routes serving the OpenAPI document (built once, here), the docs pages and their assets.
+
+    ``title``, ``version`` and ``description`` go to :func:`~servey_faas.web.openapi.build_openapi`;
+    ``title`` also names the pages.
+
+    :raises ActionDefinitionError: from building the document.
+    :raises ConfigurationError: when the Swagger UI / ReDoc files cannot be found.
+    """
     from servey_faas.web.openapi import build_openapi
 
-    body = JSONResponse(build_openapi(app)).body
+    body = JSONResponse(build_openapi(app, title=title, version=version, description=description)).body
+    assets = DocsAssets.locate()
+    base = f"{ASSETS_PATH.lstrip('/')}/{assets.token}"
+    swagger_page = _swagger_ui_page(title, base).encode()
+    redoc_page = _redoc_page(title, base).encode()
 
     async def openapi_json(request: Request) -> Response:
         return Response(body, media_type="application/json")
 
-    return [Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False)]
+    async def swagger_ui(request: Request) -> Response:
+        return Response(
+            swagger_page, media_type="text/html; charset=utf-8", headers={"Cache-Control": PAGE_CACHE_CONTROL}
+        )
+
+    async def redoc(request: Request) -> Response:
+        return Response(
+            redoc_page, media_type="text/html; charset=utf-8", headers={"Cache-Control": PAGE_CACHE_CONTROL}
+        )
+
+    async def asset(request: Request) -> Response:
+        found = assets.files.get(request.path_params["name"])
+        if found is None or request.path_params["token"] != assets.token:
+            return error_response(404, "not_found", "no such docs asset")
+        headers = {"Cache-Control": ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
+        if found.path is not None:
+            return FileResponse(found.path, media_type=found.media_type, headers=headers)
+        return Response(found.content, media_type=found.media_type, headers=headers)
+
+    return [
+        Route(OPENAPI_PATH, openapi_json, methods=["GET"], include_in_schema=False),
+        Route(SWAGGER_UI_PATH, swagger_ui, methods=["GET"], include_in_schema=False),
+        Route(REDOC_PATH, redoc, methods=["GET"], include_in_schema=False),
+        Route(f"{ASSETS_PATH}/{{token}}/{{name}}", asset, methods=["GET"], include_in_schema=False),
+    ]
+
+
+def _swagger_ui_page(title: str, assets: str) -> str:
+    name = html.escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name} · Swagger UI</title>
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{OPENAPI_PATH.lstrip("/")}"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{assets}/swagger-ui-init.js"></script>
+</body>
+</html>
+"""
+
+
+def _redoc_page(title: str, assets: str) -> str:
+    name = html.escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name} · ReDoc</title>
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+<style>body {{ margin: 0; padding: 0; }}</style>
+</head>
+<body>
+<redoc spec-url="{OPENAPI_PATH.lstrip("/")}"></redoc>
+<script src="{assets}/redoc.standalone.js"></script>
+</body>
+</html>
+"""
