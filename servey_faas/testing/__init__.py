@@ -5,9 +5,35 @@
 - The pytest plugin :mod:`servey_faas.testing.pytest_plugin` (registered as the ``pytest11``
   entry point ``servey_faas``): one test per ``Example(include_in_tests=True)``, enabled by the
   ini option ``servey_examples = true`` or ``--servey-examples``.
+
+The clients are imported on first use: pytest imports this package (for its plugin) in every
+project where servey_faas is installed, and must not pay for httpx, Starlette or the app there.
 """
 
-from servey_faas.testing._lifespan import LifespanError
-from servey_faas.testing.client import AsyncTestClient, TestClient
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from servey_faas.testing._lifespan import LifespanError
+    from servey_faas.testing.client import AsyncTestClient, TestClient
 
 __all__ = ["AsyncTestClient", "LifespanError", "TestClient"]
+
+_HOMES = {
+    "AsyncTestClient": "servey_faas.testing.client",
+    "LifespanError": "servey_faas.testing._lifespan",
+    "TestClient": "servey_faas.testing.client",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -21,8 +21,8 @@ from servey_faas.errors import ServeyFaasError
 
 
 class LifespanError(ServeyFaasError):
-    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``, or returned
-    from its lifespan call without answering. Carries the app's message."""
+    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed`` (carrying the
+    app's message), or sent a message the lifespan protocol does not allow there."""
 
 
 class Lifespan:
@@ -31,7 +31,8 @@ class Lifespan:
 
     Exceptions the app raises during startup or shutdown propagate unchanged from :meth:`startup`
     / :meth:`shutdown` (as Starlette's TestClient does); a ``failed`` answer without an exception
-    raises :class:`LifespanError`.
+    raises :class:`LifespanError`. An app that returns from its lifespan call without answering
+    does not support the protocol: like uvicorn, the client then goes on without a lifespan.
     """
 
     def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
@@ -64,19 +65,19 @@ class Lifespan:
     async def startup(self) -> None:
         """Send ``lifespan.startup`` and wait for the answer.
 
-        :raises LifespanError: for ``lifespan.startup.failed`` or no answer. Exceptions raised by
-            the app propagate.
+        :raises LifespanError: for ``lifespan.startup.failed``. Exceptions raised by the app propagate.
         """
         await self._exchange("startup")
 
     async def shutdown(self) -> None:
         """Send ``lifespan.shutdown``, wait for the answer and for the app's lifespan call to return.
 
-        :raises LifespanError: for ``lifespan.shutdown.failed`` or no answer. Exceptions raised by
-            the app propagate.
+        :raises LifespanError: for ``lifespan.shutdown.failed``. Exceptions raised by the app propagate.
         """
+        assert self._done is not None, "run() must have started"
         try:
-            await self._exchange("shutdown")
+            if not self._done.is_set():  # else the app has no lifespan (it returned at startup)
+                await self._exchange("shutdown")
             error = await self._wait_done()
             if error is not None:
                 raise error
@@ -91,14 +92,17 @@ class Lifespan:
 
     async def _exchange(self, phase: str) -> None:
         assert self._to_app is not None and self._from_app is not None, "run() must have started"
-        await self._to_app.send({"type": f"lifespan.{phase}"})
+        answer: Message | None
         try:
+            await self._to_app.send({"type": f"lifespan.{phase}"})
             answer = await self._from_app.receive()
-        except anyio.EndOfStream:
+        except (anyio.BrokenResourceError, anyio.EndOfStream):
+            answer = None
+        if answer is None:  # the app returned without answering: it has no lifespan
             error = await self._wait_done()
             if error is not None:
-                raise error from None
-            raise LifespanError(f"the app returned from its lifespan without answering lifespan.{phase}") from None
+                raise error
+            return
         kind = answer.get("type")
         if kind == f"lifespan.{phase}.complete":
             return

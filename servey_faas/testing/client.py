@@ -108,12 +108,13 @@ class TestClient(httpx.Client):
         """Call an action over HTTP through its first ``WebTrigger`` and return the response.
 
         ``params`` are Python values or their JSON form (dataclasses, enums, dates are marshalled
-        with the action's parameter types). Path placeholders are filled in; the other params go
+        with the action's parameter types). Path placeholders are filled in (percent-encoded; a
+        left-out param with a default takes its default); the other params go
         in the query string for GET and DELETE (lists as repeated keys, objects as JSON, None left
         out) and in a JSON object body otherwise. ``action_name`` may use ``-`` for ``_``.
 
         :raises ActionNotFoundError: for an unknown action or one without a ``WebTrigger``.
-        :raises ValidationError: when a path parameter is missing.
+        :raises ValidationError: when a path parameter without default is missing.
         :raises ConfigurationError: when the client was built over a plain ASGI app.
         """
         return self.send(self.action_request(action_name, params))
@@ -216,15 +217,19 @@ class AsyncTestClient(httpx.AsyncClient):
         return await self.send(self.action_request(action_name, params))
 
     async def __aenter__(self) -> Self:
-        async with AsyncExitStack() as stack:
-            task_group = await stack.enter_async_context(anyio.create_task_group())
-            stack.callback(task_group.cancel_scope.cancel)  # only runs if startup fails
-            lifespan = Lifespan(self.app, self._app_state)
+        stack = AsyncExitStack()
+        task_group = await stack.enter_async_context(anyio.create_task_group())
+        lifespan = Lifespan(self.app, self._app_state)
+        try:
             await task_group.start(lifespan.run)
             await lifespan.startup()
             await super().__aenter__()
-            self._lifespan = lifespan
-            self._exit_stack = stack.pop_all()
+        except BaseException:
+            # Leave the task group before raising, so the error is not wrapped in an ExceptionGroup.
+            task_group.cancel_scope.cancel()
+            await stack.aclose()
+            raise
+        self._lifespan, self._exit_stack = lifespan, stack
         return self
 
     async def __aexit__(
@@ -323,10 +328,15 @@ def _plan_request(route: WebRoute, params: Mapping[str, Any]) -> tuple[str, str,
     invoker = route.invoker
     json_params = invoker.example_params(params)
     path = route.path
+    defaults = {p.name: p.default for p in invoker.params if not p.required}
     for name in route.trigger.path_params:
-        if name not in json_params:
+        if name in json_params:
+            value = json_params[name]
+        elif name in defaults:  # a path has no optional parts: a left-out param takes its default
+            value = invoker.example_params({name: defaults[name]})[name]
+        else:
             raise ValidationError([FieldError(("path", name), "field required")])
-        path = path.replace("{" + name + "}", quote(_text(json_params[name]), safe=""))
+        path = path.replace("{" + name + "}", quote(_text(value), safe=""))
     rest = {k: v for k, v in json_params.items() if k not in route.trigger.path_params}
     if route.trigger.reads_body:
         return route.method, path, None, rest
