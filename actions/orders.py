@@ -68,7 +68,7 @@ _NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
                 "total": 11.0,
                 "currency": "EUR",
                 "item_count": 3,
-                "quoted_at": "2026-12-01T00:00:00",
+                "quoted_at": "2026-12-01T00:00:00+00:00",
             },
             include_in_tests=False,
             description="A quote for two lines (order_id and quoted_at vary).",
@@ -78,7 +78,8 @@ _NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 def quote_order(order: Order) -> Quote:
     """Price an order: the sum of quantity × unit price over its lines."""
     total = sum(line.quantity * line.unit_price for line in order.lines)
-    when = datetime.datetime.combine(order.deliver_on, datetime.time()) if order.deliver_on else datetime.datetime(2026, 1, 1)
+    day = order.deliver_on or datetime.date(2026, 1, 1)
+    when = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
     return Quote(
         order_id=uuid.uuid5(_NAMESPACE, f"{order.customer}:{total}:{when.isoformat()}"),
         customer=order.customer,
