@@ -76,10 +76,10 @@ _NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
     ),
 )
 def quote_order(order: Order) -> Quote:
-    """Price an order: the sum of quantity × unit price over its lines."""
+    """Price an order: the sum of quantity * unit price over its lines."""
     total = sum(line.quantity * line.unit_price for line in order.lines)
     day = order.deliver_on or datetime.date(2026, 1, 1)
-    when = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
+    when = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
     return Quote(
         order_id=uuid.uuid5(_NAMESPACE, f"{order.customer}:{total}:{when.isoformat()}"),
         customer=order.customer,
@@ -103,7 +103,9 @@ def get_order_line(order_number: int, line: int = 1) -> str:
     triggers=(WebTrigger("DELETE", "/orders/{order_number}"),),
     examples=(
         Example(name="cancel", params={"order_number": 7}, result={"order_number": 7, "cancelled": True}),
-        Example(name="keep", params={"order_number": 7, "dry_run": True}, result={"order_number": 7, "cancelled": False}),
+        Example(
+            name="keep", params={"order_number": 7, "dry_run": True}, result={"order_number": 7, "cancelled": False}
+        ),
     ),
 )
 def cancel_order(order_number: int, dry_run: bool = False) -> dict[str, int | bool]:

@@ -98,7 +98,7 @@ def action(
     def decorate(f: Callable[P, R]) -> Callable[P, R]:
         if not callable(f):
             raise ActionDefinitionError(f"@action decorates functions, not {f!r}")
-        action_name: str = name or getattr(f, "__name__", None) or ""
+        action_name: str = name if name is not None else getattr(f, "__name__", None) or ""
         if not action_name.isidentifier():
             raise ActionDefinitionError(f"action name {action_name!r} must be a Python identifier")
         trigger_tuple = tuple(triggers)

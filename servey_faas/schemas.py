@@ -52,7 +52,7 @@ class TypeCodec:
 
         :raises ValueError: for a type that has no JSON form.
         """
-        return deepcopy(self._schemey.schema_from_type(type_, path).schema)
+        return _drop_generated_docs(deepcopy(self._schemey.schema_from_type(type_, path).schema))
 
     def load(self, type_: Any, value: Any) -> Any:
         """Turn the JSON form ``value`` into an instance of ``type_``."""
@@ -84,9 +84,27 @@ class TypeCodec:
 
 
 def _is_datetime(value: object) -> bool:
+    """A date and a time (RFC 3339 §5.6 ``date-time``; a missing offset is tolerated and read as
+    naive). A bare date is not a date-time."""
     if isinstance(value, str):
+        if len(value) < 16 or value[10] not in "Tt ":
+            raise ValueError(f"{value!r} is not a date-time")
         datetime.datetime.fromisoformat(value)
     return True
+
+
+def _drop_generated_docs(node: Any) -> Any:
+    """Remove the ``description`` schemey copies from a dataclass without a docstring: it is the
+    signature ``dataclasses`` generates (``"Name(field: type, ...)"``), internals not docs."""
+    if isinstance(node, list):
+        return [_drop_generated_docs(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _drop_generated_docs(v) for k, v in node.items()}
+    name, doc = out.get("name"), out.get("description")
+    if isinstance(name, str) and isinstance(doc, str) and doc.startswith(f"{name}(") and doc.endswith(")"):
+        del out["description"]
+    return out
 
 
 def normalize_type(type_: Any) -> Any:

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from servey_faas.triggers import CronTrigger, FixedRateTrigger, WebTrigger
 
 #: A JSON value as produced by :func:`json.loads`.
-JSON: TypeAlias = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 #: The params of one action call in their JSON form, keyed by parameter name.
 Params: TypeAlias = Mapping[str, Any]
 #: The function an ``@action`` decorates (sync or async).

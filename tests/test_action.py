@@ -225,3 +225,10 @@ def test_action_metadata_is_frozen() -> None:
     assert found is not None
     with pytest.raises(AttributeError):
         found.name = "other"  # type: ignore[misc]
+
+
+def test_an_empty_name_is_rejected_not_replaced() -> None:
+    with pytest.raises(ActionDefinitionError, match="identifier"):
+
+        @action(name="")
+        def f() -> None: ...

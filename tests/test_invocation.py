@@ -510,3 +510,16 @@ def test_errors_inside_an_optional_dataclass_read_like_any_other(codec: TypeCode
     assert _errors(invoker, {"line": {"sku": "a", "tags": [1]}}) == [
         FieldError(("line", "tags", 0), "1 is not of type 'string'")
     ]
+
+
+def test_a_bare_date_is_not_a_date_time() -> None:
+    @action
+    def when(at: datetime.datetime) -> str:
+        return at.isoformat()
+
+    invoker = ActionInvoker(get_action(when), TypeCodec())  # type: ignore[arg-type]
+
+    with pytest.raises(ValidationError) as caught:
+        invoker.invoke_sync({"at": "2026-01-01"})
+    assert caught.value.errors[0].location == ("at",)
+    assert invoker.invoke_sync({"at": "2026-01-01T10:00:00+00:00"}) == "2026-01-01T10:00:00+00:00"

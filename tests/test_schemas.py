@@ -367,3 +367,23 @@ def test_hoist_three_recursive_types_with_one_name(codec: TypeCodec) -> None:
     components: dict[str, Any] = {"Tree": {"type": "object", "properties": {}}, "Tree2": {"type": "object"}}
     assert hoist_components(codec.schema(_OtherTree), components) == {"$ref": f"{COMPONENTS_PREFIX}Tree3"}
     assert components["Tree3"]["properties"]["child"]["anyOf"][0] == {"$ref": f"{COMPONENTS_PREFIX}Tree3"}
+
+
+def test_a_dataclass_without_docstring_has_no_generated_description() -> None:
+    @dataclasses.dataclass
+    class Bare:
+        x: int
+
+    schema = TypeCodec().schema(Bare)
+
+    assert "description" not in schema
+
+
+def test_a_dataclass_docstring_is_its_description() -> None:
+    @dataclasses.dataclass
+    class Documented:
+        """A documented thing."""
+
+        x: int
+
+    assert TypeCodec().schema(Documented)["description"] == "A documented thing."

@@ -18,7 +18,9 @@ from servey_faas.web.rest import rest_routes
 _ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def create_app(app: ServeyApp | None = None, *, extra_routes: Sequence[BaseRoute] = (), debug: bool = False) -> Starlette:
+def create_app(
+    app: ServeyApp | None = None, *, extra_routes: Sequence[BaseRoute] = (), debug: bool = False
+) -> Starlette:
     """The ASGI application serving every web action, ``/openapi.json``, ``/docs`` and ``/redoc``.
 
     Actions are found (when ``app`` is None) and the OpenAPI document built here, once; nothing is

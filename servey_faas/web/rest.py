@@ -81,15 +81,19 @@ class ActionEndpoint:
                 params.update(self._reader.read_path(request.path_params))
             else:
                 params = self._reader.read(request.query_params, request.path_params)
-            response = JSONResponse(await self._invoker.invoke(params))  # rendering may fail too (NaN)
+            kwargs = self._invoker.load_params(params)
         except ValidationError as e:
             return validation_error_response([self._locate(err) for err in e.errors])
         except BadRequestError as e:
             return error_response(400, "bad_request", str(e))
+        try:
+            # Whatever the action raises (even a ValidationError of its own) is a server error:
+            # the client's params were valid.
+            result = await self._invoker.call(kwargs)
+            return JSONResponse(self._invoker.dump_result(result))  # rendering may fail too (NaN)
         except Exception:
             logger.exception("action %r failed on %s %s", self._invoker.name, request.method, request.url.path)
             return error_response(500, "internal_error", "internal server error")
-        return response
 
     def _locate(self, error: FieldError) -> FieldError:
         if not error.location:

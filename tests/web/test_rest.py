@@ -529,3 +529,18 @@ def test_two_actions_on_one_method_and_path() -> None:
     app = ServeyApp.from_registry(ActionRegistry([a for a in found if a is not None]))
     with pytest.raises(ActionDefinitionError, match="GET /same is claimed by actions 'first' and 'second'"):
         create_app(app)
+
+
+async def test_an_action_raising_validation_error_itself_is_a_500_not_a_422() -> None:
+    from servey_faas.errors import FieldError, ValidationError
+
+    @action(triggers=(WEB_GET,))
+    def delegates(x: int) -> int:
+        raise ValidationError([FieldError(("inner",), "from a nested call")])
+
+    app = create_app(ServeyApp.from_registry(ActionRegistry([get_action(delegates)])))  # type: ignore[list-item]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.get("/actions/delegates", params={"x": 1})
+
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "message": "internal server error"}
