@@ -52,7 +52,8 @@ class TypeCodec:
 
         :raises ValueError: for a type that has no JSON form.
         """
-        return _drop_generated_docs(deepcopy(self._schemey.schema_from_type(type_, path).schema))
+        schema: dict[str, Any] = _drop_generated_docs(deepcopy(self._schemey.schema_from_type(type_, path).schema))
+        return schema
 
     def load(self, type_: Any, value: Any) -> Any:
         """Turn the JSON form ``value`` into an instance of ``type_``."""
