@@ -21,7 +21,7 @@ from servey_faas.faas import _api
 from servey_faas.faas._api import DEFAULT_FUNCTION_NAMESPACE, Call, Payload, Query
 from servey_faas.faas._credentials import gateway_url_from_env, normalize_gateway_url, saved_auth
 from servey_faas.faas._debug import async_hooks, debug_enabled, log_response_body, sync_hooks
-from servey_faas.faas._errors import transport_error
+from servey_faas.faas._errors import OAuthError, UnauthorizedError, transport_error
 from servey_faas.faas._models import (
     FunctionDeployment,
     FunctionNamespace,
@@ -301,14 +301,23 @@ class GatewayClient:
             cached = config.token_cache.get(key)
             if cached is not None:
                 return cached.value
-            request = config.function_token_call(config.function_source().token(), name, namespace)
-            try:
-                response = self._http.send(request, auth=None)
-            except httpx.TransportError as e:
-                raise transport_error(e) from e
-            token = parse_token_response(response, config.clock())
-            config.token_cache.set(key, token)
-            return token.value
+            source = config.function_source()
+            for attempt in (1, 2):
+                subject = source.token()
+                request = config.function_token_call(subject, name, namespace)
+                try:
+                    response = self._http.send(request, auth=None)
+                except httpx.TransportError as e:
+                    raise transport_error(e) from e
+                try:
+                    token = parse_token_response(response, config.clock())
+                except (OAuthError, UnauthorizedError):
+                    if attempt == 2 or not _drop_subject(source, subject):
+                        raise
+                    continue
+                config.token_cache.set(key, token)
+                return token.value
+            raise AssertionError("unreachable")
 
     def info(self) -> GatewayInfo:
         """GET ``/system/info``."""
@@ -472,6 +481,16 @@ class GatewayClient:
         return self._run(call, function_auth=function_auth)
 
 
+def _drop_subject(source: TokenSource, subject: str) -> bool:
+    """Invalidate a cached subject token the token endpoint refused (it may have been revoked or
+    rotated); True when the source can fetch a fresh one, so the exchange is worth one retry."""
+    invalidate = getattr(source, "invalidate", None)
+    if invalidate is None:
+        return False
+    invalidate(subject)
+    return True
+
+
 def _forget(cache: TokenCache, function: tuple[str, str], value: str) -> None:
     key = f"{function[0]}.{function[1]}"
     delete = getattr(cache, "delete", None)
@@ -612,15 +631,23 @@ class AsyncGatewayClient:
             cached = config.token_cache.get(key)
             if cached is not None:
                 return cached.value
-            subject = await source_token_async(config.function_source())
-            request = config.function_token_call(subject, name, namespace)
-            try:
-                response = await self._http.send(request, auth=None)
-            except httpx.TransportError as e:
-                raise transport_error(e) from e
-            token = parse_token_response(response, config.clock())
-            config.token_cache.set(key, token)
-            return token.value
+            source = config.function_source()
+            for attempt in (1, 2):
+                subject = await source_token_async(source)
+                request = config.function_token_call(subject, name, namespace)
+                try:
+                    response = await self._http.send(request, auth=None)
+                except httpx.TransportError as e:
+                    raise transport_error(e) from e
+                try:
+                    token = parse_token_response(response, config.clock())
+                except (OAuthError, UnauthorizedError):
+                    if attempt == 2 or not _drop_subject(source, subject):
+                        raise
+                    continue
+                config.token_cache.set(key, token)
+                return token.value
+            raise AssertionError("unreachable")
 
     async def info(self) -> GatewayInfo:
         """See :meth:`GatewayClient.info`."""
