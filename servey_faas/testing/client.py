@@ -30,8 +30,6 @@ from servey_faas.settings import Settings
 from servey_faas.testing._lifespan import Lifespan
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from servey_faas.web.rest import WebRoute
 
 DEFAULT_BASE_URL = "http://testserver"
@@ -56,7 +54,8 @@ class TestClient(httpx.Client):
     Without ``with``, each request runs on a fresh event loop and the lifespan never runs.
     ``raise_app_exceptions`` re-raises in the test what the app raised (after its 500 response).
 
-    :raises DiscoveryError: / :raises ActionDefinitionError: when the actions cannot be loaded.
+    :raises ConfigurationError: (``DiscoveryError``, ``ActionDefinitionError``) when the actions
+        cannot be loaded or served.
     """
 
     __test__ = False  # not a pytest test class, despite its name
@@ -78,7 +77,6 @@ class TestClient(httpx.Client):
         self._backend = backend
         self._portal: BlockingPortal | None = None
         self._lifespan: Lifespan | None = None
-        self._lifespan_task: Future[None] | None = None
         self._exit_stack: ExitStack | None = None
         self._routes: dict[str, WebRoute] | None = None
         asgi = httpx.ASGITransport(
@@ -108,10 +106,11 @@ class TestClient(httpx.Client):
         """Call an action over HTTP through its first ``WebTrigger`` and return the response.
 
         ``params`` are Python values or their JSON form (dataclasses, enums, dates are marshalled
-        with the action's parameter types). Path placeholders are filled in (percent-encoded; a
-        left-out param with a default takes its default); the other params go
-        in the query string for GET and DELETE (lists as repeated keys, objects as JSON, None left
-        out) and in a JSON object body otherwise. ``action_name`` may use ``-`` for ``_``.
+        with the action's parameter types). Path placeholders are filled in, percent-encoded (a
+        left-out param with a default takes its default). The other params go in the query string
+        for GET and DELETE (strings as they are, lists as repeated keys, other values as JSON, None
+        left out) and in a JSON object body otherwise. ``action_name`` may use ``-`` for ``_``.
+        The routes come from :func:`servey_faas.web.rest.web_routes`, as the app serves them.
 
         :raises ActionNotFoundError: for an unknown action or one without a ``WebTrigger``.
         :raises ValidationError: when a path parameter without default is missing.
@@ -140,7 +139,7 @@ class TestClient(httpx.Client):
             stack.callback(task.cancel)  # a no-op once the lifespan has returned
             portal.call(lifespan.startup)
             super().__enter__()
-            self._portal, self._lifespan, self._lifespan_task = portal, lifespan, task
+            self._portal, self._lifespan = portal, lifespan
             self._exit_stack = stack.pop_all()
         return self
 
@@ -169,7 +168,8 @@ class AsyncTestClient(httpx.AsyncClient):
     Enter and exit it in one task (``async with AsyncTestClient(app) as client:``): the lifespan
     runs in a task group held open in between.
 
-    :raises DiscoveryError: / :raises ActionDefinitionError: when the actions cannot be loaded.
+    :raises ConfigurationError: (``DiscoveryError``, ``ActionDefinitionError``) when the actions
+        cannot be loaded or served.
     """
 
     __test__ = False

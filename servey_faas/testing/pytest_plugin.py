@@ -46,6 +46,7 @@ _SYS_PATH_ENTRY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--servey-examples`` / ``--no-servey-examples`` and the ini option ``servey_examples``."""
     group = parser.getgroup("servey_faas", "servey_faas example tests")
     group.addoption(
         "--servey-examples",
@@ -71,11 +72,13 @@ def examples_enabled(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``servey_example`` marker (when enabled), so ``--strict-markers`` accepts it."""
     if examples_enabled(config):
         config.addinivalue_line("markers", f"{MARKER}: a test generated from a servey_faas action Example")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Take the project folder off ``sys.path`` again if this plugin put it there."""
     entry = config.stash.get(_SYS_PATH_ENTRY, None)
     if entry is not None and entry in sys.path:
         sys.path.remove(entry)
@@ -83,6 +86,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Append the example tests (when enabled), before ``-k``/``-m``/``--lf`` select among the items."""
     if not examples_enabled(config):
         return
     collector = ServeyExamples.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME)
