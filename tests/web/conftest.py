@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -52,12 +51,6 @@ def demo_app() -> ServeyApp:
 @pytest.fixture(scope="session")
 def demo_asgi(demo_app: ServeyApp) -> Starlette:
     return create_app(demo_app)
-
-
-@pytest.fixture
-def asgi_client(demo_asgi: Starlette) -> httpx.AsyncClient:
-    """An in-process client of the demo app (use it inside ``async with``)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=demo_asgi), base_url="http://testserver")
 
 
 @contextlib.contextmanager
