@@ -102,6 +102,12 @@ class LocalScheduler:
         """Start one asyncio task per job on the running loop (no-op when already running)."""
         if self._loops:
             return
+        if any(not self.app.actions[job.action_name].is_async for job in self.jobs):
+            # The first use of the worker-thread pool imports and starts it (~15 ms): pay that
+            # now, not as the first fire's lateness.
+            from anyio import to_thread
+
+            await to_thread.run_sync(_noop)
         self.started_at = self.clock.monotonic()
         for job in self.jobs:
             self._loops.append(asyncio.create_task(self._loop(job), name=f"servey-schedule-{job.key}"))
@@ -180,6 +186,10 @@ class LocalScheduler:
             logger.exception(
                 "scheduled action %r failed (%s); its schedule goes on", job.action_name, job.schedule.describe()
             )
+
+
+def _noop() -> None:
+    pass
 
 
 class LocalSchedules(contextlib.AbstractAsyncContextManager[None]):

@@ -26,7 +26,9 @@ NO_CELERY = CelerySettings()
 def make_app(*fns: Callable[..., Any], project_dir: Path = Path(".")) -> ServeyApp:
     actions = [get_action(fn) for fn in fns]
     assert all(a is not None for a in actions)
-    return ServeyApp.from_registry(ActionRegistry(a for a in actions if a is not None), Settings(project_dir=project_dir))
+    return ServeyApp.from_registry(
+        ActionRegistry(a for a in actions if a is not None), Settings(project_dir=project_dir)
+    )
 
 
 async def test_fixed_rate_fires_at_start_plus_k_intervals_without_drift(clock: FakeClock) -> None:
@@ -204,7 +206,11 @@ async def test_schedulers_of_different_projects_both_run(clock: FakeClock, tmp_p
     async def anything() -> None:
         pass
 
-    one = local_schedules(make_app(anything, project_dir=tmp_path / "one"), celery=NO_CELERY, lock_dir=tmp_path, clock=clock)
-    two = local_schedules(make_app(anything, project_dir=tmp_path / "two"), celery=NO_CELERY, lock_dir=tmp_path, clock=clock)
+    one = local_schedules(
+        make_app(anything, project_dir=tmp_path / "one"), celery=NO_CELERY, lock_dir=tmp_path, clock=clock
+    )
+    two = local_schedules(
+        make_app(anything, project_dir=tmp_path / "two"), celery=NO_CELERY, lock_dir=tmp_path, clock=clock
+    )
     async with one, two:
         assert one.active and two.active

@@ -3,6 +3,7 @@ scheduler across uvicorn workers."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import sys
 import textwrap
@@ -93,7 +94,7 @@ def test_failing_action_keeps_firing(served: Record) -> None:
 def test_slow_runs_never_overlap(served: Record) -> None:
     runs = sorted(served.slow_runs)
     assert len(runs) >= 2
-    for (_, end), (next_start, _) in zip(runs, runs[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(runs):
         assert next_start >= end, f"a run started at {next_start} before the previous one ended at {end}"
 
 
@@ -137,7 +138,9 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     args = [sys.executable, "-m", "uvicorn", "stamp_app:create", "--factory", "--workers", "2", "--host", "127.0.0.1"]
-    with process([*args, "--port", str(port)], {"STAMP_FILE": str(stamps), "PYTHONPATH": str(tmp_path)}, log, cwd=tmp_path):
+    with process(
+        [*args, "--port", str(port)], {"STAMP_FILE": str(stamps), "PYTHONPATH": str(tmp_path)}, log, cwd=tmp_path
+    ):
         yield stamps, log
 
 
