@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from schemey.schema import float_schema
 
 from servey_faas import WEB_GET, WEB_PUT, Example, action
 
@@ -13,7 +15,9 @@ class Reading:
     """A temperature reading in degrees Celsius at a station."""
 
     station: str
-    celsius: float
+    # A field can carry its own JSON Schema (schemey's field metadata): no reading is colder than
+    # absolute zero or hotter than the sun's core, so requests outside that range get a 422.
+    celsius: float = field(metadata={"schemey": float_schema(minimum=-273.15, maximum=1.6e7)})
 
 
 @action(
@@ -26,16 +30,24 @@ async def current_temperature(city: str) -> Reading:
     return Reading(station=city.upper(), celsius=float(len(city)))
 
 
+@dataclass(frozen=True)
+class FahrenheitReading:
+    """A temperature reading in degrees Fahrenheit at a station."""
+
+    station: str
+    fahrenheit: float
+
+
 @action(
     triggers=(WEB_PUT,),
     examples=(
         Example(
             name="fahrenheit",
             params={"reading": {"station": "OSLO", "celsius": 100.0}},
-            result={"station": "OSLO", "celsius": 212.0},
+            result={"station": "OSLO", "fahrenheit": 212.0},
         ),
     ),
 )
-def to_fahrenheit(reading: Reading) -> Reading:
-    """Convert a reading to degrees Fahrenheit (the field keeps its name)."""
-    return Reading(station=reading.station, celsius=reading.celsius * 9 / 5 + 32)
+def to_fahrenheit(reading: Reading) -> FahrenheitReading:
+    """Convert a reading to degrees Fahrenheit."""
+    return FahrenheitReading(station=reading.station, fahrenheit=reading.celsius * 9 / 5 + 32)

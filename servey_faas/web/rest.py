@@ -102,8 +102,28 @@ class ActionEndpoint:
 
 
 def rest_routes(invokers: dict[str, ActionInvoker] | Any) -> list[Route]:
-    """The Starlette routes of every web-triggered action."""
-    return [
-        Route(r.path, ActionEndpoint(r).handle, methods=[r.method], name=f"{r.invoker.name}:{r.method}")
-        for r in web_routes(invokers)
-    ]
+    """The Starlette routes of every web-triggered action: one route per path, so that a 405
+    lists every method the path supports in ``Allow`` (RFC 9110 §15.5.6)."""
+    by_path: dict[str, dict[str, ActionEndpoint]] = {}
+    for r in web_routes(invokers):
+        by_path.setdefault(r.path, {})[r.method] = ActionEndpoint(r)
+    routes = []
+    for path, endpoints in by_path.items():
+        if len(endpoints) == 1:
+            [(method, endpoint)] = endpoints.items()
+            name = f"{endpoint.route.invoker.name}:{method}"
+            routes.append(Route(path, endpoint.handle, methods=[method], name=name))
+        else:
+            routes.append(Route(path, _MethodDispatch(endpoints).handle, methods=list(endpoints)))
+    return routes
+
+
+class _MethodDispatch:
+    """Several actions on one path, told apart by the request method (HEAD is served as GET)."""
+
+    def __init__(self, endpoints: dict[str, ActionEndpoint]) -> None:
+        self._endpoints = endpoints
+
+    async def handle(self, request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await self._endpoints[method].handle(request)

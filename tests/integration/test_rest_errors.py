@@ -153,7 +153,7 @@ def test_json_with_a_charset_is_accepted(demo_client: httpx.Client) -> None:
     )
 
     assert response.status_code == 200
-    assert response.json() == {"station": "OSLO", "celsius": 32.0}
+    assert response.json() == {"station": "OSLO", "fahrenheit": 32.0}
 
 
 # -- 404 and 405 -------------------------------------------------------------------------------

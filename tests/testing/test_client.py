@@ -71,7 +71,7 @@ def test_call_put_sends_a_json_body(demo: ServeyApp) -> None:
     assert response.request.method == "PUT"
     assert response.request.headers["content-type"] == "application/json"
     assert response.request.url.query == b""
-    assert response.json() == {"station": "OSLO", "celsius": 212.0}
+    assert response.json() == {"station": "OSLO", "fahrenheit": 212.0}
 
 
 def test_call_marshals_python_values_with_the_parameter_types(demo: ServeyApp) -> None:
