@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
+from servey_faas.access_control import AccessControl
+from servey_faas.cache_control import CacheControl, CombinedCacheControl
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.examples import Example
 from servey_faas.triggers import CronTrigger, FixedRateTrigger, WebTrigger
@@ -33,8 +35,8 @@ class Action:
     description: str | None = None
     triggers: tuple[Trigger, ...] = ()
     examples: tuple[Example, ...] = ()
-    access_control: object | None = None
-    cache_control: object | None = None
+    access_control: AccessControl | None = None
+    cache_control: CacheControl | None = None
     timeout: float = DEFAULT_TIMEOUT
 
     @property
@@ -67,8 +69,8 @@ def action(
     description: str | None = None,
     triggers: Iterable[Trigger] = (),
     examples: Iterable[Example] = (),
-    access_control: object | None = None,
-    cache_control: object | None = None,
+    access_control: AccessControl | None = None,
+    cache_control: CacheControl | Iterable[CacheControl] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
@@ -81,8 +83,8 @@ def action(
     description: str | None = None,
     triggers: Iterable[Trigger] = (),
     examples: Iterable[Example] = (),
-    access_control: object | None = None,
-    cache_control: object | None = None,
+    access_control: AccessControl | None = None,
+    cache_control: CacheControl | Iterable[CacheControl] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Any:
     """Mark a function as an action; usable bare (``@action``) or with arguments.
@@ -111,6 +113,9 @@ def action(
                 raise ActionDefinitionError(f"action {action_name!r}: {e!r} is not an Example")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise ActionDefinitionError(f"action {action_name!r}: timeout must be seconds > 0, not {timeout!r}")
+        if access_control is not None and not isinstance(access_control, AccessControl):
+            raise ActionDefinitionError(f"action {action_name!r}: {access_control!r} is not an access control")
+        cache = _cache_control(action_name, cache_control)
         doc = inspect.getdoc(f)
         setattr(
             f,
@@ -122,7 +127,7 @@ def action(
                 triggers=trigger_tuple,
                 examples=example_tuple,
                 access_control=access_control,
-                cache_control=cache_control,
+                cache_control=cache,
                 timeout=float(timeout),
             ),
         )
@@ -131,6 +136,15 @@ def action(
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _cache_control(action_name: str, value: CacheControl | Iterable[CacheControl] | None) -> CacheControl | None:
+    if value is None or isinstance(value, CacheControl):
+        return value
+    parts = tuple(value)
+    if not all(isinstance(p, CacheControl) for p in parts):
+        raise ActionDefinitionError(f"action {action_name!r}: cache_control {value!r} holds something that is not one")
+    return CombinedCacheControl(parts) if len(parts) != 1 else parts[0]
 
 
 def get_action(fn: object) -> Action | None:

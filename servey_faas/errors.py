@@ -11,6 +11,8 @@ them and nothing else::
      ├── ValidationError           params do not match the action's schema (HTTP 422)
      ├── BadRequestError           the request itself is malformed (HTTP 400)
      ├── AccessError               end-user access was refused
+     │    ├── UnauthorizedError       no valid bearer token (HTTP 401)
+     │    └── ForbiddenError          a valid token without the scope needed (HTTP 403)
      ├── BuildError                a build context or image could not be made
      ├── DeployError               a deployment step failed
      ├── GatewayError              the OpenFaaS gateway answered with an error
@@ -84,6 +86,16 @@ class BadRequestError(ServeyFaasError):
 
 class AccessError(ServeyFaasError):
     """End-user access was refused."""
+
+
+class UnauthorizedError(AccessError):
+    """No bearer token, or one that is malformed, badly signed, expired or not yet valid (HTTP 401,
+    RFC 6750 §3.1 ``invalid_token``)."""
+
+
+class ForbiddenError(AccessError):
+    """A valid token that lacks the scope the action needs (HTTP 403, RFC 6750 §3.1
+    ``insufficient_scope``)."""
 
 
 class BuildError(ServeyFaasError):

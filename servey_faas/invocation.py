@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from servey_faas.action import Action
-from servey_faas.errors import ActionDefinitionError, FieldError, ValidationError
+from servey_faas.authorization import Authorization
+from servey_faas.errors import ActionDefinitionError, FieldError, UnauthorizedError, ValidationError
 from servey_faas.schemas import TypeCodec, normalize_type
 from servey_faas.types import JSON
 
@@ -56,12 +57,19 @@ class ActionInvoker:
         except Exception as e:
             raise ActionDefinitionError(f"action {action.name!r}: cannot resolve type hints: {e}") from e
         params: list[Parameter] = []
+        #: The parameter that receives the caller's Authorization (never a schema field).
+        self.authorization_param: str | None = None
+        self._authorization_required = False
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 raise ActionDefinitionError(f"action {action.name!r}: *args and **kwargs are not supported ({p})")
             if p.name not in hints:
                 raise ActionDefinitionError(f"action {action.name!r}: parameter {p.name!r} needs a type annotation")
             type_ = normalize_type(hints[p.name])
+            if type_ is Authorization or type_ == typing.Optional[Authorization]:  # noqa: UP045
+                self.authorization_param = p.name
+                self._authorization_required = type_ is Authorization and p.default is inspect.Parameter.empty
+                continue
             schema = self._schema_for(type_, f"#/properties/{p.name}", f"parameter {p.name!r}")
             required = p.default is inspect.Parameter.empty
             if not required:
@@ -88,30 +96,38 @@ class ActionInvoker:
     def name(self) -> str:
         return self.action.name
 
-    def load_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def load_params(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> dict[str, Any]:
         """Validate JSON ``params`` against the params schema and unmarshal them to keyword args.
 
-        Params left out get the function's defaults (they are not passed).
+        Params left out get the function's defaults (they are not passed). ``authorization`` is
+        passed to the parameter annotated with :class:`Authorization`, if any; it comes from a
+        verified token, never from ``params``.
 
         :raises ValidationError: listing every invalid field, location relative to the params.
+        :raises UnauthorizedError: when the action requires an Authorization and none is given.
         """
         errors = list(self._validator.iter_errors(params))
         if errors:
             raise ValidationError([e for err in errors for e in _field_errors(err)])
         loaders = self._loaders
-        return {name: loaders[name](value) for name, value in params.items()}
+        kwargs = {name: loaders[name](value) for name, value in params.items()}
+        if self.authorization_param is not None:
+            if authorization is None and self._authorization_required:
+                raise UnauthorizedError(f"action {self.name!r} needs a bearer token")
+            kwargs[self.authorization_param] = authorization
+        return kwargs
 
     def dump_result(self, result: Any) -> JSON:
         """The JSON form of a return value of the action."""
         return self._dump(result)
 
-    async def invoke(self, params: Mapping[str, Any]) -> JSON:
+    async def invoke(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Run the action with JSON ``params``; sync functions run in a worker thread so the event
         loop never waits on them.
 
         :raises ValidationError: for invalid params. Exceptions raised by the action propagate.
         """
-        kwargs = self.load_params(params)
+        kwargs = self.load_params(params, authorization)
         return self._dump(await self.call(kwargs))
 
     async def call(self, kwargs: Mapping[str, Any]) -> Any:
@@ -122,9 +138,9 @@ class ActionInvoker:
 
         return await to_thread.run_sync(functools.partial(self.action.fn, **kwargs))
 
-    def invoke_sync(self, params: Mapping[str, Any]) -> JSON:
+    def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""
-        kwargs = self.load_params(params)
+        kwargs = self.load_params(params, authorization)
         if self._is_async:
             import asyncio
 

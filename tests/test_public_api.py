@@ -21,6 +21,7 @@ def test_all_is_sorted() -> None:
 def test_fixed_names_of_the_design_are_exported() -> None:
     fixed = {
         "action", "Action", "get_action", "Example", "WebTrigger", "WEB_GET", "WEB_POST", "WEB_PUT",
-        "WEB_PATCH", "WEB_DELETE", "FixedRateTrigger", "CronTrigger", "ServeyFaasError",
+        "WEB_PATCH", "WEB_DELETE", "FixedRateTrigger", "CronTrigger", "ServeyFaasError", "TtlCacheControl",
+        "ETagCacheControl", "ScopeAccessControl", "ALLOW_ALL", "ALLOW_NONE", "Authorization",
     }  # fmt: skip
     assert fixed <= set(servey_faas.__all__)
