@@ -287,7 +287,9 @@ class GatewayClient:
     def get_function_token(self, name: str, namespace: str | None = None) -> str:
         """A scoped function token for ``name`` in ``namespace`` (default: the client's), from the
         cache or by exchanging the gateway token at ``/oauth/token`` with ``scope=function`` and
-        ``audience=<ns>:<name>`` (CONTRACTS.md §7.2). One exchange per function at a time.
+        ``audience=<ns>:<name>`` (CONTRACTS.md §7.2). One exchange per function at a time. When
+        the token endpoint refuses a cached subject token (revoked or rotated), the subject is
+        invalidated and the exchange retried once.
 
         :raises ConfigurationError: without a token source. :raises OAuthError: on a 400.
         """

@@ -286,3 +286,16 @@ async def test_async_client_against_the_fake_gateway(gateway_url: str, gateway: 
         with pytest.raises(NotFoundError):
             await c.update_function(FunctionDeployment("ghost", "img"))
     assert gateway.wait_idle()
+
+
+def test_context_managers_close_connections(gateway_url: str) -> None:
+    with GatewayClient(gateway_url, BasicAuth(USER, PASSWORD), environ={}) as c:
+        c.info()
+    assert c._http.is_closed
+
+
+@pytest.mark.anyio
+async def test_async_context_manager_closes_connections(gateway_url: str) -> None:
+    async with AsyncGatewayClient(gateway_url, BasicAuth(USER, PASSWORD), environ={}) as c:
+        await c.info()
+    assert c._http.is_closed
