@@ -5,21 +5,27 @@ the two HTML pages are rendered and the asset files are located. Requests only c
 
 The pages use relative URLs (``openapi.json``, ``docs/assets/...``), so they keep working when the
 app is served under a path prefix (for example behind the OpenFaaS gateway's
-``/function/<name>/``). Assets are served from the local ``drf-spectacular-sidecar`` package (see
-:mod:`servey_faas.web._assets`), never from a CDN, with
-``Cache-Control: public, max-age=31536000, immutable`` under versioned URLs.
+``/function/<name>/``). Assets are served from the installed ``swagger-ui-bundle-v2`` package and
+the ReDoc bundle vendored in ``servey_faas/web/static/`` (see :mod:`servey_faas.web._assets`), never
+from a CDN, with ``Cache-Control: public, max-age=31536000, immutable`` under versioned URLs.
+
+The ReDoc bundle is stored gzip-compressed: it is sent as is with ``Content-Encoding: gzip`` when the
+request's ``Accept-Encoding`` allows gzip (RFC 9110 §12.5.3), and decompressed otherwise; both answers
+carry ``Vary: Accept-Encoding``.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servey_faas.app import ServeyApp
-from servey_faas.web._assets import DocsAssets
+from servey_faas.web._assets import DocsAssets, GzippedFile
 from servey_faas.web.openapi import DEFAULT_TITLE
 from servey_faas.web.responses import JSONResponse, error_response
 
@@ -31,6 +37,12 @@ ASSETS_PATH = "/docs/assets"
 #: One year, the longest lifetime RFC 9111 readers expect; URLs change when the files do.
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
 PAGE_CACHE_CONTROL = "no-cache"
+#: ReDoc 2.x shows a logo loaded from cdn.redoc.ly in its side menu; this policy keeps the ``/redoc``
+#: page from loading images or data from any other origin (the logo then hides itself).
+REDOC_CONTENT_SECURITY_POLICY = "img-src 'self' data:; connect-src 'self'"
+
+#: ``qvalue`` of RFC 9110 §12.4.2: 0 to 1 with at most three decimals.
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
 
 
 def docs_routes(
@@ -66,7 +78,9 @@ def docs_routes(
 
     async def redoc(request: Request) -> Response:
         return Response(
-            redoc_page, media_type="text/html; charset=utf-8", headers={"Cache-Control": PAGE_CACHE_CONTROL}
+            redoc_page,
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": PAGE_CACHE_CONTROL, "Content-Security-Policy": REDOC_CONTENT_SECURITY_POLICY},
         )
 
     async def asset(request: Request) -> Response:
@@ -74,9 +88,16 @@ def docs_routes(
         if found is None or request.path_params["token"] != assets.token:
             return error_response(404, "not_found", "no such docs asset")
         headers = {"Cache-Control": ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
-        if found.path is not None:
-            return FileResponse(found.path, media_type=found.media_type, headers=headers)
-        return Response(found.content, media_type=found.media_type, headers=headers)
+        source = found.source
+        if isinstance(source, GzippedFile):
+            headers["Vary"] = "Accept-Encoding"
+            if not accepts_gzip(request.headers.get("accept-encoding")):
+                return Response(source.content(), media_type=found.media_type, headers=headers)
+            headers["Content-Encoding"] = "gzip"
+            source = source.path
+        if isinstance(source, Path):
+            return FileResponse(source, media_type=found.media_type, headers=headers)
+        return Response(source, media_type=found.media_type, headers=headers)
 
     return [
         Route(OPENAPI_PATH, openapi_json, methods=["GET"], include_in_schema=False),
@@ -84,6 +105,32 @@ def docs_routes(
         Route(REDOC_PATH, redoc, methods=["GET"], include_in_schema=False),
         Route(f"{ASSETS_PATH}/{{token}}/{{name}}", asset, methods=["GET"], include_in_schema=False),
     ]
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` field value allows the ``gzip`` content coding (RFC 9110 §12.5.3).
+
+    ``gzip`` (or its alias ``x-gzip``, RFC 9110 §8.4.1.3) with a weight above 0 allows it, and so does
+    ``*`` above 0 unless gzip is listed with ``q=0``. No field (None) and an empty one ask for no
+    coding: False. A malformed weight counts as 0.
+    """
+    if not accept_encoding:
+        return False
+    wildcard = False
+    for member in accept_encoding.split(","):
+        coding, _, parameters = member.partition(";")
+        coding = coding.strip().lower()
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                value = value.strip()
+                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+        if coding in ("gzip", "x-gzip"):
+            return weight > 0
+        if coding == "*":
+            wildcard = weight > 0
+    return wildcard
 
 
 def _swagger_ui_page(title: str, assets: str) -> str:
