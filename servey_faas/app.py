@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from servey_faas.authentication import TokenVerifier
 from servey_faas.discovery import ActionRegistry, find_actions
 from servey_faas.invocation import ActionInvoker, build_invokers
 from servey_faas.settings import Settings
@@ -20,6 +21,8 @@ class ServeyApp:
     settings: Settings
     actions: ActionRegistry
     invokers: Mapping[str, ActionInvoker]
+    #: Verifies end users' bearer tokens; None when no JWT key is configured.
+    verifier: TokenVerifier | None = None
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> ServeyApp:
@@ -33,8 +36,13 @@ class ServeyApp:
 
     @classmethod
     def from_registry(cls, actions: ActionRegistry, settings: Settings | None = None) -> ServeyApp:
-        """An app over actions already found (or listed by hand, as tests do)."""
-        return cls(settings or Settings(), actions, build_invokers(actions.values()))
+        """An app over actions already found (or listed by hand, as tests do).
+
+        :raises ConfigurationError: when an action needs bearer tokens and no JWT key is configured.
+        """
+        settings = settings or Settings()
+        verifier = settings.jwt.verifier(actions.values())
+        return cls(settings, actions, build_invokers(actions.values()), verifier)
 
     def invoker(self, name: str) -> ActionInvoker:
         """The invoker of the action called ``name`` (``-`` read as ``_``).

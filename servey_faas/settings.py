@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servey_faas.authentication import JwtSettings
 from servey_faas.errors import ConfigurationError
 
 DEFAULT_ACTION_PATH = "actions"
@@ -29,6 +30,7 @@ class Settings:
     server_host: str = DEFAULT_HOST
     server_port: int = DEFAULT_PORT
     function_prefix: str = ""
+    jwt: JwtSettings = JwtSettings()
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             server_host=env.get("SERVER_HOST") or DEFAULT_HOST,
             server_port=port,
             function_prefix=str(tool.get("function_prefix") or ""),
+            jwt=JwtSettings.from_environ(env),
         )
 
 
