@@ -70,7 +70,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Record:
     thread.start()
     try:
         wait_for(lambda: server.started, "uvicorn to start", timeout=30)
-        assert not record.ticks, "a schedule fired before its first interval"
         wait_for(lambda: len(record.ticks) >= 1, "the first tick")
         start = time.monotonic()
         time.sleep(WINDOW)
