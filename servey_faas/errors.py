@@ -16,7 +16,11 @@ them and nothing else::
      ├── BuildError                a build context or image could not be made
      ├── DeployError               a deployment step failed
      ├── GatewayError              the OpenFaaS gateway answered with an error
+     │    └── (servey_faas.faas) GatewayStatusError: InvalidRequestError, UnauthorizedError,
+     │        ForbiddenError, NotFoundError, ConflictError, GatewayServerError;
+     │        GatewayConnectionError → GatewayTimeoutError; OAuthError
      └── InvocationError           an action or a deployed function failed while running
+          └── (servey_faas.faas) FunctionError
 """
 
 from __future__ import annotations
