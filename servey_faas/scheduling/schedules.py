@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
-from servey_faas.errors import ConfigurationError
+from servey_faas.errors import ConfigurationError, ServeyFaasError
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
 
 if TYPE_CHECKING:
@@ -172,11 +172,12 @@ class ScheduledAction:
 def scheduled_actions(app: ServeyApp) -> tuple[ScheduledAction, ...]:
     """Every (action, schedule trigger) pair of ``app``, in discovery order.
 
-    Scheduled runs pass no params (``{}``), so every parameter of a scheduled action needs a
-    default; this is checked here, at startup, not at the first fire.
+    Scheduled runs pass no params (``{}``) and no bearer token, so every parameter of a scheduled
+    action needs a default (an ``Authorization`` parameter too); this is checked here, at startup,
+    not at the first fire.
 
-    :raises ConfigurationError: naming the action, for a scheduled action with required params,
-        or a cron expression that does not parse.
+    :raises ConfigurationError: naming the action, for a scheduled action with required params or
+        a required ``Authorization``, or a cron expression that does not parse.
     """
     found: list[ScheduledAction] = []
     for name, action in app.actions.items():
@@ -189,6 +190,13 @@ def scheduled_actions(app: ServeyApp) -> tuple[ScheduledAction, ...]:
                 f"action {name!r} ({action.location}) has a schedule trigger {triggers[0]!r} but required "
                 f"params {', '.join(required)}: scheduled runs pass no params, so give every param a default"
             )
+        try:
+            app.invokers[name].load_params({})  # what every scheduled run does first
+        except ServeyFaasError as e:
+            raise ConfigurationError(
+                f"action {name!r} ({action.location}) has a schedule trigger {triggers[0]!r} but cannot run "
+                f"without params or a bearer token, as scheduled runs do: {e}"
+            ) from e
         for n, trigger in enumerate(triggers, start=1):
             try:
                 schedule = schedule_for(trigger)

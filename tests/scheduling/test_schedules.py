@@ -8,6 +8,7 @@ import pytest
 
 from servey_faas import CronTrigger, FixedRateTrigger, WebTrigger, action, get_action
 from servey_faas.app import ServeyApp
+from servey_faas.authorization import Authorization
 from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ConfigurationError
 from servey_faas.scheduling import (
@@ -167,3 +168,17 @@ def test_celery_settings_are_read_once_from_the_environment() -> None:
     assert settings.enabled
     with pytest.raises(ConfigurationError, match="CELERY_BROKER"):
         CelerySettings.load({"CELERY_BROKER": "localhost:6379"})
+
+
+def test_a_scheduled_action_that_needs_a_bearer_token_is_refused() -> None:
+    @action(triggers=(FixedRateTrigger(60),))
+    def needs_token(auth: Authorization) -> str:
+        return auth.subject_id or ""
+
+    @action(triggers=(FixedRateTrigger(60),))
+    def token_optional(auth: Authorization | None = None) -> str:
+        return "anonymous" if auth is None else "known"
+
+    with pytest.raises(ConfigurationError, match=r"action 'needs_token' .*bearer token"):
+        scheduled_actions(_app(needs_token))
+    assert [j.action_name for j in scheduled_actions(_app(token_optional))] == ["token_optional"]
