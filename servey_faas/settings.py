@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ class Settings:
     server_host: str = DEFAULT_HOST
     server_port: int = DEFAULT_PORT
     function_prefix: str = ""
-    jwt: JwtSettings = JwtSettings()
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    celery: CelerySettings = field(default_factory=lambda: CelerySettings())
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
@@ -55,6 +56,7 @@ class Settings:
             server_port=port,
             function_prefix=str(tool.get("function_prefix") or ""),
             jwt=JwtSettings.from_environ(env),
+            celery=CelerySettings.load(env),
         )
 
 
@@ -71,3 +73,38 @@ def _read_tool_table(path: Path) -> Mapping[str, Any]:
     if not isinstance(table, dict):
         raise ConfigurationError(f"{path}: [tool.servey_faas] must be a table")
     return table
+
+
+@dataclass(frozen=True)
+class CelerySettings:
+    """Where Celery's broker and (optional) result backend are.
+
+    ``broker_url`` None means Celery is off: the dev server runs the schedules itself and
+    background channels use a local worker thread. ``beat_lock_key`` None means the default key
+    (derived from the actions module by :func:`servey_faas.scheduling.celery_app.beat_lock_key`).
+    """
+
+    broker_url: str | None = None
+    result_backend: str | None = None
+    beat_lock_key: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when a broker is configured, i.e. Celery owns schedules and background work."""
+        return self.broker_url is not None
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> CelerySettings:
+        """Read ``CELERY_BROKER``, ``CELERY_RESULT_BACKEND`` and ``CELERY_BEAT_LOCK_KEY`` from
+        ``environ`` (default ``os.environ``). Empty values count as unset.
+
+        :raises ConfigurationError: when a value is not a URL (``scheme://...``).
+        """
+        env = os.environ if environ is None else environ
+        broker = env.get("CELERY_BROKER", "").strip() or None
+        backend = env.get("CELERY_RESULT_BACKEND", "").strip() or None
+        lock_key = env.get("CELERY_BEAT_LOCK_KEY", "").strip() or None
+        for name, url in (("CELERY_BROKER", broker), ("CELERY_RESULT_BACKEND", backend)):
+            if url is not None and "://" not in url:
+                raise ConfigurationError(f"{name} must be a URL such as redis://127.0.0.1:6379/0, not {url!r}")
+        return cls(broker_url=broker, result_backend=backend, beat_lock_key=lock_key)
