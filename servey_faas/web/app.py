@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,21 +20,36 @@ _ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
 
 
 def create_app(
-    app: ServeyApp | None = None, *, extra_routes: Sequence[BaseRoute] = (), debug: bool = False
+    app: ServeyApp | None = None,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    debug: bool = False,
+    schedules: bool = True,
 ) -> Starlette:
     """The ASGI application serving every web action, ``/openapi.json``, ``/docs`` and ``/redoc``.
 
     Actions are found (when ``app`` is None) and the OpenAPI document built here, once; nothing is
     rebuilt per request. ``debug`` shows tracebacks in error pages and is off by default.
+    With ``schedules`` (the dev server), fixed-rate and cron actions run from application startup
+    to shutdown — never at import — unless Celery owns them (``CELERY_BROKER``); on OpenFaaS the
+    router passes False: cron-connector owns the schedules there.
     """
     app = app or ServeyApp.load()
     from servey_faas.web.docs import docs_routes
 
     routes: list[BaseRoute] = [*rest_routes(app.invokers), *docs_routes(app), *extra_routes]
+    lifespan = None
+    if schedules:
+        from servey_faas.scheduling.local import local_schedules
+
+        def lifespan(_: Starlette) -> AbstractAsyncContextManager[None]:
+            return local_schedules(app, celery=app.settings.celery)
+
     starlette = Starlette(
         debug=debug,
         routes=routes,
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )
     starlette.state.servey = app
     return starlette
