@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from servey_faas.authorization import Authorization
+from servey_faas.errors import ConfigurationError
+
+#: A scope token of RFC 6749 §3.3 (also RFC 6750 §3's ``scope`` attribute): printable ASCII without
+#: space, ``"`` and ``\``.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 @runtime_checkable
@@ -28,9 +34,20 @@ class AccessControl(Protocol):
 
 @dataclass(frozen=True)
 class ScopeAccessControl:
-    """Permit callers whose token grants ``execute_scope``."""
+    """Permit callers whose token grants ``execute_scope`` (one RFC 6749 §3.3 scope token, e.g.
+    ``orders:write``); a call without a token is answered 401, one with a token lacking the scope 403.
+
+    :raises ConfigurationError: when ``execute_scope`` is not a scope token (empty, or holding a
+        space, ``"``, ``\\`` or a non-ASCII character).
+    """
 
     execute_scope: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.execute_scope, str) or not SCOPE_TOKEN.fullmatch(self.execute_scope):
+            raise ConfigurationError(
+                f"ScopeAccessControl needs one scope token (RFC 6749 §3.3), not {self.execute_scope!r}"
+            )
 
     @property
     def requires_token(self) -> bool:
@@ -47,6 +64,10 @@ class ScopeAccessControl:
 @dataclass(frozen=True)
 class _Constant:
     permitted: bool
+    label: str = field(compare=False)
+
+    def __repr__(self) -> str:
+        return self.label
 
     @property
     def requires_token(self) -> bool:
@@ -61,6 +82,6 @@ class _Constant:
 
 
 #: Anybody, with or without a token (the default for actions without ``access_control``).
-ALLOW_ALL: AccessControl = _Constant(True)
+ALLOW_ALL: AccessControl = _Constant(True, "ALLOW_ALL")
 #: Nobody: the action is never run over a transport (403), only in-process.
-ALLOW_NONE: AccessControl = _Constant(False)
+ALLOW_NONE: AccessControl = _Constant(False, "ALLOW_NONE")
