@@ -45,6 +45,11 @@ class Action:
         return inspect.iscoroutinefunction(self.fn)
 
     @property
+    def requires_token(self) -> bool:
+        """True when the access control answers 401 to calls without a valid bearer token."""
+        return self.access_control is not None and self.access_control.requires_token
+
+    @property
     def web_triggers(self) -> tuple[WebTrigger, ...]:
         """The triggers that serve this action over HTTP."""
         return tuple(t for t in self.triggers if isinstance(t, WebTrigger))

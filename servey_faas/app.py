@@ -38,11 +38,14 @@ class ServeyApp:
     def from_registry(cls, actions: ActionRegistry, settings: Settings | None = None) -> ServeyApp:
         """An app over actions already found (or listed by hand, as tests do).
 
-        :raises ConfigurationError: when an action needs bearer tokens and no JWT key is configured.
+        :raises ActionDefinitionError: when an action cannot be served as declared.
+        :raises ConfigurationError: when an action needs bearer tokens and no JWT key is configured,
+            or the key does not suit the JWT algorithms.
         """
         settings = settings or Settings()
-        verifier = settings.jwt.verifier(actions.values())
-        return cls(settings, actions, build_invokers(actions.values()), verifier)
+        invokers = build_invokers(actions.values())
+        verifier = settings.jwt.verifier(invokers.values())
+        return cls(settings, actions, invokers, verifier)
 
     def invoker(self, name: str) -> ActionInvoker:
         """The invoker of the action called ``name`` (``-`` read as ``_``).

@@ -96,6 +96,12 @@ class ActionInvoker:
     def name(self) -> str:
         return self.action.name
 
+    @property
+    def requires_token(self) -> bool:
+        """True when no call succeeds without a valid bearer token: the access control requires one,
+        or a parameter annotated ``Authorization`` (not ``Authorization | None``) has no default."""
+        return self.action.requires_token or self._authorization_required
+
     def load_params(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> dict[str, Any]:
         """Validate JSON ``params`` against the params schema and unmarshal them to keyword args.
 
