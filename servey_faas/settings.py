@@ -15,6 +15,7 @@ from servey_faas.errors import ConfigurationError
 DEFAULT_ACTION_PATH = "actions"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Settings:
 
     Precedence for ``action_path``: ``SERVEY_ACTION_PATH``, then ``[tool.servey_faas] actions``
     in ``pyproject.toml`` of ``project_dir``, then ``actions``.
+
+    ``debug_authenticator`` (``SERVEY_DEBUG_AUTHENTICATOR=1``; off by default) serves ``POST
+    /debug/token``, which signs a token for any subject and scopes: development only.
     """
 
     project_dir: Path = Path(".")
@@ -32,6 +36,7 @@ class Settings:
     function_prefix: str = ""
     jwt: JwtSettings = field(default_factory=JwtSettings)
     celery: CelerySettings = field(default_factory=lambda: CelerySettings())
+    debug_authenticator: bool = False
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
@@ -57,6 +62,7 @@ class Settings:
             function_prefix=str(tool.get("function_prefix") or ""),
             jwt=JwtSettings.from_environ(env),
             celery=CelerySettings.load(env),
+            debug_authenticator=env.get("SERVEY_DEBUG_AUTHENTICATOR", "").strip().lower() in _TRUE_WORDS,
         )
 
 
