@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 
 from servey_faas.app import ServeyApp
 from servey_faas.web.responses import error_response
-from servey_faas.web.rest import rest_routes
+from servey_faas.web.rest import debug_token_routes, rest_routes
 
 _ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -30,6 +30,8 @@ def create_app(
 
     Actions are found (when ``app`` is None) and the OpenAPI document built here, once; nothing is
     rebuilt per request. ``debug`` shows tracebacks in error pages and is off by default.
+    Bearer tokens are checked with ``app.verifier``; ``POST /debug/token`` exists only with
+    ``SERVEY_DEBUG_AUTHENTICATOR=1`` (see :func:`~servey_faas.web.rest.debug_token_routes`).
     With ``schedules`` (the dev server), fixed-rate and cron actions run from application startup
     to shutdown — never at import — unless Celery owns them (``CELERY_BROKER``); on OpenFaaS the
     router passes False: cron-connector owns the schedules there.
@@ -37,7 +39,12 @@ def create_app(
     app = app or ServeyApp.load()
     from servey_faas.web.docs import docs_routes
 
-    routes: list[BaseRoute] = [*rest_routes(app.invokers), *docs_routes(app), *extra_routes]
+    routes: list[BaseRoute] = [
+        *rest_routes(app.invokers, app.verifier),
+        *debug_token_routes(app.settings),
+        *docs_routes(app),
+        *extra_routes,
+    ]
     lifespan = None
     if schedules:
         from servey_faas.scheduling.local import local_schedules
