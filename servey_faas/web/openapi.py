@@ -15,6 +15,18 @@ Shape of one operation (OpenAPI 3.1.0, https://spec.openapis.org/oas/v3.1.0):
 - ``requestBody``: POST, PUT and PATCH take a JSON object of the params that are not in the path.
 - ``responses``: ``200`` (the result), ``422`` (``ValidationError``), ``400`` (``Error``, only for
   operations that read a body), ``500`` (``Error``); bodies as in :mod:`servey_faas.web.responses`.
+- Access control: operations whose action needs a bearer token have ``security: [{"bearerAuth": []}]``
+  (``[{"bearerAuth": []}, {}]`` when the action only *accepts* one, through an optional
+  ``Authorization`` parameter) and a ``401`` response; a ``403`` is documented whenever the access
+  control can refuse (a scope, ``ALLOW_NONE``). ``bearerAuth`` (``type: http``, ``scheme: bearer``,
+  ``bearerFormat: JWT``) is in ``components.securitySchemes`` only when an operation uses it. The
+  scope a token needs is named in the operation's description, not in the security requirement:
+  OpenAPI 3.1's Security Requirement Object lists scopes only for ``oauth2``/``openIdConnect`` schemes, and allows
+  role names for other types only when they are "not otherwise exchanged in-band" — a JWT's
+  ``scope`` claim is. Both refusals document ``WWW-Authenticate`` (RFC 6750 §3).
+- Caching (GET operations of actions with ``cache_control``): the ``200`` documents the headers
+  the action sets (``Cache-Control``, ``Expires``, ``ETag``, ``Vary``); with an ETag the operation
+  also takes an ``If-None-Match`` header parameter and documents ``304`` (same headers, no body).
 - Dataclasses and enums live in ``#/components/schemas/<Name>``; examples appear under
   ``examples`` of the parameters, the request body and the 200 response, keyed by example name.
 """
@@ -27,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from typing import Any
 
+from servey_faas.access_control import ALLOW_ALL, ALLOW_NONE
 from servey_faas.app import ServeyApp
 from servey_faas.examples import Example
 from servey_faas.invocation import ActionInvoker, Parameter
@@ -36,6 +49,9 @@ from servey_faas.web.rest import WebRoute, web_routes
 OPENAPI_VERSION = "3.1.0"
 DEFAULT_TITLE = "servey_faas"
 JSON_MEDIA_TYPE = "application/json"
+
+#: The name of the bearer JWT security scheme in ``components.securitySchemes``.
+BEARER_SCHEME = "bearerAuth"
 
 _ERROR_REF = {"$ref": f"{COMPONENTS_PREFIX}Error"}
 _VALIDATION_ERROR_REF = {"$ref": f"{COMPONENTS_PREFIX}ValidationError"}
@@ -74,6 +90,8 @@ def build_openapi(
         document["tags"] = [_tag(name, doc) for name, doc in builder.tags.items()]
     document["paths"] = paths
     document["components"] = {"schemas": dict(sorted(builder.schemas.items()))}
+    if builder.uses_bearer:
+        document["components"]["securitySchemes"] = {BEARER_SCHEME: _bearer_scheme()}
     return document
 
 
@@ -112,6 +130,8 @@ class _DocumentBuilder:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = _error_components()
         self.tags: dict[str, str | None] = {}
+        #: True once an operation refers to the bearer security scheme.
+        self.uses_bearer = False
 
     def operation(self, route: WebRoute, operation_id: str) -> dict[str, Any]:
         invoker = route.invoker
@@ -123,19 +143,26 @@ class _DocumentBuilder:
         summary, details = _split_description(action.description)
         if summary:
             op["summary"] = summary
-        if details:
-            op["description"] = details
+        access_note = _access_note(invoker)
+        if details or access_note:
+            op["description"] = "\n\n".join(part for part in (details, access_note) if part)
         op["operationId"] = operation_id
         examples = [(e, invoker.example_params(e.params)) for e in action.examples]
         parameters = [
             self._parameter(route, p, examples) for p in invoker.params if route.location_of(p.name) != "body"
         ]
+        cache_control = route.cache_control
+        if cache_control is not None and cache_control.uses_etag:
+            parameters.append(_IF_NONE_MATCH)
         if parameters:
             op["parameters"] = parameters
         body_params = [p for p in invoker.params if route.location_of(p.name) == "body"]
         if route.trigger.reads_body and body_params:
             op["requestBody"] = self._request_body(body_params, examples)
         op["responses"] = self._responses(route, invoker)
+        if route.depends_on_token:
+            self.uses_bearer = True
+            op["security"] = [{BEARER_SCHEME: []}] if invoker.requires_token else [{BEARER_SCHEME: []}, {}]
         return op
 
     def _tag_for(self, fn: Callable[..., Any]) -> str | None:
@@ -195,14 +222,41 @@ class _DocumentBuilder:
         }
         if result_examples:
             media["examples"] = result_examples
-        responses: dict[str, Any] = {
-            "200": {"description": "The action's result.", "content": {JSON_MEDIA_TYPE: media}},
-        }
+        ok: dict[str, Any] = {"description": "The action's result."}
+        cache_headers = _cache_headers(route)
+        if cache_headers:
+            ok["headers"] = cache_headers
+        ok["content"] = {JSON_MEDIA_TYPE: media}
+        responses: dict[str, Any] = {"200": ok}
+        cache_control = route.cache_control
+        if cache_control is not None and cache_control.uses_etag:
+            responses["304"] = {
+                "description": "Not Modified: `If-None-Match` matched the current ETag (RFC 9110 §15.4.5). "
+                "No body; the caching headers are those of a 200.",
+                "headers": deepcopy(cache_headers),
+            }
         if route.trigger.reads_body:
             responses["400"] = _error_response(
                 "The body is not a JSON object (malformed JSON, another content type or a non-object value).",
                 _ERROR_REF,
             )
+        if route.depends_on_token:
+            responses["401"] = _error_response(
+                "No bearer token where one is needed, or one that is malformed, badly signed, expired or not "
+                "yet valid (`error` is `unauthorized`).",
+                _ERROR_REF,
+                headers={"WWW-Authenticate": _WWW_AUTHENTICATE_401},
+            )
+        access = invoker.action.access_control
+        if access is not None and access is not ALLOW_ALL:
+            forbidden = _error_response(
+                "The token is valid but lacks the scope this action needs (`error` is `forbidden`)."
+                if access.scopes
+                else "The call is refused whatever the token (`error` is `forbidden`).",
+                _ERROR_REF,
+                headers={"WWW-Authenticate": _WWW_AUTHENTICATE_403} if access.scopes else None,
+            )
+            responses["403"] = forbidden
         responses["422"] = _error_response(
             "The params do not match their schema; every invalid field is listed.", _VALIDATION_ERROR_REF
         )
@@ -236,7 +290,8 @@ def _error_components() -> dict[str, Any]:
             "properties": {
                 "error": {
                     "type": "string",
-                    "description": "Machine-readable code, e.g. `bad_request`, `internal_error`.",
+                    "description": "Machine-readable code, e.g. `bad_request`, `unauthorized`, `forbidden`, "
+                    "`internal_error`.",
                 },
                 "message": {"type": "string", "description": "Human-readable explanation."},
             },
@@ -268,8 +323,95 @@ def _error_components() -> dict[str, Any]:
     }
 
 
-def _error_response(description: str, schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {JSON_MEDIA_TYPE: {"schema": dict(schema)}}}
+def _error_response(
+    description: str, schema: Mapping[str, Any], headers: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if headers:
+        response["headers"] = dict(headers)
+    response["content"] = {JSON_MEDIA_TYPE: {"schema": dict(schema)}}
+    return response
+
+
+# --- access control and caching --------------------------------------------------------------------
+
+
+def _bearer_scheme() -> dict[str, Any]:
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT in `Authorization: Bearer <token>` (RFC 6750 §2.1), signed with the server's key "
+        "(HS256, RS256 or ES256), with `exp` and optionally `sub`, `nbf`, `iss`, `aud` and `scope` "
+        "(space-separated scopes). A token sent to any operation is verified: an invalid one is answered 401.",
+    }
+
+
+_WWW_AUTHENTICATE_401 = {
+    "description": 'The bearer challenge (RFC 6750 §3): `Bearer realm="servey_faas"`, followed by '
+    '`error="invalid_token"` and `error_description` when a token was sent.',
+    "schema": {"type": "string"},
+    "example": 'Bearer realm="servey_faas", error="invalid_token", error_description="the bearer token has expired"',
+}
+_WWW_AUTHENTICATE_403 = {
+    "description": 'The bearer challenge (RFC 6750 §3) naming the scope needed: `Bearer realm="servey_faas", '
+    'error="insufficient_scope", error_description="...", scope="<scope>"`.',
+    "schema": {"type": "string"},
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETags from earlier responses (a comma-separated list, or `*`); when one matches the current "
+    "ETag (weak comparison, RFC 9110 §13.1.2) the answer is 304 with no body.",
+    "schema": {"type": "string"},
+}
+_HEADER_DESCRIPTIONS = {
+    "Cache-Control": "How long, and by whom, the result may be cached (RFC 9111 §5.2); `private` unless the "
+    "action asks for `public` and its result does not depend on the caller's token.",
+    "Expires": "When the result goes stale, as an HTTP date (RFC 9111 §5.3).",
+    "ETag": "A strong entity tag of the response body (RFC 9110 §8.8.3), for `If-None-Match`.",
+    "Vary": "`Authorization`: the result depends on the caller's bearer token (RFC 9110 §12.5.5).",
+}
+
+
+def _cache_headers(route: WebRoute) -> dict[str, Any]:
+    """The headers a cacheable GET operation answers with, read off its cache control once."""
+    cache_control = route.cache_control
+    if cache_control is None:
+        return {}
+    sample = cache_control.headers(b"")
+    if route.depends_on_token:
+        sample["Vary"] = "Authorization"
+    headers: dict[str, Any] = {}
+    for name in sample:
+        header: dict[str, Any] = {}
+        if name in _HEADER_DESCRIPTIONS:
+            header["description"] = _HEADER_DESCRIPTIONS[name]
+        header["required"] = True
+        header["schema"] = {"type": "string"}
+        if name in ("Cache-Control", "Vary"):
+            header["example"] = sample[name]
+        headers[name] = header
+    return headers
+
+
+def _access_note(invoker: ActionInvoker) -> str | None:
+    """A sentence of the operation's description saying who may call it."""
+    access = invoker.action.access_control
+    if access is ALLOW_NONE:
+        return "**Access:** refused over HTTP (403) for every caller; the action runs only in-process."
+    if access is not None and access.scopes:
+        scopes = ", ".join(f"`{s}`" for s in access.scopes)
+        return (
+            f"**Access:** a bearer token (JWT) with the scope {scopes}; "
+            "401 without a valid token, 403 without the scope."
+        )
+    if invoker.requires_token:
+        return "**Access:** a valid bearer token (JWT); 401 without one."
+    if invoker.authorization_param is not None:
+        return "**Access:** open; a bearer token (JWT), when sent, identifies the caller (401 if it is invalid)."
+    return None
 
 
 def _example_object(example: Example, value: Any) -> dict[str, Any]:
