@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import socket
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -29,6 +32,9 @@ LOG_LEVELS = {
 
 _ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound by default
 
+#: The settings that configure a JWT key; --generate-jwt-key refuses to run when one is set.
+_JWT_KEY_VARIABLES = ("JWT_SECRET_KEY", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE")
+
 
 def create_web_app() -> Starlette:
     """The ASGI app of the project in the current folder: ``Settings.load()``, its actions, its routes.
@@ -50,6 +56,12 @@ def create_web_app() -> Starlette:
     environment=(
         ("SERVER_HOST", "Interface to listen on (default 127.0.0.1; --host wins)."),
         ("SERVER_PORT", "Port to listen on (default 8000; --port wins)."),
+        ("JWT_SECRET_KEY", "HS256 secret (>= 32 bytes) verifying end users' bearer tokens."),
+        ("JWT_PUBLIC_KEY[_FILE]", "PEM public key or certificate (RS256/ES256/EdDSA) instead of a secret."),
+        ("JWT_ALGORITHMS", "Comma-separated accepted algorithms (default: the one the key implies)."),
+        ("JWT_ISSUER, JWT_AUDIENCE", "Required iss / aud claims (checked only when set)."),
+        ("JWT_LEEWAY", "Clock skew allowed on exp/nbf/iat, in seconds (default 0)."),
+        ("SERVEY_DEBUG_AUTHENTICATOR=1", "Serve POST /debug/token, signing tokens for anyone (development only)."),
     ),
 )
 @click.option("--host", metavar="HOST", help="Interface to listen on.  [default: SERVER_HOST, else 127.0.0.1]")
@@ -68,7 +80,13 @@ def create_web_app() -> Starlette:
     metavar="LEVEL",
     help=f"Uvicorn's log level: {', '.join(LOG_LEVELS)}.",
 )
-def server(host: str | None, port: int | None, reload: bool, log_level: str) -> None:
+@click.option(
+    "--generate-jwt-key",
+    is_flag=True,
+    help="Generate a fresh HS256 key for this run only, print it, and verify bearer tokens with it "
+    "(development: protected actions need a key). Refused when a JWT key is already configured.",
+)
+def server(host: str | None, port: int | None, reload: bool, log_level: str, generate_jwt_key: bool) -> None:
     """Serve the app's web actions for development on uvicorn: GET /actions/<name>?..., the
     OpenAPI document at /openapi.json and its docs page at /docs.
 
@@ -76,11 +94,20 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str) -> 
     actions module is reported as an error and nothing listens. With --reload uvicorn watches the
     current folder and rebuilds the app in a fresh worker process after each change.
 
+    Actions with an access control need a JWT key (JWT_SECRET_KEY or a public key): without one
+    the server refuses to start. --generate-jwt-key makes a key for one run and prints it; it is
+    never made silently.
+
     This is a development server: it listens on 127.0.0.1 unless told otherwise.
     """
     from servey_faas.web import create_app
 
-    settings = Settings.load()
+    environ: Mapping[str, str] = os.environ
+    if generate_jwt_key:
+        environ = _with_generated_jwt_key(environ)
+        if reload:  # uvicorn's reload worker is a new process: it reads its settings from the environment
+            os.environ.update({k: environ[k] for k in ("JWT_SECRET_KEY", "JWT_ALGORITHMS")})
+    settings = Settings.load(environ)
     host = settings.server_host if host is None else host
     port = settings.server_port if port is None else port
     log_level = log_level.lower()
@@ -106,6 +133,26 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str) -> 
         )
     else:
         uvicorn.run(web_app, host=host, port=port, log_level=log_level)
+
+
+def _with_generated_jwt_key(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` plus a fresh ``JWT_SECRET_KEY`` (HS256, 256 random bits), which is printed.
+
+    :raises click.UsageError: when a JWT key is already configured.
+    """
+    configured = [name for name in _JWT_KEY_VARIABLES if environ.get(name)]
+    if configured:
+        raise click.UsageError(
+            f"--generate-jwt-key: a JWT key is already configured ({', '.join(configured)}); unset it or drop the flag"
+        )
+    key = secrets.token_urlsafe(32)
+    click.echo(
+        "WARNING:  --generate-jwt-key: bearer tokens are verified with a fresh HS256 key for this run only.\n"
+        "WARNING:  Sign tokens with it, and set it to keep it across runs and workers:\n"
+        f"export JWT_SECRET_KEY={key}",
+        err=True,
+    )
+    return {**environ, "JWT_SECRET_KEY": key, "JWT_ALGORITHMS": "HS256"}
 
 
 def _base_url(host: str, port: int) -> str:
