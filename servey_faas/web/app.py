@@ -38,11 +38,13 @@ def create_app(
     """
     app = app or ServeyApp.load()
     from servey_faas.web.docs import docs_routes
+    from servey_faas.web.graphql import graphql_routes
 
     routes: list[BaseRoute] = [
         *rest_routes(app.invokers, app.verifier),
         *debug_token_routes(app.settings),
         *docs_routes(app),
+        *graphql_routes(app),
         *extra_routes,
     ]
     lifespan = None

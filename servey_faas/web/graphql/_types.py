@@ -1,0 +1,346 @@
+"""Python types of action params and results → strawberry types, and the converters between them.
+
+One :class:`TypeMapper` per schema. Each dataclass becomes an object type (named after the class)
+when it is returned and an input type (``<Name>Input``) when it is taken; enums become enums with
+the member names as values; lists, tuples and sets become lists; ``X | None`` becomes a nullable
+type; ``datetime``, ``date`` and ``UUID`` become the scalars of :mod:`._scalars`; everything else
+(``dict[str, X]``, ``Any``, unions of several types) becomes the ``JSON`` scalar. Two types that
+want one GraphQL name get ``Name2``, ``Name3``...
+
+Arguments travel in their JSON form: :meth:`TypeMapper.argument_converter` turns what strawberry
+hands a resolver into the JSON params :meth:`~servey_faas.invocation.ActionInvoker.load_params`
+validates, with Python field names. Input types do this through strawberry's ``from_input`` hook,
+so no instance of a generated class is ever made. Results stay Python objects (nested ``@action``
+methods need the real object); only values in ``JSON`` positions are dumped by the app's codec.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import datetime
+import enum
+import math
+import typing
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import strawberry
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.enum import EnumValue, StrawberryEnumDefinition
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+from strawberry.utils.str_converters import to_camel_case
+
+from servey_faas.errors import ActionDefinitionError
+from servey_faas.schemas import TypeCodec, normalize_type
+from servey_faas.web.graphql._scalars import JSONValue
+
+#: A strawberry annotation: a Python scalar type, a generated class or a strawberry type object.
+Annotation = Any
+#: Turns one value into another (None where the value passes unchanged).
+Converter = Callable[[Any], Any] | None
+
+_SCALARS: tuple[type, ...] = (str, int, float, bool, datetime.datetime, datetime.date, uuid.UUID)
+_SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
+#: GraphQL's own names and the scalars this package defines: never given to a user type.
+RESERVED_NAMES = frozenset(
+    {"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "DateTime", "Date", "UUID", "JSON"}
+)
+_INT32 = (-(2**31), 2**31 - 1)
+
+#: Makes the extra fields (nested ``@action`` methods) of the object type of a dataclass.
+MethodFields = Callable[[type], Mapping[str, StrawberryField]]
+
+
+def graphql_name(python_name: str) -> str:
+    """The GraphQL name strawberry gives a Python field, argument or action name (camelCase)."""
+    return to_camel_case(python_name)
+
+
+def unwrap_optional(type_: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None`` (several members stay a union), ``(type_, False)`` otherwise."""
+    if typing.get_origin(type_) is typing.Union:
+        args = typing.get_args(type_)
+        if type(None) in args:
+            others = tuple(a for a in args if a is not type(None))
+            return (others[0] if len(others) == 1 else typing.Union[others]), True  # noqa: UP007
+    return type_, False
+
+
+def sequence_item(type_: Any) -> Any | None:
+    """The item type of ``list[X]``, ``tuple[X, ...]``, ``set[X]``... or None for other types."""
+    origin = typing.get_origin(type_)
+    if origin is None or not (isinstance(origin, type) and issubclass(origin, _SEQUENCES)):
+        return None
+    args = typing.get_args(type_)
+    if origin is tuple:
+        return args[0] if len(args) == 2 and args[1] is Ellipsis else None
+    return args[0] if len(args) == 1 else None
+
+
+def is_dataclass_type(type_: Any) -> bool:
+    return isinstance(type_, type) and dataclasses.is_dataclass(type_)
+
+
+def is_enum_type(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, enum.Enum)
+
+
+def dataclass_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a dataclass (``X | None`` normalised).
+
+    :raises ActionDefinitionError: when an annotation cannot be resolved.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as e:
+        raise ActionDefinitionError(f"dataclass {cls.__qualname__}: cannot resolve type hints: {e}") from e
+    return {f.name: normalize_type(hints[f.name]) for f in dataclasses.fields(cls) if f.name in hints}
+
+
+def type_description(cls: type) -> str | None:
+    """The docstring of a class, without the signature ``dataclasses`` makes up for undocumented ones."""
+    doc = cls.__doc__
+    if not doc or (doc.startswith(f"{cls.__name__}(") and doc.rstrip().endswith(")")):
+        return None
+    return doc.strip()
+
+
+def publishable_default(value: Any) -> bool:
+    """Whether a default value can be shown in the schema as a GraphQL literal (None, booleans,
+    32-bit ints, finite floats, strings, enum members); other defaults stay unpublished."""
+    if value is None or isinstance(value, (bool, str, enum.Enum)):
+        return True
+    if isinstance(value, int):
+        return _INT32[0] <= value <= _INT32[1]
+    return isinstance(value, float) and math.isfinite(value)
+
+
+class TypeMapper:
+    """Builds the strawberry types of one schema; see the module docstring.
+
+    Call :meth:`finish` once every annotation was asked for, before the schema is made.
+    """
+
+    def __init__(self, codec: TypeCodec, method_fields: MethodFields) -> None:
+        self._codec = codec
+        self._method_fields = method_fields
+        self._names: dict[str, object] = dict.fromkeys(RESERVED_NAMES, "reserved")
+        self._outputs: dict[type, type] = {}
+        self._inputs: dict[type, type] = {}
+        self._enums: dict[type, StrawberryEnumDefinition] = {}
+        self._raw_converters: dict[type, Callable[[Any], Any]] = {}
+        self._undecorated: list[tuple[type, str, str | None, bool]] = []
+
+    # -- annotations ------------------------------------------------------------------------------
+
+    def output(self, type_: Any) -> Annotation:
+        """The annotation of a result or object field of Python type ``type_``."""
+        inner, optional = unwrap_optional(normalize_type(type_))
+        annotation = self._output(inner)
+        return StrawberryOptional(annotation) if optional else annotation
+
+    def input(self, type_: Any, *, optional: bool = False) -> Annotation:
+        """The annotation of an argument or input field of Python type ``type_`` (nullable when
+        ``optional``, for a value that may be left out and has no published default)."""
+        inner, nullable = unwrap_optional(normalize_type(type_))
+        annotation = self._input(inner)
+        return StrawberryOptional(annotation) if nullable or optional else annotation
+
+    def _output(self, type_: Any) -> Annotation:
+        if type_ is type(None):
+            return StrawberryOptional(JSONValue)
+        if type_ in _SCALARS:
+            return type_
+        if is_enum_type(type_):
+            return self._enum(type_)
+        item = sequence_item(type_)
+        if item is not None:
+            return StrawberryList(self.output(item))
+        if is_dataclass_type(type_):
+            return self._output_class(type_)
+        return JSONValue
+
+    def _input(self, type_: Any) -> Annotation:
+        if type_ in _SCALARS:
+            return type_
+        if is_enum_type(type_):
+            return self._enum(type_)
+        item = sequence_item(type_)
+        if item is not None:
+            return StrawberryList(self.input(item))
+        if is_dataclass_type(type_):
+            return self._input_class(type_)
+        return JSONValue
+
+    def _claim(self, name: str, owner: object) -> str:
+        candidate, n = name, 1
+        while self._names.setdefault(candidate, owner) is not owner:
+            n += 1
+            candidate = f"{name}{n}"
+        return candidate
+
+    def _enum(self, cls: type[enum.Enum]) -> StrawberryEnumDefinition:
+        found = self._enums.get(cls)
+        if found is None:
+            found = StrawberryEnumDefinition(
+                wrapped_cls=cls,
+                name=self._claim(cls.__name__, cls),
+                values=[EnumValue(member.name, member.value) for member in cls],
+                description=type_description(cls),
+            )
+            self._enums[cls] = found
+        return found
+
+    def _output_class(self, cls: type) -> type:
+        found = self._outputs.get(cls)
+        if found is not None:
+            return found
+        generated: type = type(cls.__name__, (), {"__module__": __name__, "__qualname__": cls.__qualname__})
+        self._outputs[cls] = generated  # before the fields: a dataclass may hold itself
+        annotations: dict[str, Any] = {}
+        for name, field_type in dataclass_hints(cls).items():
+            annotation = self.output(field_type)
+            adapter = self.output_adapter(field_type)
+            if adapter is None:
+                annotations[name] = annotation
+            else:
+                setattr(generated, name, _adapted_field(name, annotation, adapter))
+        for name, method_field in self._method_fields(cls).items():
+            if name in annotations or hasattr(generated, name):
+                raise ActionDefinitionError(
+                    f"dataclass {cls.__qualname__}: action method {name!r} has the name of one of its fields"
+                )
+            setattr(generated, name, method_field)
+        generated.__annotations__ = annotations
+        self._undecorated.append((generated, self._claim(cls.__name__, ("output", cls)), type_description(cls), False))
+        return generated
+
+    def _input_class(self, cls: type) -> type:
+        found = self._inputs.get(cls)
+        if found is not None:
+            return found
+        generated: type = type(f"{cls.__name__}Input", (), {"__module__": __name__})
+        self._inputs[cls] = generated
+        annotations: dict[str, Any] = {}
+        hints = dataclass_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name not in hints or not f.init:
+                continue
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            published = f.default is not dataclasses.MISSING and publishable_default(f.default)
+            annotations[f.name] = self.input(hints[f.name], optional=has_default and not published)
+            if published:
+                setattr(generated, f.name, f.default)
+            elif has_default:
+                setattr(generated, f.name, strawberry.UNSET)
+        generated.__annotations__ = annotations
+        name = self._claim(f"{cls.__name__}Input", ("input", cls))
+        self._undecorated.append((generated, name, type_description(cls), True))
+        self._raw_converters[cls] = self._object_converter(cls, hints)
+        return generated
+
+    def finish(self) -> None:
+        """Turn every generated class into a strawberry type and hook the input converters in."""
+        inputs = {generated: cls for cls, generated in self._inputs.items()}
+        for generated, name, description, is_input in self._undecorated:
+            if is_input:
+                strawberry.input(generated, name=name, description=description)
+                convert = self._raw_converters[inputs[generated]]
+                generated.__strawberry_definition__.from_input = _from_input(convert)  # type: ignore[attr-defined]
+            else:
+                strawberry.type(generated, name=name, description=description)
+        self._undecorated.clear()
+
+    def dataclasses(self) -> Iterator[type]:
+        """Every dataclass that has an object type."""
+        return iter(self._outputs)
+
+    # -- converters -------------------------------------------------------------------------------
+
+    def argument_converter(self, type_: Any) -> Converter:
+        """What turns the value strawberry passes a resolver for an argument of Python type ``type_``
+        into its JSON form (None: unchanged). Input objects arrive already converted (``from_input``)."""
+        return self._converter(normalize_type(type_), raw=False)
+
+    def _converter(self, type_: Any, *, raw: bool) -> Converter:
+        inner, optional = unwrap_optional(type_)
+        convert = self._inner_converter(inner, raw=raw)
+        if convert is None or not optional:
+            return convert
+        return lambda value: None if value is None else convert(value)
+
+    def _inner_converter(self, type_: Any, *, raw: bool) -> Converter:
+        if is_enum_type(type_):
+            return _enum_name
+        item = sequence_item(type_)
+        if item is not None:
+            convert = self._converter(item, raw=raw)
+            return None if convert is None else (lambda values: [convert(v) for v in values])
+        if is_dataclass_type(type_) and raw:
+            self._input_class(type_)
+            return lambda value: self._raw_converters[type_](value)
+        return None
+
+    def _object_converter(self, cls: type, hints: Mapping[str, Any]) -> Callable[[Any], Any]:
+        """GraphQL input object (a dict by GraphQL names, as graphql-core coerced it) → JSON object
+        by Python names. Fields the client left out (and without published default) stay out."""
+        table: list[tuple[str, str, Converter]] = []
+        for f in dataclasses.fields(cls):
+            if f.name in hints and f.init:
+                table.append((graphql_name(f.name), f.name, self._converter(hints[f.name], raw=True)))
+
+        def convert(value: Mapping[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for gql, python, field_convert in table:
+                if gql in value:
+                    item = value[gql]
+                    out[python] = item if field_convert is None or item is None else field_convert(item)
+            return out
+
+        return convert
+
+    def output_adapter(self, type_: Any) -> Converter:
+        """What turns a result of Python type ``type_`` into what its GraphQL type serialises:
+        values in ``JSON`` positions are dumped by the codec; objects, scalars and enums are
+        returned as they are (None: the whole value unchanged)."""
+        inner, optional = unwrap_optional(normalize_type(type_))
+        adapter = self._inner_adapter(inner)
+        if adapter is None or not optional:
+            return adapter
+        return lambda value: None if value is None else adapter(value)
+
+    def _inner_adapter(self, type_: Any) -> Converter:
+        if type_ is type(None) or type_ in _SCALARS or is_enum_type(type_) or is_dataclass_type(type_):
+            return None
+        item = sequence_item(type_)
+        if item is not None:
+            adapter = self.output_adapter(item)
+            return None if adapter is None else (lambda values: [adapter(v) for v in values])
+        codec = self._codec
+        return lambda value: codec.dump(value, type_)
+
+
+def _enum_name(value: Any) -> Any:
+    # marshy's JSON form of an enum member is its name; a default filled in by GraphQL may
+    # already be that name
+    return value.name if isinstance(value, enum.Enum) else value
+
+
+def _from_input(convert: Callable[[Any], Any]) -> Callable[[type, Mapping[str, Any], Any], Any]:
+    def from_input(cls: type, value: Mapping[str, Any], context: Any) -> Any:
+        return convert(value)
+
+    return from_input
+
+
+def _adapted_field(name: str, annotation: Annotation, adapter: Callable[[Any], Any]) -> StrawberryField:
+    """A field read from the object and put in its GraphQL form by ``adapter``."""
+
+    def resolve(root: Any) -> Any:
+        return adapter(getattr(root, name))
+
+    resolve.__annotations__ = {"root": Any, "return": annotation}
+    return StrawberryField(python_name=name, base_resolver=StrawberryResolver(resolve))

@@ -1,0 +1,167 @@
+"""``/graphql``: GraphQL over HTTP, GraphiQL, and GraphiQL's files.
+
+- ``POST /graphql`` with a JSON body ``{"query": ..., "variables": {...}, "operationName": ...}``
+  (``Content-Type: application/json``) runs queries and mutations.
+- ``GET /graphql?query=...&variables=...&operationName=...`` runs queries only (a mutation over
+  GET answers 405 with ``Allow: POST``, as the GraphQL over HTTP draft §6.2.1 asks).
+- ``GET /graphql`` without ``query`` is the GraphiQL page.
+
+Answers are ``application/json`` ``{"data": ..., "errors": [...]}`` (GraphQL spec §7.1). As GraphQL
+over HTTP does for ``application/json``, the status is 200 whenever the operation was run, also
+when ``errors`` holds validation, access (``UNAUTHENTICATED``, ``FORBIDDEN``) or internal errors:
+their kind is in ``extensions.code`` (see :mod:`servey_faas.web.graphql.errors`). A request that
+cannot be read (bad JSON, no query, unknown ``operationName``) is a 400 with ``errors`` and no
+``data``; another content type, 415.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from servey_faas.web.graphql._types import graphql_name
+from servey_faas.web.graphql.errors import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, format_error
+from servey_faas.web.graphql.graphiql import (
+    PAGE_CACHE_CONTROL,
+    PAGE_CONTENT_SECURITY_POLICY,
+    GraphiQLAssets,
+    default_query,
+    graphiql_page,
+)
+from servey_faas.web.graphql.resolvers import GraphQLContext
+from servey_faas.web.graphql.schema import GraphQLSchema, build_schema
+
+if TYPE_CHECKING:
+    from servey_faas.app import ServeyApp
+
+logger = logging.getLogger("servey_faas.web.graphql")
+
+GRAPHQL_PATH = "/graphql"
+DEFAULT_TITLE = "servey_faas"
+
+_QUERIES = frozenset({OperationType.QUERY})
+_QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_HTML = "text/html; charset=utf-8"
+_JSON = "application/json"
+
+
+def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEFAULT_TITLE) -> list[BaseRoute]:
+    """The routes of ``path`` (GraphQL and GraphiQL) and ``<path>/assets/{token}/{name}``.
+
+    The schema is built here, once, from ``app``'s actions; the GraphiQL page is rendered here too.
+
+    :raises ActionDefinitionError: from building the schema.
+    :raises ConfigurationError: when GraphiQL's files are missing.
+    """
+    schema = build_schema(app)
+    assets = GraphiQLAssets.locate()
+    examples: dict[str, Mapping[str, object]] = {}
+    for field_name, action_name in schema.queries.items():
+        invoker = app.invokers[action_name]
+        if invoker.action.examples:
+            params = invoker.example_params(invoker.action.examples[0].params)
+            examples[field_name] = {graphql_name(k): v for k, v in params.items()}
+    query_type = schema.strawberry._schema.query_type
+    start = default_query(query_type, examples) if query_type is not None else ""
+    page = graphiql_page(title, f"{path.rstrip('/').rsplit('/', 1)[-1]}/assets/{assets.token}", start)
+    endpoint = GraphQLEndpoint(schema, page)
+    return [
+        Route(path, endpoint.handle, methods=["GET", "POST"], include_in_schema=False),
+        Route(f"{path.rstrip('/')}/assets/{{token}}/{{name}}", assets.serve, methods=["GET"], include_in_schema=False),
+    ]
+
+
+class GraphQLEndpoint:
+    """The ASGI endpoint of ``/graphql``; see the module docstring."""
+
+    def __init__(self, schema: GraphQLSchema, graphiql_page: bytes) -> None:
+        self.schema = schema
+        self._execute = schema.strawberry.execute
+        self._page = graphiql_page
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "")
+            if content_type.partition(";")[0].strip().lower() != _JSON:
+                return _request_error("send the operation as a JSON body (Content-Type: application/json)", 415)
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                return _request_error("the body is not valid JSON")
+            if not isinstance(body, dict):
+                return _request_error('the body must be a JSON object: {"query": ..., "variables": {...}}')
+            allowed = _QUERIES_AND_MUTATIONS
+        else:
+            params = request.query_params
+            if "query" not in params:
+                return Response(
+                    self._page,
+                    media_type=_HTML,
+                    headers={
+                        "Cache-Control": PAGE_CACHE_CONTROL,
+                        "Content-Security-Policy": PAGE_CONTENT_SECURITY_POLICY,
+                    },
+                )
+            body = dict(params)
+            if "variables" in body:
+                try:
+                    body["variables"] = json.loads(body["variables"])
+                except ValueError:
+                    return _request_error("variables must be a JSON object")
+            allowed = _QUERIES
+        query, variables, operation_name = body.get("query"), body.get("variables"), body.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            return _request_error("the request has no query (a GraphQL document as a string)")
+        if variables is not None and not isinstance(variables, dict):
+            return _request_error("variables must be a JSON object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _request_error("operationName must be a string")
+        context = GraphQLContext(request, request.headers.get("authorization"))
+        try:
+            result = await self._execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as e:
+            return _request_error(e.as_http_error_reason(request.method), 405, {"Allow": "POST"})
+        except CannotGetOperationTypeError as e:
+            return _request_error(e.as_http_error_reason())
+        except MissingQueryError:
+            return _request_error("the request has no query (a GraphQL document as a string)")
+        answer: dict[str, Any] = {}
+        if result.errors:
+            answer["errors"] = [format_error(e) for e in result.errors]
+        if not isinstance(result, PreExecutionError):
+            answer["data"] = result.data
+        if result.extensions:
+            answer["extensions"] = result.extensions
+        try:
+            content = json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        except ValueError:  # NaN or infinity in a JSON value of a result
+            logger.exception("GraphQL result of %s %s cannot be written as JSON", request.method, request.url.path)
+            content = _internal_error_body()
+        return Response(content, media_type=_JSON)
+
+
+def _request_error(message: str, status_code: int = 400, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps({"errors": [{"message": message}]}, ensure_ascii=False).encode()
+    return Response(body, status_code=status_code, media_type=_JSON, headers=headers)
+
+
+def _internal_error_body() -> bytes:
+    return json.dumps(
+        {"errors": [{"message": INTERNAL_MESSAGE, "extensions": {"code": INTERNAL_SERVER_ERROR}}], "data": None}
+    ).encode()

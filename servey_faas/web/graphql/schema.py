@@ -1,0 +1,208 @@
+"""The GraphQL schema of an app, built once from its actions with strawberry.
+
+- Every action with a ``WebTrigger`` is a root field named after the action in camelCase
+  (``say_hello`` → ``sayHello``): a ``Query`` field when one of its triggers is a GET, a
+  ``Mutation`` field when one uses another method (both when it has both). Actions reached only
+  by schedules are not in the schema.
+- Parameters are arguments (an ``Authorization`` parameter is not: it is injected); dataclasses
+  become object and input types, see :mod:`servey_faas.web.graphql._types`.
+- An ``@action`` method of a returned dataclass is a field of its object type, run on the object
+  only when the field is selected; its parameters are the field's arguments.
+- An action with ``access_control`` is guarded by :class:`~.resolvers.ActionPermission`.
+- Strawberry's parser and validation caches are on, bounded to :data:`PARSER_CACHE_SIZE` and
+  :data:`VALIDATION_CACHE_SIZE` documents (LRU).
+
+GraphQL needs a ``Query`` type with a field; an app without GET actions gets ``_empty: Boolean``
+(always null) so that its mutations can still be served.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension, ParserCache, ValidationCache
+from strawberry.permission import PermissionExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+
+from servey_faas.action import get_action
+from servey_faas.errors import ActionDefinitionError
+from servey_faas.invocation import ActionInvoker
+from servey_faas.web.graphql._scalars import scalar_map
+from servey_faas.web.graphql._types import TypeMapper, graphql_name, publishable_default
+from servey_faas.web.graphql.errors import log_internal_errors
+from servey_faas.web.graphql.resolvers import (
+    ActionPermission,
+    ActionResolver,
+    Argument,
+    method_action,
+    resolver_function,
+)
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
+
+    from servey_faas.app import ServeyApp
+    from servey_faas.authentication import TokenVerifier
+    from servey_faas.schemas import TypeCodec
+
+#: Distinct query texts whose parsed document is kept (strawberry ``ParserCache``).
+PARSER_CACHE_SIZE = 256
+#: Distinct documents whose validation result is kept (strawberry ``ValidationCache``).
+VALIDATION_CACHE_SIZE = 256
+
+
+class ActionSchema(strawberry.Schema):
+    """A strawberry schema that logs internal errors only (with their traceback), not the
+    client's mistakes; see :mod:`servey_faas.web.graphql.errors`."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_internal_errors(errors)
+
+
+@dataclass(frozen=True)
+class GraphQLSchema:
+    """The built schema and where each action went: ``queries`` and ``mutations`` map GraphQL
+    field names to action names; ``nested`` maps ``Type.field`` to the action of a method."""
+
+    strawberry: ActionSchema
+    queries: Mapping[str, str]
+    mutations: Mapping[str, str]
+    nested: Mapping[str, str]
+
+    def sdl(self) -> str:
+        """The schema in the GraphQL schema definition language (parses with ``graphql.build_schema``)."""
+        return self.strawberry.as_str() + "\n"
+
+
+def build_schema(app: ServeyApp) -> GraphQLSchema:
+    """The GraphQL schema of ``app``'s web actions. Call once per app.
+
+    :raises ActionDefinitionError: when two actions (or an action method and a field) want one
+        GraphQL field name, or a nested action method cannot be typed.
+    """
+    return _Builder(app.invokers.values(), app.verifier).build()
+
+
+class _Builder:
+    def __init__(self, invokers: Iterable[ActionInvoker], verifier: TokenVerifier | None) -> None:
+        self._invokers = list(invokers)
+        self._verifier = verifier
+        codec: TypeCodec | None = self._invokers[0].codec if self._invokers else None
+        if codec is None:
+            from servey_faas.schemas import TypeCodec
+
+            codec = TypeCodec()
+        self._codec = codec
+        self._types = TypeMapper(codec, self._method_fields)
+        self._nested: dict[str, str] = {}
+
+    def build(self) -> GraphQLSchema:
+        queries: dict[str, StrawberryField] = {}
+        mutations: dict[str, StrawberryField] = {}
+        query_actions: dict[str, str] = {}
+        mutation_actions: dict[str, str] = {}
+        for invoker in self._invokers:
+            methods = {t.method for t in invoker.action.web_triggers}
+            if not methods:
+                continue
+            name = graphql_name(invoker.name)
+            for fields, actions, wanted in (
+                (queries, query_actions, methods & {"GET"}),
+                (mutations, mutation_actions, methods - {"GET"}),
+            ):
+                if not wanted:
+                    continue
+                if name in actions:
+                    raise ActionDefinitionError(
+                        f"actions {actions[name]!r} and {invoker.name!r} both want the GraphQL field {name!r}"
+                    )
+                actions[name] = invoker.name
+                fields[invoker.name] = self._field(invoker, invoker.name)
+        if not queries:
+            queries["_empty"] = _empty_field()
+        query = self._root("Query", queries)
+        mutation = self._root("Mutation", mutations) if mutations else None
+        self._types.finish()
+        schema = ActionSchema(
+            query=query,
+            mutation=mutation,
+            extensions=[
+                lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+                lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+            ],
+            config=StrawberryConfig(scalar_map=scalar_map()),
+        )
+        return GraphQLSchema(schema, query_actions, mutation_actions, dict(self._nested))
+
+    @staticmethod
+    def _root(name: str, fields: Mapping[str, StrawberryField]) -> type:
+        cls = type(name, (), {"__module__": __name__, **fields})
+        return strawberry.type(cls, name=name)
+
+    def _field(self, invoker: ActionInvoker, key: str, *, on_object: bool = False) -> StrawberryField:
+        action = invoker.action
+        types = self._types
+        signature: list[tuple[str, Any, Any]] = []
+        arguments: list[Argument] = []
+        for p in invoker.params:
+            published = not p.required and publishable_default(p.default)
+            annotation = types.input(p.type, optional=not p.required and not published)
+            default = p.default if published else (inspect.Parameter.empty if p.required else strawberry.UNSET)
+            signature.append((p.name, annotation, default))
+            arguments.append(Argument(p.name, types.argument_converter(p.type)))
+        protected = action.access_control is not None
+        resolver = ActionResolver(
+            invoker,
+            arguments,
+            types.output_adapter(invoker.result_type),
+            self._verifier,
+            key=key,
+            protected=protected,
+            on_object=on_object,
+        )
+        extensions: list[FieldExtension] = []
+        if action.access_control is not None:
+            permission = ActionPermission(key, action.access_control, self._verifier)
+            extensions.append(PermissionExtension(permissions=[permission], use_directives=False))
+        return StrawberryField(
+            python_name=action.name,
+            description=action.description,
+            base_resolver=StrawberryResolver(resolver_function(resolver, signature, types.output(invoker.result_type))),
+            extensions=extensions,
+        )
+
+    def _method_fields(self, owner: type) -> dict[str, StrawberryField]:
+        """The fields of ``owner``'s ``@action`` methods (schedule-only ones left out)."""
+        fields: dict[str, StrawberryField] = {}
+        for attribute in dir(owner):
+            member = inspect.getattr_static(owner, attribute, None)
+            if not inspect.isfunction(member):
+                continue
+            action = get_action(member)
+            if action is None or (action.triggers and not action.web_triggers):
+                continue
+            invoker = ActionInvoker(method_action(action, owner), self._codec)
+            key = f"{owner.__qualname__}.{action.name}"
+            fields[action.name] = self._field(invoker, key, on_object=True)
+            self._nested[key] = action.name
+        return fields
+
+
+def _empty_field() -> StrawberryField:
+    def resolve() -> bool | None:
+        return None
+
+    resolve.__annotations__ = {"return": bool | None}
+    return StrawberryField(
+        python_name="_empty",
+        graphql_name="_empty",
+        description="Always null: GraphQL needs a Query field, and this app has no GET actions.",
+        base_resolver=StrawberryResolver(resolve),
+    )
