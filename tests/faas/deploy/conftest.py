@@ -92,7 +92,8 @@ def packager(tmp_path: Path) -> Packager:
 @dataclass(frozen=True)
 class FakeTool:
     """A fake executable on PATH: each run appends ``{"argv": [...], "cwd": ...}`` to ``log``,
-    prints two lines, and exits with the code ``exit_codes`` gives its first argument (0 else)."""
+    prints two lines, and exits with the code ``exit_codes`` maps the first key found in its
+    space-joined arguments to (0 when none is)."""
 
     name: str
     log: Path
@@ -111,7 +112,7 @@ MakeTool = Callable[..., FakeTool]
 
 @pytest.fixture
 def fake_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeTool:
-    """``fake_tool("docker", exit_codes={"push": 1})`` puts a fake ``docker`` first on PATH."""
+    """``fake_tool("docker", exit_codes={"push ": 1})`` puts a fake ``docker`` first on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -130,7 +131,8 @@ def fake_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeTool:
                 for line in {lines!r}:
                     print(line, flush=True)
                 codes = {dict(exit_codes or {})!r}
-                code = codes.get(sys.argv[1] if len(sys.argv) > 1 else "", 0)
+                line = " ".join(sys.argv[1:])
+                code = next((c for text, c in codes.items() if text in line), 0)
                 if code:
                     print("boom: " + " ".join(sys.argv[1:]), file=sys.stderr, flush=True)
                 sys.exit(code)

@@ -60,7 +60,7 @@ def test_docker_several_platforms_build_and_push_with_buildx(packager: Packager,
 
 
 def test_a_failing_docker_build_names_the_command_and_its_last_lines(packager: Packager, fake_tool: MakeTool) -> None:
-    docker = fake_tool("docker", exit_codes={"build": 3})
+    docker = fake_tool("docker", exit_codes={"build -t": 3})
     build = packager.build("say-hello")
     fn = build.functions[0]
     with pytest.raises(BuildError) as caught:
@@ -107,7 +107,7 @@ def test_faas_cli_with_platforms_publishes(packager: Packager, fake_tool: MakeTo
 
 
 def test_a_failing_faas_cli_push_is_a_build_error(packager: Packager, fake_tool: MakeTool) -> None:
-    fake_tool("faas-cli", exit_codes={"push": 1})
+    fake_tool("faas-cli", exit_codes={"push -f": 1})
     build = packager.build("say-hello")
     fn = build.functions[0]
     with pytest.raises(BuildError, match=r"faas-cli push -f stack.yml --filter say-hello` exited with 1"):
