@@ -1,0 +1,260 @@
+"""Cold start of a generated function entrypoint against a python3-http-style Flask/waitress handler.
+
+Run from the repository root, in the dev venv with the ``bench`` extra (``pip install -e '.[bench]'``,
+which adds flask and waitress)::
+
+    python bench/coldstart.py                 # 15 interleaved rounds
+    python bench/coldstart.py --rounds 30 --keep /tmp/coldstart
+
+Measures process start → first ``200`` answer to ``GET /?name=World`` on a free 127.0.0.1 port, with
+the current interpreter, for:
+
+- ``servey``: ``python index.py`` in the build context ``servey-faas --run=build`` writes for the demo
+  action ``say_hello`` (its own copy of servey_faas, ``upstream_url`` pointing at the port), i.e. what
+  the watchdog's ``fprocess`` starts in the image (CONTRACTS.md §5.1);
+- ``flask``: a python3-http-style context (CONTRACTS.md §5.2: the template's ``index.py`` — a Flask app
+  building ``event``/``context`` and serving with waitress — and ``function/handler.py``) whose
+  ``handle`` calls the same ``say_hello``, imported from the same copied ``actions`` package;
+- ``flask-inline`` (reported, not held to the target): the same handler with the function's body
+  inlined, importing nothing of the app (no servey_faas at all).
+
+The client connects every millisecond until the port accepts, then sends one request. After one
+warm-up start of each (bytecode caches written, as the image precompiles), rounds alternate the
+order. Prints the median and p90 of each and the ratio of the medians servey/flask, held to the
+targets: ratio <= 1.0x and servey median < 400 ms. Exits 0 when both are met, 1 otherwise, 2 when
+it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+TARGET_RATIO = 1.0
+TARGET_MS = 400.0
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REQUEST = b"GET /?name=World HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+#: The python3-http template's index.py (CONTRACTS.md §5.2), trimmed to what a GET needs; the port
+#: comes from PORT so that both servers listen where the benchmark asks.
+FLASK_INDEX = """
+import os
+
+from flask import Flask, request
+from waitress import serve
+
+from function import handler
+
+app = Flask(__name__)
+
+
+class Event:
+    def __init__(self):
+        self.body = request.get_data()
+        self.headers = request.headers
+        self.method = request.method
+        self.query = request.args
+        self.path = request.path
+
+
+class Context:
+    def __init__(self):
+        self.hostname = os.getenv("HOSTNAME", "localhost")
+
+
+def format_status_code(res):
+    return res.get("statusCode", 200) if isinstance(res, dict) else 200
+
+
+def format_body(res, content_type):
+    if not isinstance(res, dict) or "body" not in res:
+        return ""
+    if content_type == "application/octet-stream":
+        return res["body"]
+    return str(res["body"])
+
+
+def format_headers(res):
+    return res.get("headers", {}) if isinstance(res, dict) else {}
+
+
+def format_response(res):
+    if res is None:
+        return ("", 200)
+    status = format_status_code(res)
+    headers = format_headers(res)
+    return (format_body(res, headers.get("Content-type", "")), status, headers)
+
+
+@app.route("/", defaults={"path": ""}, methods=["GET", "PUT", "POST", "PATCH", "DELETE"])
+@app.route("/<path:path>", methods=["GET", "PUT", "POST", "PATCH", "DELETE"])
+def call_handler(path):
+    return format_response(handler.handle(Event(), Context()))
+
+
+if __name__ == "__main__":
+    serve(app, host="127.0.0.1", port=int(os.environ["PORT"]))
+"""
+
+FLASK_HANDLER = """
+import json
+
+from actions.greetings import say_hello
+
+
+def handle(event, context):
+    return {"statusCode": 200, "body": json.dumps(say_hello(event.query.get("name"))),
+            "headers": {"Content-Type": "application/json"}}
+"""
+
+FLASK_INLINE_HANDLER = """
+import json
+
+
+def handle(event, context):
+    return {"statusCode": 200, "body": json.dumps(f"Hello {event.query.get('name')}!"),
+            "headers": {"Content-Type": "application/json"}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def build_servey(root: Path) -> Path:
+    """The build context of ``say_hello`` as ``--run=build`` writes it; returns its folder."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from servey_faas.app import ServeyApp
+    from servey_faas.faas.packager import BuildOptions, build
+    from servey_faas.settings import Settings
+
+    app = ServeyApp.load(Settings.load({"SERVEY_ACTION_PATH": "actions"}, REPO_ROOT))
+    result = build(app, BuildOptions(output_dir=root / "serverless", router=False))
+    return next(f.context for f in result.functions if f.action_name == "say_hello")
+
+
+def build_flask(root: Path, handler: str) -> Path:
+    """A python3-http-style context: index.py, function/handler.py and the copied actions package."""
+    context = root
+    (context / "function").mkdir(parents=True)
+    (context / "index.py").write_text(textwrap.dedent(FLASK_INDEX).lstrip(), encoding="utf-8")
+    (context / "function" / "__init__.py").write_text("", encoding="utf-8")
+    (context / "function" / "handler.py").write_text(textwrap.dedent(handler).lstrip(), encoding="utf-8")
+    shutil.copytree(REPO_ROOT / "actions", context / "actions", ignore=shutil.ignore_patterns("__pycache__"))
+    return context
+
+
+def start_to_200(context: Path, timeout: float = 20.0) -> float:
+    """Seconds from starting ``python index.py`` in ``context`` to its first 200 on ``GET /``."""
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SERVEY_", "PYTHON"))},
+        "upstream_url": f"http://127.0.0.1:{port}",
+        "PORT": str(port),
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "index.py"], cwd=context, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = started + timeout
+        while True:
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"{context} exited with {process.returncode}:\n{err[-2000:]}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{context} did not answer within {timeout} s")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+                    sock.sendall(REQUEST)
+                    data = b""
+                    while chunk := sock.recv(65536):
+                        data += chunk
+            except OSError:
+                time.sleep(0.001)
+                continue
+            elapsed = time.perf_counter() - started
+            status = data.split(b" ", 2)[1] if data.startswith(b"HTTP/") else b"?"
+            if status != b"200" or b"Hello World!" not in data:
+                raise RuntimeError(f"{context} answered {data[:300]!r}")
+            return elapsed
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--keep", type=Path, help="write the contexts here and keep them (default: a temp folder)")
+    args = parser.parse_args(argv)
+    try:
+        import flask  # noqa: F401
+        import waitress  # noqa: F401
+    except ImportError:
+        print("coldstart.py needs flask and waitress: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="coldstart-"))
+    try:
+        contexts = {
+            "servey": build_servey(root / "servey"),
+            "flask": build_flask(root / "flask", FLASK_HANDLER),
+            "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER),
+        }
+        print(f"python {sys.version.split()[0]}, {args.rounds} rounds, contexts in {root}")
+        for context in contexts.values():
+            start_to_200(context)  # warm-up: bytecode caches written, files in the page cache
+        times: dict[str, list[float]] = {name: [] for name in contexts}
+        order = list(contexts)
+        for i in range(args.rounds):
+            for name in order if i % 2 == 0 else reversed(order):
+                times[name].append(start_to_200(contexts[name]))
+            line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in contexts)
+            print(f"round {i + 1:2d}: {line}")
+    except RuntimeError as e:
+        print(f"cannot run: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    for name, values in times.items():
+        print(f"{name:13s} median {medians[name]:6.1f} ms   p90 {_p90(values) * 1000:6.1f} ms")
+    ratio = medians["servey"] / medians["flask"]
+    inline = medians["servey"] / medians["flask-inline"]
+    ok_ratio, ok_ms = ratio <= TARGET_RATIO, medians["servey"] < TARGET_MS
+    print(f"ratio servey/flask: {ratio:.2f}x (target <= {TARGET_RATIO}x): {'OK' if ok_ratio else 'OVER TARGET'}")
+    verdict = "OK" if ok_ms else "OVER TARGET"
+    print(f"servey median: {medians['servey']:.1f} ms (target < {TARGET_MS:.0f} ms): {verdict}")
+    print(f"ratio servey/flask-inline: {inline:.2f}x (no target)")
+    return 0 if ok_ratio and ok_ms else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""What runs inside an action's OpenFaaS function: the entrypoint and its helpers.
+
+A build context's ``index.py`` (the watchdog's ``fprocess``, CONTRACTS.md §5.2) calls
+:func:`run`, which loads the one action it serves and serves it with uvicorn where the watchdog's
+``upstream_url`` points (§5.1): the action at ``/`` and under its REST paths (:func:`function_app`).
+Action code reads the function's secrets with :func:`read_secret` (§5.3).
+
+The import path is kept small for cold start: the core, Starlette and uvicorn; never GraphQL,
+Celery, the docs pages or the OpenAPI builder.
+"""
+
+from servey_faas.faas.runtime._app import READY_PATH, function_app
+from servey_faas.faas.runtime._main import (
+    DEFAULT_UPSTREAM_URL,
+    load_action,
+    load_app,
+    run,
+    self_test,
+    serve,
+    upstream_address,
+)
+from servey_faas.faas.runtime._secrets import DEFAULT_SECRET_MOUNT_PATH, read_secret, secret_path
+
+__all__ = [
+    "DEFAULT_SECRET_MOUNT_PATH",
+    "DEFAULT_UPSTREAM_URL",
+    "READY_PATH",
+    "function_app",
+    "load_action",
+    "load_app",
+    "read_secret",
+    "run",
+    "secret_path",
+    "self_test",
+    "serve",
+    "upstream_address",
+]

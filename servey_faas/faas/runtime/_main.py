@@ -1,0 +1,151 @@
+"""Starting a function: load its one action, then serve it with uvicorn where the watchdog's
+``upstream_url`` points (CONTRACTS.md §5.1), or run the action's examples (the image's test stage).
+
+The generated ``index.py`` of a build context calls :func:`run`; nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
+
+from servey_faas.action import Action, get_action
+from servey_faas.errors import ConfigurationError, ServeyFaasError
+
+if TYPE_CHECKING:
+    from servey_faas.app import ServeyApp
+
+#: The upstream address of the python3-http template (CONTRACTS.md §5.1-5.2).
+DEFAULT_UPSTREAM_URL = "http://127.0.0.1:5000"
+
+
+def load_action(module: str, attribute: str) -> Action:
+    """Import ``module`` (only it and what it imports, not the whole actions package) and return
+    the :class:`~servey_faas.Action` of its attribute ``attribute``.
+
+    :raises ConfigurationError: when the module cannot be imported or the attribute is not an action.
+    """
+    try:
+        found = importlib.import_module(module)
+    except Exception as e:
+        raise ConfigurationError(f"cannot import the action module {module!r}: {type(e).__name__}: {e}") from e
+    value = getattr(found, attribute, None)
+    action = get_action(value)
+    if action is None:
+        raise ConfigurationError(f"{module}:{attribute} is not an @action")
+    return action
+
+
+def load_app(module: str, attribute: str, environ: Mapping[str, str] | None = None) -> ServeyApp:
+    """The :class:`~servey_faas.app.ServeyApp` of the one action at ``module:attribute``, with the
+    settings read from ``environ`` (default ``os.environ``): the same invoker as the dev server.
+
+    :raises ConfigurationError: as :func:`load_action`, or when the action cannot be served
+        (its settings or its definition are wrong).
+    """
+    from servey_faas.app import ServeyApp
+    from servey_faas.discovery import ActionRegistry
+    from servey_faas.settings import Settings
+
+    action = load_action(module, attribute)
+    return ServeyApp.from_registry(ActionRegistry([action]), Settings.load(environ))
+
+
+def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """``(host, port)`` to listen on: those of the watchdog's ``upstream_url`` (or its alias
+    ``http_upstream_url``), default ``http://127.0.0.1:5000`` (CONTRACTS.md §5.1).
+
+    :raises ConfigurationError: when the URL is not ``http://host:port``.
+    """
+    env = os.environ if environ is None else environ
+    url = env.get("upstream_url") or env.get("http_upstream_url") or DEFAULT_UPSTREAM_URL
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if parts is None or parts.scheme != "http" or not parts.hostname or port is None:
+        raise ConfigurationError(f"upstream_url must be http://HOST:PORT, not {url!r}")
+    return parts.hostname, port
+
+
+def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = None) -> None:
+    """Serve the function app of ``action_name`` with uvicorn at :func:`upstream_address` until
+    SIGTERM or SIGINT; in-flight requests are drained before the process exits (the watchdog
+    forwards SIGTERM at once, §5.1). Access logs are off; errors go to stderr (the function log).
+    """
+    import logging
+
+    import uvicorn
+
+    from servey_faas.faas.runtime._app import function_app
+
+    host, port = upstream_address(environ)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = uvicorn.Config(
+        function_app(app, action_name),
+        host=host,
+        port=port,
+        lifespan="off",
+        ws="none",
+        access_log=False,
+        log_level="info",
+        server_header=False,
+        timeout_graceful_shutdown=None,
+    )
+    uvicorn.Server(config).run()
+
+
+def self_test(app: ServeyApp, action_name: str, out: TextIO) -> int:
+    """Run the action's examples (those with ``include_in_tests``) through its invoker and compare
+    each JSON result with the example's, as the generated pytest tests do; one line per example on
+    ``out``. Returns the exit status: 0 when all match, 1 otherwise."""
+    invoker = app.invoker(action_name)
+    failures = 0
+    examples = [e for e in invoker.action.examples if e.include_in_tests]
+    for example in examples:
+        params = invoker.example_params(example.params)
+        expected = invoker.example_result(example.result)
+        try:
+            actual = invoker.invoke_sync(params)
+        except Exception as e:
+            failures += 1
+            out.write(f"FAIL {action_name}::{example.name}: raised {type(e).__name__}: {e}\n")
+            continue
+        if actual != expected:
+            failures += 1
+            out.write(
+                f"FAIL {action_name}::{example.name}: expected {json.dumps(expected)}, got {json.dumps(actual)}\n"
+            )
+        else:
+            out.write(f"ok   {action_name}::{example.name}\n")
+    out.write(f"{len(examples) - failures} of {len(examples)} examples passed\n")
+    return 1 if failures else 0
+
+
+def run(module: str, attribute: str, argv: Sequence[str] = ()) -> int:
+    """The entrypoint of a function's ``index.py``: serve the action ``module:attribute``
+    (``fprocess``: ``python index.py``), or with ``--self-test`` run its examples.
+
+    Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
+    as ``Error: ...`` on stderr with status 1 (the watchdog then exits too, §5.1).
+    """
+    args = list(argv)
+    if args not in ([], ["--self-test"]):
+        sys.stderr.write(f"usage: python index.py [--self-test] (got {' '.join(args)})\n")
+        return 2
+    try:
+        app = load_app(module, attribute)
+        action_name = next(iter(app.invokers))
+        if args:
+            return self_test(app, action_name, sys.stdout)
+        serve(app, action_name)
+    except ServeyFaasError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return 1
+    return 0
