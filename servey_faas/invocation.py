@@ -112,16 +112,19 @@ class ActionInvoker:
         :raises ValidationError: listing every invalid field, location relative to the params.
         :raises UnauthorizedError: when the action requires an Authorization and none is given.
         """
-        errors = list(self._validator.iter_errors(params))
-        if errors:
-            raise ValidationError([e for err in errors for e in _field_errors(err)])
-        loaders = self._loaders
-        kwargs = {name: loaders[name](value) for name, value in params.items()}
+        kwargs = self._unmarshal(params)
         if self.authorization_param is not None:
             if authorization is None and self._authorization_required:
                 raise UnauthorizedError(f"action {self.name!r} needs a bearer token")
             kwargs[self.authorization_param] = authorization
         return kwargs
+
+    def _unmarshal(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        errors = list(self._validator.iter_errors(params))
+        if errors:
+            raise ValidationError([e for err in errors for e in _field_errors(err)])
+        loaders = self._loaders
+        return {name: loaders[name](value) for name, value in params.items()}
 
     def dump_result(self, result: Any) -> JSON:
         """The JSON form of a return value of the action."""
@@ -196,7 +199,8 @@ class ActionInvoker:
                     f"action {self.name!r}: example {example.name!r} names unknown params {', '.join(unknown)}"
                 )
             try:
-                self.load_params(self.example_params(example.params))
+                # Only the params: an example cannot carry the caller's Authorization.
+                self._unmarshal(self.example_params(example.params))
             except ValidationError as e:
                 raise ActionDefinitionError(f"action {self.name!r}: example {example.name!r} is invalid: {e}") from e
 

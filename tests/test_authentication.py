@@ -528,3 +528,17 @@ def test_the_signer_validates_ttl_and_scopes(ttl: Any, scopes: list[Any], locati
 def test_only_a_secret_can_sign(settings: JwtSettings) -> None:
     with pytest.raises(ConfigurationError, match="JWT_SECRET_KEY"):
         settings.signer()
+
+
+def test_an_action_receiving_an_authorization_may_have_examples() -> None:
+    from servey_faas import Example
+
+    @action(triggers=(WEB_GET,), examples=(Example("tea", {"item": "tea"}, "alice:tea"),))
+    def order(item: str, authorization: Authorization) -> str:
+        return f"{authorization.subject_id}:{item}"
+
+    app = ServeyApp.from_registry(registry(order), Settings(jwt=JwtSettings(SECRET)))
+    invoker = app.invokers["order"]
+    assert invoker.invoke_sync({"item": "tea"}, Authorization("alice")) == "alice:tea"
+    with pytest.raises(UnauthorizedError):
+        invoker.invoke_sync({"item": "tea"})
