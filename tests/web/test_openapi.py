@@ -14,7 +14,18 @@ from openapi_spec_validator import validate
 from starlette.applications import Starlette
 
 import servey_faas.web.openapi as openapi_module
-from servey_faas import WEB_GET, WEB_POST, Example, WebTrigger, action, get_action
+from servey_faas import (
+    WEB_GET,
+    WEB_POST,
+    Authorization,
+    ETagCacheControl,
+    Example,
+    ScopeAccessControl,
+    TtlCacheControl,
+    WebTrigger,
+    action,
+    get_action,
+)
 from servey_faas.app import ServeyApp
 from servey_faas.discovery import ActionRegistry
 from servey_faas.web import create_app
@@ -416,3 +427,166 @@ def test_a_body_operation_without_params_has_no_request_body() -> None:
     assert "requestBody" not in op
     assert "parameters" not in op
     assert set(op["responses"]) == {"200", "400", "422", "500"}
+
+
+# --- access control and caching --------------------------------------------------------------------
+
+BEARER = {"bearerAuth": []}
+
+
+def secured_app_of(*fns: Any) -> ServeyApp:
+    """Like :func:`app_of`, with a JWT key so that protected actions may be served."""
+    from servey_faas.authentication import JwtSettings
+    from servey_faas.settings import Settings
+    from tests.test_authentication import SECRET
+
+    actions = [get_action(fn) for fn in fns]
+    assert all(actions)
+    registry = ActionRegistry(a for a in actions if a is not None)
+    return ServeyApp.from_registry(registry, Settings(jwt=JwtSettings(SECRET)))
+
+
+@action(
+    triggers=(WEB_GET,),
+    access_control=ScopeAccessControl("stock:read"),
+    cache_control=(TtlCacheControl(60), ETagCacheControl()),
+    examples=(Example("tea", {"item": "tea"}, 3),),
+)
+def stock_level(item: str, authorization: Authorization) -> int:
+    """Units in stock: protected and cached."""
+    return len(item) if authorization.has_scope("stock:read") else 0
+
+
+@pytest.fixture(scope="module")
+def secured_doc() -> dict[str, Any]:
+    from tests.web.test_auth import AUTH_ACTIONS
+    from tests.web.test_caching import CACHING_ACTIONS
+
+    return build_openapi(secured_app_of(*AUTH_ACTIONS, *CACHING_ACTIONS, stock_level))
+
+
+def test_a_document_with_protected_and_cached_actions_is_valid(secured_doc: dict[str, Any]) -> None:
+    validate(secured_doc)
+    assert_refs_resolve(secured_doc)
+
+
+def test_the_bearer_scheme_is_declared_only_when_used(secured_doc: dict[str, Any], doc: dict[str, Any]) -> None:
+    scheme = secured_doc["components"]["securitySchemes"]["bearerAuth"]
+    assert {k: scheme[k] for k in ("type", "scheme", "bearerFormat")} == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert "securitySchemes" not in doc["components"]
+    assert "security" not in doc
+    for item in doc["paths"].values():
+        for op in item.values():
+            assert "security" not in op
+            assert not {"304", "401", "403"} & set(op["responses"])
+
+
+def test_a_scope_protected_operation(secured_doc: dict[str, Any]) -> None:
+    op = operation(secured_doc, "/actions/list-orders", "get")
+    # OpenAPI 3.1: scopes are listed only for oauth2/openIdConnect schemes; for http bearer the
+    # scope is in the description.
+    assert op["security"] == [BEARER]
+    assert "`orders:read`" in op["description"]
+    for status in ("401", "403"):
+        response = op["responses"][status]
+        assert response["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}Error"}
+        assert response["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
+    post = operation(secured_doc, "/actions/place-order", "post")
+    assert post["security"] == [BEARER] and "`orders:write`" in post["description"]
+
+
+def test_an_authorization_parameter_is_documented_as_security_never_as_a_param(secured_doc: dict[str, Any]) -> None:
+    whoami = operation(secured_doc, "/actions/whoami", "get")
+    assert whoami["security"] == [BEARER]
+    assert "parameters" not in whoami
+    assert "401" in whoami["responses"] and "403" not in whoami["responses"]
+    greet = operation(secured_doc, "/actions/greet", "get")
+    assert greet["security"] == [BEARER, {}]  # optional: anonymous callers are served too
+    assert [p["name"] for p in greet["parameters"]] == ["name"]
+    stock = operation(secured_doc, "/actions/stock-level", "get")
+    assert [p["name"] for p in stock["parameters"]] == ["item", "If-None-Match"]
+    for item in secured_doc["paths"].values():
+        for op in item.values():
+            names = [p["name"].lower() for p in op.get("parameters", [])]
+            assert "authorization" not in names
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            assert "authorization" not in body.get("properties", {})
+
+
+def test_allow_none_documents_a_403_without_security(secured_doc: dict[str, Any]) -> None:
+    op = operation(secured_doc, "/actions/internal-only", "get")
+    assert "security" not in op
+    assert "401" not in op["responses"]
+    assert "headers" not in op["responses"]["403"]
+    assert "refused over HTTP" in op["description"]
+
+
+def test_open_operations_have_no_security(secured_doc: dict[str, Any]) -> None:
+    op = operation(secured_doc, "/actions/ping", "get")
+    assert "security" not in op and "description" not in op
+    assert set(op["responses"]) == {"200", "422", "500"}
+
+
+def test_a_cacheable_get_documents_its_headers_and_304(secured_doc: dict[str, Any]) -> None:
+    op = operation(secured_doc, "/actions/price", "get")
+    ok = op["responses"]["200"]
+    assert list(ok["headers"]) == ["Cache-Control", "Expires", "ETag"]
+    assert ok["headers"]["Cache-Control"]["example"] == "private, max-age=60"
+    assert all(h["required"] and h["schema"] == {"type": "string"} for h in ok["headers"].values())
+    not_modified = op["responses"]["304"]
+    assert not_modified["headers"] == ok["headers"]
+    assert "content" not in not_modified
+    (if_none_match,) = [p for p in op["parameters"] if p["in"] == "header"]
+    assert if_none_match["name"] == "If-None-Match" and not if_none_match["required"]
+
+
+def test_a_ttl_without_etag_has_no_304_and_no_condition(secured_doc: dict[str, Any]) -> None:
+    op = operation(secured_doc, "/actions/catalogue", "get")
+    assert list(op["responses"]["200"]["headers"]) == ["Cache-Control", "Expires"]
+    assert op["responses"]["200"]["headers"]["Cache-Control"]["example"] == "public, max-age=120"
+    assert "304" not in op["responses"] and "parameters" not in op
+
+
+def test_caching_is_documented_on_get_only(secured_doc: dict[str, Any]) -> None:
+    get = operation(secured_doc, "/actions/stock", "get")
+    post = operation(secured_doc, "/actions/stock", "post")
+    assert "304" in get["responses"] and "headers" in get["responses"]["200"]
+    assert "304" not in post["responses"] and "headers" not in post["responses"]["200"]
+    assert all(p["in"] != "header" for p in post.get("parameters", []))
+
+
+def test_a_protected_cacheable_operation_is_private_and_varies(secured_doc: dict[str, Any]) -> None:
+    headers = operation(secured_doc, "/actions/report", "get")["responses"]["200"]["headers"]
+    assert headers["Cache-Control"]["example"] == "private, max-age=300"
+    assert headers["Vary"]["example"] == "Authorization"
+
+
+async def test_the_documented_headers_are_the_ones_served(secured_doc: dict[str, Any]) -> None:
+    from tests.test_authentication import SECRET, sign
+    from tests.web.test_auth import AUTH_ACTIONS
+    from tests.web.test_caching import CACHING_ACTIONS
+
+    asgi = create_app(secured_app_of(*AUTH_ACTIONS, *CACHING_ACTIONS, stock_level), schedules=False)
+    token = {"Authorization": f"Bearer {sign(SECRET, scope='reports:read stock:read')}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://t") as client:
+        for path, params in (
+            ("/actions/price", {"item": "tea"}),
+            ("/actions/catalogue", {}),
+            ("/actions/report", {}),
+            ("/actions/stock-level", {"item": "tea"}),
+        ):
+            response = await client.get(path, params=params, headers=token)
+            assert response.status_code == 200
+            documented = operation(secured_doc, path, "get")["responses"]["200"]["headers"]
+            served = {name for name in documented if name.lower() in response.headers}
+            assert served == set(documented), path
+        refused = await client.get("/actions/list-orders")
+        assert refused.status_code == 401
+        component_validator(secured_doc, "Error").validate(refused.json())
+        assert set(operation(secured_doc, "/actions/list-orders", "get")["responses"]["401"]["headers"]) == {
+            "WWW-Authenticate"
+        }
