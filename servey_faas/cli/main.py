@@ -31,6 +31,9 @@ RUNS: Mapping[str, str] = MappingProxyType(
         "openapi": "servey_faas.cli.openapi:openapi",
         "celery-worker": "servey_faas.scheduling.cli:celery_worker",
         "celery-beat": "servey_faas.scheduling.cli:celery_beat",
+        "deploy": "servey_faas.cli.deploy:deploy",
+        "invoke": "servey_faas.cli.invoke:invoke",
+        "remove": "servey_faas.cli.remove:remove",
     }
 )
 
