@@ -448,20 +448,26 @@ def gateway_errors(gateway: str, doing: str) -> Iterator[None]:
 # --- planning ------------------------------------------------------------------------------------
 
 
+def missing_registry(builder: str, images: Sequence[str] = ()) -> ConfigurationError:
+    """The error for a ``builder`` that pushes images without a registry to push them to;
+    ``images`` are the references that name none (shown when given)."""
+    named = f", so these images name none: {', '.join(images)}" if images else ""
+    return ConfigurationError(
+        f"the {builder} builder pushes images to a registry, but no registry is set{named}. Give --registry "
+        "(e.g. --registry ghcr.io/acme), or deploy to the local gateway with --builder=local"
+    )
+
+
 def check_registry(builder: Builder, functions: Sequence[BuiltFunction]) -> None:
     """A builder that pushes needs images that name a registry (a ``/`` in the reference).
 
-    :raises ConfigurationError: naming the functions whose image names none.
+    :raises ConfigurationError: naming the functions whose image names none (:func:`missing_registry`).
     """
     if not builder.pushes:
         return
     bare = [f"{f.name} ({builder.image_for(f)})" for f in functions if "/" not in builder.image_for(f)]
     if bare:
-        raise ConfigurationError(
-            f"the {builder.name} builder pushes images to a registry, but no registry is set, so these images name "
-            f"none: {', '.join(bare)}. Give --registry (e.g. --registry ghcr.io/acme), or deploy to the local "
-            "gateway with --builder=local"
-        )
+        raise missing_registry(builder.name, bare)
 
 
 def plan_deploy(

@@ -1,0 +1,278 @@
+"""``--run=deploy``: package the app, plan against the gateway, build the images, deploy, prune.
+
+Also what ``--run=remove`` and ``--run=invoke`` share with it: the gateway URL (faas-cli's
+precedence, CONTRACTS.md §6.1), the gateway client, the function prefix and namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from servey_faas.cli._shared import RunCommand, load_app
+from servey_faas.errors import ConfigurationError
+from servey_faas.settings import Settings
+
+if TYPE_CHECKING:
+    from servey_faas.faas import GatewayClient
+    from servey_faas.faas.builders import Builder
+    from servey_faas.faas.packager import BuildResult
+
+#: The environment rows of the deploy-side runs' help.
+GATEWAY_ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("OPENFAAS_URL", "Gateway URL when neither --gateway nor provider.gateway in the stack file gives one."),
+    ("OPENFAAS_CONFIG", "Folder of the config.yml where `faas-cli login` saved the gateway credentials."),
+)
+_SOURCES_HELP = (
+    "Value of a secret the functions name and the gateway lacks: NAME=env:VARIABLE or NAME=file:PATH "
+    "(repeatable). Without it, SERVEY_FAAS_SECRET_<NAME> is read (api-key: SERVEY_FAAS_SECRET_API_KEY). "
+    "Values are never printed; existing secrets are left as they are."
+)
+
+
+def gateway_option(function: Any) -> Any:
+    return click.option(
+        "--gateway",
+        metavar="URL",
+        help="Gateway URL (default: provider.gateway of the stack file, then OPENFAAS_URL, then http://127.0.0.1:8080).",
+    )(function)
+
+
+def prefix_option(function: Any) -> Any:
+    return click.option(
+        "--prefix", metavar="PREFIX", help="Function name prefix (default: [tool.servey_faas] function_prefix)."
+    )(function)
+
+
+def namespace_option(function: Any) -> Any:
+    return click.option(
+        "--namespace",
+        metavar="NS",
+        help="Function namespace (default: [tool.servey_faas.build] namespace, else the provider's default).",
+    )(function)
+
+
+def build_table(settings: Settings) -> dict[str, Any]:
+    """The ``[tool.servey_faas.build]`` table as :class:`~servey_faas.faas.packager.BuildOptions`
+    keyword arguments (the packager reads it the same way for ``--run=build``).
+
+    :raises BuildError: for an unknown key or a value of the wrong type.
+    """
+    from servey_faas.faas.packager import options_from_table, read_build_table
+
+    return options_from_table(read_build_table(settings.project_dir))
+
+
+def stack_file_of(settings: Settings, table: dict[str, Any]) -> Path:
+    """Where ``--run=build`` writes the stack file: ``<output_dir>/stack.yml``, ``output_dir``
+    from ``[tool.servey_faas.build]``, else ``serverless`` (relative to the project folder)."""
+    output = settings.project_dir / Path(table.get("output_dir") or "serverless")  # an absolute one stays
+    return output / "stack.yml"
+
+
+def gateway_client(gateway: str | None, stack_file: Path | None) -> GatewayClient:
+    """A client for the gateway of ``--gateway``, the stack file, ``OPENFAAS_URL`` or the default
+    (§6.1), with the credentials ``faas-cli login`` saved for it."""
+    from servey_faas.faas import GatewayClient
+    from servey_faas.faas.planner import resolve_gateway_url
+
+    return GatewayClient(resolve_gateway_url(gateway, stack_file))
+
+
+def make_builder(
+    name: str, *, platform: str | None, remote_builder: str | None, payload_secret: Path | None
+) -> Builder:
+    """The builder called ``name`` (``--builder``).
+
+    :raises click.UsageError: when ``remote`` lacks ``--remote-builder`` or ``--payload-secret``,
+        or ``local`` is given a platform.
+    :raises ConfigurationError: when the payload secret file cannot be read.
+    """
+    from servey_faas.faas.builders import DockerBuilder, FaasCliBuilder, LocalBuilder, RemoteBuilder
+    from servey_faas.faas.builders.remote import read_payload_secret
+
+    if name != "remote" and (remote_builder or payload_secret):
+        raise click.UsageError("--remote-builder and --payload-secret go with --builder=remote")
+    if name == "docker":
+        return DockerBuilder(platform=platform)
+    if name == "faas-cli":
+        return FaasCliBuilder(platform=platform)
+    if name == "local":
+        if platform:
+            raise click.UsageError("--builder=local builds no image, so --platform does not apply")
+        return LocalBuilder()
+    if not remote_builder or payload_secret is None:
+        raise click.UsageError(
+            "--builder=remote needs --remote-builder URL (the Function Builder API) and --payload-secret FILE "
+            "(its HMAC key, CONTRACTS.md §8)"
+        )
+    platforms = tuple(p.strip() for p in (platform or "").split(",") if p.strip())
+    return RemoteBuilder(remote_builder, read_payload_secret(payload_secret), platforms=platforms)
+
+
+def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildResult | None = None) -> str:
+    """``--app-id``; else the ``com.servey-faas.app`` label the packager gave every function;
+    else :func:`~servey_faas.faas.planner.default_app_id` (prefix + project name)."""
+    from servey_faas.faas.planner import APP_LABEL, check_app_id, default_app_id
+
+    if given:
+        return check_app_id(given)
+    if build is not None:
+        labels = {(f.deployment.labels or {}).get(APP_LABEL) for f in build.functions}
+        if len(labels) == 1 and None not in labels:
+            return check_app_id(str(labels.pop()))
+    return default_app_id(settings.project_dir, prefix)
+
+
+@click.command(
+    "deploy",
+    cls=RunCommand,
+    short_help="Build the app's functions and deploy them to an OpenFaaS gateway.",
+    environment=(
+        *GATEWAY_ENVIRONMENT,
+        ("SERVEY_FAAS_SECRET_<NAME>", "Value of the secret NAME to create when --secret does not give one."),
+    ),
+)
+@gateway_option
+@click.option(
+    "--builder",
+    type=click.Choice(["docker", "faas-cli", "remote", "local"]),
+    default="docker",
+    show_default=True,
+    help="How images are made: docker build+push, faas-cli build+push, the remote Function Builder API, "
+    "or local (no image: for the local gateway, --run=gateway).",
+)
+@click.option(
+    "--registry", metavar="PREFIX", help="Image prefix, e.g. ghcr.io/acme (needed by every builder but local)."
+)
+@prefix_option
+@namespace_option
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where stack.yml and build/ are written (default: serverless).",
+)
+@click.option("--platform", metavar="PLATFORMS", help="Target platform(s), e.g. linux/amd64,linux/arm64.")
+@click.option("--remote-builder", metavar="URL", help="Function Builder API URL (--builder=remote).")
+@click.option(
+    "--payload-secret",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="File holding the Function Builder's HMAC key (--builder=remote).",
+)
+@click.option("--secret", "secrets", multiple=True, metavar="NAME=SOURCE", help=_SOURCES_HELP)
+@click.option(
+    "--function-auth/--no-function-auth", default=None, help="Set jwt_auth=true on every function (OpenFaaS IAM)."
+)
+@click.option("--router/--no-router", default=None, help="Also deploy the API router function (default: on).")
+@click.option(
+    "--app-id",
+    metavar="ID",
+    help="Label value com.servey-faas.app that marks this app's functions (default: prefix + project name).",
+)
+@click.option("--prune", is_flag=True, help="Remove functions this app deployed before and no longer declares.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan and stop: no image is built and the gateway is not changed (build contexts are written).",
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for each deployed function to report an available replica (0: do not wait).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output (errors still go to stderr).")
+@click.option("--verbose", "-v", is_flag=True, help="Show build output too.")
+def deploy(
+    gateway: str | None,
+    builder: str,
+    registry: str | None,
+    prefix: str | None,
+    namespace: str | None,
+    output_dir: Path | None,
+    platform: str | None,
+    remote_builder: str | None,
+    payload_secret: Path | None,
+    secrets: tuple[str, ...],
+    function_auth: bool | None,
+    router: bool | None,
+    app_id: str | None,
+    prune: bool,
+    dry_run: bool,
+    wait_timeout: float,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Package the app (as --run=build does), compare its functions with what the gateway runs,
+    and apply the difference: create the missing secrets, build and push the images of new or
+    changed functions, deploy them (PUT, then POST when the gateway answers 404, as faas-cli
+    does), wait until each reports an available replica, and with --prune remove the functions
+    this app deployed before and no longer declares. Unchanged functions are neither rebuilt nor
+    redeployed.
+
+    Progress goes to stdout: one line per step, or a live display on a terminal. If a step fails,
+    the error says which functions were applied and which were not.
+
+    \b
+    Examples:
+      servey-faas --run=deploy --registry ghcr.io/acme --gateway http://127.0.0.1:8080
+      servey-faas --run=deploy --builder=local --dry-run
+      servey-faas --run=deploy --registry ghcr.io/acme --secret api-key=env:API_KEY --prune
+
+    Gateway credentials are those `faas-cli login` saved. Exit codes: 0 deployed (or planned);
+    1 a build, the gateway or a step failed; 2 a usage error.
+    """
+    from servey_faas.faas.executor import Executor, PlanPrinter, make_reporter
+    from servey_faas.faas.packager import BuildOptions, build
+    from servey_faas.faas.planner import SecretSource, missing_registry, parse_secret_option, plan_deploy
+
+    sources: dict[str, SecretSource] = {}
+    for text in secrets:
+        try:
+            name, source = parse_secret_option(text)
+        except ConfigurationError as e:
+            raise click.BadParameter(str(e), param_hint="--secret") from e
+        sources[name] = source
+    image_builder = make_builder(
+        builder, platform=platform, remote_builder=remote_builder, payload_secret=payload_secret
+    )
+    settings = Settings.load()
+    table = build_table(settings)
+    overrides: dict[str, Any] = {
+        "output_dir": output_dir,
+        "registry": registry,
+        "namespace": namespace,
+        "gateway": gateway,
+        "function_auth": function_auth,
+        "router": router,
+    }
+    kwargs = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    kwargs["prefix"] = settings.function_prefix if prefix is None else prefix
+    if image_builder.pushes and not kwargs.get("registry"):
+        raise missing_registry(image_builder.name)  # before anything is written
+    app = load_app(settings)
+    result = build(app, BuildOptions(**kwargs))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    with gateway_client(gateway, result.stack_file) as client:
+        plan = plan_deploy(
+            result,
+            client,
+            image_builder,
+            app_id=app_id_of(app_id, settings, kwargs["prefix"], result),
+            prune=prune,
+            secret_sources=sources,
+            environ=os.environ,
+            wait_timeout=wait_timeout,
+        )
+        if dry_run:
+            PlanPrinter(sys.stdout).execute(plan)
+            return
+        Executor(client, make_reporter(sys.stdout, quiet=quiet, verbose=verbose), builder=image_builder).execute(plan)
