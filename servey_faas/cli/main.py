@@ -29,6 +29,7 @@ RUNS: Mapping[str, str] = MappingProxyType(
         "server": "servey_faas.cli.server:server",
         "action": "servey_faas.cli.action:run_action",
         "openapi": "servey_faas.cli.openapi:openapi",
+        "graphql-schema": "servey_faas.cli.graphql_schema:graphql_schema",
         "celery-worker": "servey_faas.scheduling.cli:celery_worker",
         "celery-beat": "servey_faas.scheduling.cli:celery_beat",
         "deploy": "servey_faas.cli.deploy:deploy",

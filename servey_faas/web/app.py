@@ -41,10 +41,10 @@ def create_app(
     from servey_faas.web.graphql import graphql_routes
 
     routes: list[BaseRoute] = [
+        *graphql_routes(app),  # first: the busiest single path, matched before every REST route
         *rest_routes(app.invokers, app.verifier),
         *debug_token_routes(app.settings),
         *docs_routes(app),
-        *graphql_routes(app),
         *extra_routes,
     ]
     lifespan = None

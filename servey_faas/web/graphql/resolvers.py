@@ -109,63 +109,68 @@ class ActionResolver:
     ) -> None:
         self.invoker = invoker
         self.key = key
-        self._converters = {a.python_name: a.convert for a in arguments if a.convert is not None}
+        self._converters: dict[str, Callable[[Any], Any]] = {
+            a.python_name: a.convert for a in arguments if a.convert is not None
+        }
         self._adapt = adapt_result
         self._verifier = verifier
         self._protected = protected
         self._on_object = on_object
         self._locate = _locator({p.name: p.type for p in invoker.params})
 
-    async def resolve(self, root: Any, info: Info, **arguments: Any) -> Any:
-        context: GraphQLContext = info.context
-        if self._protected:
-            authorization = context.authorizations.get(self.key)
-        else:
+    def function(self, arguments: Sequence[tuple[str, Any, Any]], result: Any) -> Callable[..., Any]:
+        """The async resolver strawberry calls. Its signature lists ``(root, info, *arguments)``
+        with their strawberry annotations and published defaults (``arguments`` rows:
+        ``(python_name, annotation, default or inspect.Parameter.empty)``), which is where
+        strawberry reads the field's arguments from. One coroutine per call, no other layer."""
+        invoker = self.invoker
+        load_params, call = invoker.load_params, invoker.call
+        converters = tuple(self._converters.items())
+        adapt, verifier, protected, on_object, locate = (
+            self._adapt,
+            self._verifier,
+            self._protected,
+            self._on_object,
+            self._locate,
+        )
+        key = self.key
+
+        async def resolve(root: Any, info: Info, **kwargs: Any) -> Any:
+            context: GraphQLContext = info.context
+            if protected:
+                authorization = context.authorizations.get(key)
+            else:
+                try:
+                    authorization = authorize(None, verifier, context.authorization_header)
+                except AccessError as e:
+                    raise access_error(e) from None
+            for name, convert in converters:
+                value = kwargs.get(name)
+                if value is not None:
+                    kwargs[name] = convert(value)
             try:
-                authorization = authorize(None, self._verifier, context.authorization_header)
+                loaded = load_params(kwargs, authorization)
+            except ValidationError as e:
+                raise validation_error(e, locate) from None
             except AccessError as e:
                 raise access_error(e) from None
-        converters = self._converters
-        if converters:
-            for name, convert in converters.items():
-                value = arguments.get(name)
-                if value is not None and convert is not None:
-                    arguments[name] = convert(value)
-        invoker = self.invoker
-        try:
-            kwargs = invoker.load_params(arguments, authorization)
-        except ValidationError as e:
-            raise validation_error(e, self._locate) from None
-        except AccessError as e:
-            raise access_error(e) from None
-        if self._on_object:
-            kwargs[_SELF] = root
-        try:
-            result = await invoker.call(kwargs)
-            return result if self._adapt is None else self._adapt(result)
-        except Exception:
-            # whatever the action raises (even a ValidationError of its own) is a server error,
-            # as over REST: the client's arguments were valid
-            logger.exception("action %r failed on GraphQL field %s", invoker.name, _path(info))
-            raise internal_error() from None
+            if on_object:
+                loaded[_SELF] = root
+            try:
+                value = await call(loaded)
+                return value if adapt is None else adapt(value)
+            except Exception:
+                # whatever the action raises (even a ValidationError of its own) is a server error,
+                # as over REST: the client's arguments were valid
+                logger.exception("action %r failed on GraphQL field %s", invoker.name, _path(info))
+                raise internal_error() from None
 
-
-def resolver_function(
-    resolver: ActionResolver, arguments: Sequence[tuple[str, Any, Any]], result: Any
-) -> Callable[..., Any]:
-    """An async function strawberry can read the field's arguments from: its signature lists
-    ``(root, info, *arguments)`` with their strawberry annotations and published defaults
-    (``arguments`` rows: ``(python_name, annotation, default or inspect.Parameter.empty)``)."""
-
-    async def resolve(root: Any, info: Info, **kwargs: Any) -> Any:
-        return await resolver.resolve(root, info, **kwargs)
-
-    P = inspect.Parameter
-    parameters = [P("root", P.POSITIONAL_OR_KEYWORD), P("info", P.POSITIONAL_OR_KEYWORD, annotation=Info)]
-    parameters += [P(name, P.KEYWORD_ONLY, annotation=a, default=d) for name, a, d in arguments]
-    resolve.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
-    resolve.__name__ = resolve.__qualname__ = resolver.invoker.name
-    return resolve
+        P = inspect.Parameter
+        parameters = [P("root", P.POSITIONAL_OR_KEYWORD), P("info", P.POSITIONAL_OR_KEYWORD, annotation=Info)]
+        parameters += [P(name, P.KEYWORD_ONLY, annotation=a, default=d) for name, a, d in arguments]
+        resolve.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
+        resolve.__name__ = resolve.__qualname__ = invoker.name
+        return resolve
 
 
 def method_action(action: Action, owner: type) -> Action:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
@@ -76,7 +77,7 @@ def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEF
     page = graphiql_page(title, f"{path.rstrip('/').rsplit('/', 1)[-1]}/assets/{assets.token}", start)
     endpoint = GraphQLEndpoint(schema, page)
     return [
-        Route(path, endpoint.handle, methods=["GET", "POST"], include_in_schema=False),
+        Route(path, endpoint, methods=["GET", "POST"], include_in_schema=False),
         Route(f"{path.rstrip('/')}/assets/{{token}}/{{name}}", assets.serve, methods=["GET"], include_in_schema=False),
     ]
 
@@ -88,6 +89,11 @@ class GraphQLEndpoint:
         self.schema = schema
         self._execute = schema.strawberry.execute
         self._page = graphiql_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The endpoint as a plain ASGI app: no per-request wrapping by Starlette's router."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "POST":

@@ -42,7 +42,6 @@ from servey_faas.web.graphql.resolvers import (
     ActionResolver,
     Argument,
     method_action,
-    resolver_function,
 )
 
 if TYPE_CHECKING:
@@ -174,7 +173,7 @@ class _Builder:
         return StrawberryField(
             python_name=action.name,
             description=action.description,
-            base_resolver=StrawberryResolver(resolver_function(resolver, signature, types.output(invoker.result_type))),
+            base_resolver=StrawberryResolver(resolver.function(signature, types.output(invoker.result_type))),
             extensions=extensions,
         )
 
