@@ -79,11 +79,17 @@ class ExecutionResult:
 
     @property
     def summary(self) -> str:
+        """What was done, e.g. ``1 created, 1 updated, 2 unchanged, 1 removed, 1 secret created``."""
         counts: dict[str, int] = {}
         for outcome in self.outcomes:
-            if isinstance(outcome.step, (DeployFunction, KeepFunction, RemoveFunction, SkipFunction, CreateSecret)):
-                what = "secret created" if isinstance(outcome.step, CreateSecret) else outcome.text
-                counts[what] = counts.get(what, 0) + 1
+            step = outcome.step
+            if isinstance(step, CreateSecret):
+                what = "secret created" if outcome.text == "created" else "secret already there"
+            elif isinstance(step, (DeployFunction, KeepFunction, RemoveFunction, SkipFunction)):
+                what = outcome.text
+            else:
+                continue
+            counts[what] = counts.get(what, 0) + 1
         return ", ".join(f"{n} {what}" for what, n in counts.items()) or "nothing to do"
 
 
@@ -299,6 +305,11 @@ class PlanPrinter:
 # --- reporters -----------------------------------------------------------------------------------
 
 
+def _says_it_all(step: Step) -> bool:
+    """Steps that change nothing: their message already says what their outcome is."""
+    return isinstance(step, (KeepFunction, SkipFunction))
+
+
 class QuietReporter:
     """Reports nothing (``--quiet``); errors still reach the caller as exceptions."""
 
@@ -345,7 +356,7 @@ class PlainReporter:
             self._write(f"    {line}")
 
     def step_finished(self, index: int, total: int, step: Step, outcome: str) -> None:
-        self._write(f"[{index}/{total}] {step.message}: {outcome}")
+        self._write(f"[{index}/{total}] {step.message}" + ("" if _says_it_all(step) else f": {outcome}"))
 
     def step_failed(self, index: int, total: int, step: Step, error: BaseException) -> None:
         self._write(f"[{index}/{total}] {step.message}: FAILED")
@@ -394,7 +405,8 @@ class RichReporter:
         from rich.text import Text
 
         self._stop()
-        self.console.print(Text.assemble(("✓ ", "green"), f"[{index}/{total}] {step.message}", (f": {outcome}", "dim")))
+        done = "" if _says_it_all(step) else f": {outcome}"
+        self.console.print(Text.assemble(("✓ ", "green"), f"[{index}/{total}] {step.message}", (done, "dim")))
 
     def step_failed(self, index: int, total: int, step: Step, error: BaseException) -> None:
         from rich.text import Text

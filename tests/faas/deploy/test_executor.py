@@ -247,8 +247,8 @@ def test_remove_deletes_the_apps_functions_and_is_idempotent(
     assert out.getvalue().splitlines() == [
         f"{client.gateway_url}: 2 to remove, 2 left alone",
         "[1/4] remove function say-hello (declared by app shop): removed",
-        "[2/4] function quote-order: belongs to app 'other', left alone: skipped",
-        "[3/4] function to-fahrenheit: not deployed, nothing to remove: skipped",
+        "[2/4] function quote-order: belongs to app 'other', left alone",
+        "[3/4] function to-fahrenheit: not deployed, nothing to remove",
         "[4/4] remove function old-one (deployed by app shop, no longer declared): removed",
         "done: 2 removed, 2 skipped",
     ]
