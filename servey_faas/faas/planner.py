@@ -53,8 +53,8 @@ from servey_faas.faas._models import FunctionDeployment, FunctionStatus, Secret
 
 if TYPE_CHECKING:
     from servey_faas.faas._client import GatewayClient
-    from servey_faas.faas.builders._packaged import BuildResult, BuiltFunction
     from servey_faas.faas.builders.base import Builder
+    from servey_faas.faas.packager import BuildResult, BuiltFunction
 
 #: The label naming the app that deployed a function (a Kubernetes label value).
 APP_LABEL = "com.servey-faas.app"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from servey_faas.faas.builders.base import LogSink, find_executable, run_command
 
 if TYPE_CHECKING:
-    from servey_faas.faas.builders._packaged import BuiltFunction
+    from servey_faas.faas.packager import BuiltFunction
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from servey_faas.errors import BuildError
 from servey_faas.faas.builders.base import LogSink
 
 if TYPE_CHECKING:
-    from servey_faas.faas.builders._packaged import BuiltFunction
+    from servey_faas.faas.packager import BuiltFunction
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Fixtures for the deploy tests: packaged functions made by hand (as the packager would make
-them), fake executables on PATH that record their argv, and gateway clients.
+"""Fixtures for the deploy tests: packaged functions made by hand (the packager's
+``BuildResult``/``BuiltFunction`` without running it), fake executables on PATH that record their
+argv.
 
 The fake gateway (``gateway``, ``gateway_url``, ``client``) comes from ``tests/faas/conftest.py``:
 a spec-checking fake CE gateway with basic auth on real loopback HTTP.
@@ -20,27 +21,9 @@ from pathlib import Path
 import pytest
 
 from servey_faas.faas import FunctionDeployment
+from servey_faas.faas.packager import BuildResult, BuiltFunction
 
 REGISTRY = "registry.example/acme"
-
-
-@dataclass(frozen=True)
-class BuiltFunction:
-    """Same fields as ``servey_faas.faas.packager.BuiltFunction`` (briefs/issue6_interface.md)."""
-
-    name: str
-    action_name: str | None
-    context: Path
-    content_hash: str
-    deployment: FunctionDeployment
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """Same fields as ``servey_faas.faas.packager.BuildResult``."""
-
-    stack_file: Path
-    functions: tuple[BuiltFunction, ...]
 
 
 @dataclass
