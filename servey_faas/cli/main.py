@@ -32,6 +32,7 @@ RUNS: Mapping[str, str] = MappingProxyType(
         "graphql-schema": "servey_faas.cli.graphql_schema:graphql_schema",
         "celery-worker": "servey_faas.scheduling.cli:celery_worker",
         "celery-beat": "servey_faas.scheduling.cli:celery_beat",
+        "build": "servey_faas.cli.build:build",
         "deploy": "servey_faas.cli.deploy:deploy",
         "invoke": "servey_faas.cli.invoke:invoke",
         "remove": "servey_faas.cli.remove:remove",

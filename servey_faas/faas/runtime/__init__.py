@@ -17,6 +17,7 @@ from servey_faas.faas.runtime._main import (
     run,
     self_test,
     serve,
+    serve_asgi,
     upstream_address,
 )
 from servey_faas.faas.runtime._secrets import DEFAULT_SECRET_MOUNT_PATH, read_secret, secret_path
@@ -33,5 +34,6 @@ __all__ = [
     "secret_path",
     "self_test",
     "serve",
+    "serve_asgi",
     "upstream_address",
 ]

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from servey_faas.app import ServeyApp
 from servey_faas.triggers import WebTrigger
@@ -28,10 +29,11 @@ READY_PATH = "/_/ready"
 #: What ``/`` serves: GET reads the query string, POST a JSON object body (§2.3).
 _ROOT_TRIGGERS = (WebTrigger("GET", "/"), WebTrigger("POST", "/"))
 
+_USER_HEADER = b"x-servey-authorization"
 _ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def function_app(app: ServeyApp, action_name: str | None = None) -> Starlette:
+def function_app(app: ServeyApp, action_name: str | None = None, *, function_auth: bool = False) -> ASGIApp:
     """The ASGI app serving one action of ``app`` (``action_name``, or its only action).
 
     Routes:
@@ -46,7 +48,13 @@ def function_app(app: ServeyApp, action_name: str | None = None) -> Starlette:
     ``bad_request`` (malformed JSON, wrong content type), 404/405, and 500 ``internal_error``
     when the action raises (the traceback goes to the log, never to the caller, §2.4). Nothing
     about the caller's identity is read from the payload: function authentication is the
-    watchdog's ``jwt_auth`` (§7.4).
+    watchdog's ``jwt_auth`` (§7.4), and end users' bearer tokens are verified here, as on the dev
+    server, with the app's own key.
+
+    With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
+    the OpenFaaS function token the watchdog has already checked; it is not an end user's token and
+    is dropped, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
+    API router puts it, :data:`servey_faas.faas.router.USER_AUTHORIZATION_HEADER`).
 
     :raises ActionNotFoundError: when ``action_name`` is not an action of ``app``.
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.
@@ -63,7 +71,7 @@ def function_app(app: ServeyApp, action_name: str | None = None) -> Starlette:
     routes.append(Route(READY_PATH, _ready, methods=["GET"], name="ready"))
     starlette = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     starlette.state.servey = app
-    return starlette
+    return _UserAuthorization(starlette) if function_auth else starlette
 
 
 def _only_invoker(app: ServeyApp) -> Any:
@@ -85,6 +93,21 @@ class _RootDispatch:
     async def handle(self, request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
         return await self._endpoints[method].handle(request)
+
+
+class _UserAuthorization:
+    """ASGI middleware for ``jwt_auth`` functions: ``Authorization`` (the function token) is dropped
+    and ``X-Servey-Authorization`` (the end user's token, if any) takes its place."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k not in (b"authorization", _USER_HEADER)]
+            headers.extend((b"authorization", v) for k, v in scope["headers"] if k == _USER_HEADER)
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
 
 
 async def _ready(request: Request) -> Response:

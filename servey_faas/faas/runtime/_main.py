@@ -18,6 +18,8 @@ from servey_faas.action import Action, get_action
 from servey_faas.errors import ConfigurationError, ServeyFaasError
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from servey_faas.app import ServeyApp
 
 #: The upstream address of the python3-http template (CONTRACTS.md §5.1-5.2).
@@ -75,25 +77,35 @@ def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int
 
 
 def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = None) -> None:
-    """Serve the function app of ``action_name`` with uvicorn at :func:`upstream_address` until
-    SIGTERM or SIGINT; in-flight requests are drained before the process exits (the watchdog
-    forwards SIGTERM at once, §5.1). Access logs are off; errors go to stderr (the function log).
-    """
+    """Serve :func:`~servey_faas.faas.runtime.function_app` of ``action_name`` with
+    :func:`serve_asgi`; ``jwt_auth`` in ``environ`` (default ``os.environ``) turns on its function
+    auth handling (CONTRACTS.md §7.4)."""
+    from servey_faas.faas.runtime._app import function_app
+
+    env = os.environ if environ is None else environ
+    function_auth = env.get("jwt_auth", "").strip().lower() in ("1", "t", "true")
+    serve_asgi(function_app(app, action_name, function_auth=function_auth), env, lifespan="off")
+
+
+def serve_asgi(asgi_app: ASGIApp, environ: Mapping[str, str] | None = None, *, lifespan: str = "auto") -> None:
+    """Serve ``asgi_app`` with uvicorn at :func:`upstream_address` until SIGTERM or SIGINT; in-flight
+    requests are drained before the process exits (the watchdog forwards SIGTERM at once, §5.1).
+    No access log; errors go to stderr, the function's log. ``lifespan`` is uvicorn's setting."""
     import logging
 
     import uvicorn
 
-    from servey_faas.faas.runtime._app import function_app
-
     host, port = upstream_address(environ)
+    # One plain handler on the root logger (uvicorn's dictConfig would cost logging.config's import).
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
-        function_app(app, action_name),
+        asgi_app,
         host=host,
         port=port,
-        lifespan="off",
+        lifespan=lifespan,  # type: ignore[arg-type]
         ws="none",
         access_log=False,
+        log_config=None,
         log_level="info",
         server_header=False,
         timeout_graceful_shutdown=None,

@@ -1,0 +1,281 @@
+"""The API router function: the whole app's REST, GraphQL and OpenAPI in one OpenFaaS function,
+each action's call forwarded to the action's own function through the gateway.
+
+The router serves :func:`servey_faas.web.create_app` over a :class:`~servey_faas.app.ServeyApp`
+whose invokers are :class:`RemoteInvoker`\\ s: access control and params validation stay local
+(an invalid call never reaches the gateway); the loaded params are marshalled back to JSON, sent
+to ``POST /function/<prefix><action>`` (CONTRACTS.md §2) with a scoped function token when function
+auth is on (§7.2), and the JSON result is loaded into the action's declared return type, so
+GraphQL's nested fields get real objects. The end user's bearer token travels with the call so that
+the function decides access as the router did (see :data:`USER_AUTHORIZATION_HEADER`).
+
+Environment of the router function (written by the packager into ``stack.yml``):
+
+========================== ===================================================================
+``SERVEY_ROUTER_MODE``     ``gateway`` (default): call each action's function; ``in-process``:
+                           run the actions in the router itself (one function for everything)
+``OPENFAAS_URL``           the gateway the functions are called through
+``SERVEY_FUNCTION_AUTH``   ``true``: invoke with scoped function tokens exchanged from the
+                           service account token (``token_mount_path``, §7.3)
+``SERVEY_FUNCTION_NAMESPACE`` the functions' namespace (else ``OPENFAAS_NAMESPACE``, else
+                           ``openfaas-fn``)
+========================== ===================================================================
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from servey_faas.action import Action
+from servey_faas.authorization import Authorization
+from servey_faas.errors import ConfigurationError, InvocationError, ServeyFaasError
+from servey_faas.invocation import ActionInvoker
+from servey_faas.naming import function_name
+from servey_faas.schemas import TypeCodec
+from servey_faas.types import JSON
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from servey_faas.app import ServeyApp
+    from servey_faas.faas._client import AsyncGatewayClient, GatewayClient
+
+#: Router modes (``SERVEY_ROUTER_MODE``).
+GATEWAY_MODE = "gateway"
+IN_PROCESS_MODE = "in-process"
+#: The header carrying the end user's ``Authorization`` to a function whose own ``Authorization``
+#: holds the OpenFaaS function token (``jwt_auth=true``, §7.4). The function verifies the token in
+#: it with its own key, as the router did: it is a signed JWT, never a claim taken on trust.
+USER_AUTHORIZATION_HEADER = "X-Servey-Authorization"
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_user_authorization: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "servey_faas_router_user_authorization", default=None
+)
+
+
+class RemoteInvoker(ActionInvoker):
+    """An :class:`ActionInvoker` whose :meth:`call` runs the action in its own OpenFaaS function.
+
+    ``function`` is the function's name, ``namespace`` its namespace (None: the client's);
+    ``client`` a :class:`~servey_faas.faas.AsyncGatewayClient` (or a sync
+    :class:`~servey_faas.faas.GatewayClient`, called in a worker thread). ``function_auth`` says
+    where the caller's bearer token goes: in ``Authorization`` (no function auth), or in
+    :data:`USER_AUTHORIZATION_HEADER` when ``Authorization`` carries the function token.
+
+    :raises ActionDefinitionError: as :class:`ActionInvoker`.
+    """
+
+    def __init__(
+        self,
+        action: Action,
+        codec: TypeCodec,
+        function: str,
+        *,
+        client: AsyncGatewayClient | GatewayClient,
+        namespace: str | None = None,
+        function_auth: bool = False,
+    ) -> None:
+        super().__init__(action, codec)
+        self.function = function
+        self.namespace = namespace
+        self.client = client
+        self._token_header = USER_AUTHORIZATION_HEADER if function_auth else "Authorization"
+
+    def __repr__(self) -> str:
+        return f"RemoteInvoker({self.name!r}, function={self.function!r}, namespace={self.namespace!r})"
+
+    def remote_params(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON params object for loaded ``kwargs``; the :class:`Authorization` parameter is
+        left out (identity never travels in a payload)."""
+        return self.example_params({k: v for k, v in kwargs.items() if k != self.authorization_param})
+
+    def headers(self) -> dict[str, str]:
+        """Headers of the function call: JSON in and out, and the caller's bearer token if any."""
+        headers = {"Accept": "application/json"}
+        token = _user_authorization.get()
+        if token is not None:
+            headers[self._token_header] = token
+        return headers
+
+    async def call(self, kwargs: Mapping[str, Any]) -> Any:
+        """Call the function with ``kwargs`` (loaded and validated) and return the result as the
+        declared return type.
+
+        :raises FunctionError: for a non-2xx answer; gateway errors as the client raises them.
+        :raises InvocationError: when the answer is not JSON of the declared type.
+        """
+        from servey_faas.faas._client import AsyncGatewayClient
+
+        params, headers = self.remote_params(kwargs), self.headers()
+        if isinstance(self.client, AsyncGatewayClient):
+            response = await self.client.invoke(self.function, params, namespace=self.namespace, headers=headers)
+        else:
+            from anyio import to_thread
+
+            sync_client = self.client
+            response = await to_thread.run_sync(
+                lambda: sync_client.invoke(self.function, params, namespace=self.namespace, headers=headers)
+            )
+        return self.load_result(response.status_code, response.content)
+
+    def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
+        """Like :meth:`ActionInvoker.invoke_sync`, through the function (a sync client only).
+
+        :raises ConfigurationError: when the client is an ``AsyncGatewayClient``.
+        """
+        from servey_faas.faas._client import GatewayClient
+
+        if not isinstance(self.client, GatewayClient):
+            raise ConfigurationError(f"{self!r} has an AsyncGatewayClient: use invoke()")
+        kwargs = self.load_params(params, authorization)
+        response = self.client.invoke(
+            self.function, self.remote_params(kwargs), namespace=self.namespace, headers=self.headers()
+        )
+        return self.dump_result(self.load_result(response.status_code, response.content))
+
+    def load_result(self, status: int, body: bytes) -> Any:
+        """The declared return value from a 2xx answer's JSON ``body``.
+
+        :raises InvocationError: when the body is not JSON of the declared type.
+        """
+        import json
+
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise InvocationError(
+                f"function {self.function} answered {status} without a JSON body: {body[:200]!r}"
+            ) from e
+        try:
+            return self.codec.load(self.result_type, data)
+        except Exception as e:
+            raise InvocationError(
+                f"function {self.function} answered a result that is not a {self.result_type!r}: {e}"
+            ) from e
+
+
+def remote_app(
+    app: ServeyApp,
+    client: AsyncGatewayClient | GatewayClient,
+    *,
+    prefix: str = "",
+    namespace: str | None = None,
+    function_auth: bool = False,
+) -> ServeyApp:
+    """``app`` with every invoker replaced by a :class:`RemoteInvoker` calling the function
+    ``function_name(action, prefix)`` (the packager's names) in ``namespace``.
+
+    :raises ConfigurationError: when a function name is not a DNS-1123 label.
+    """
+    codec = TypeCodec()
+    invokers = {
+        action.name: RemoteInvoker(
+            action,
+            codec,
+            function_name(action.name, prefix),
+            client=client,
+            namespace=namespace,
+            function_auth=function_auth,
+        )
+        for action in app.actions.values()
+    }
+    return dataclasses.replace(app, invokers=invokers)
+
+
+class _CaptureAuthorization:
+    """ASGI middleware keeping the request's ``Authorization`` for the :class:`RemoteInvoker`\\ s
+    of the request (a context variable, so concurrent requests never see each other's)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        value = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        token = _user_authorization.set(value)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _user_authorization.reset(token)
+
+
+def router_app(
+    app: ServeyApp,
+    *,
+    mode: str = GATEWAY_MODE,
+    client: AsyncGatewayClient | GatewayClient | None = None,
+    prefix: str = "",
+    namespace: str | None = None,
+    function_auth: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> ASGIApp:
+    """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, with
+    no local schedules (cron-connector owns them on OpenFaaS, §4).
+
+    In ``gateway`` mode every action runs in its own function through ``client`` (default: an
+    :class:`~servey_faas.faas.AsyncGatewayClient` for ``OPENFAAS_URL``, without gateway
+    credentials, exchanging the service account token for scoped function tokens when
+    ``function_auth``, §7.2-7.3); in ``in-process`` mode the actions run in the router.
+
+    :raises ConfigurationError: for an unknown mode or a bad function name.
+    """
+    from servey_faas.web import create_app
+
+    if mode == IN_PROCESS_MODE:
+        return create_app(app, schedules=False)
+    if mode != GATEWAY_MODE:
+        raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
+    if client is None:
+        client = default_client(function_auth, environ)
+    served = remote_app(app, client, prefix=prefix, namespace=namespace, function_auth=function_auth)
+    return _CaptureAuthorization(create_app(served, schedules=False))
+
+
+def default_client(function_auth: bool, environ: Mapping[str, str] | None = None) -> AsyncGatewayClient:
+    """The router's gateway client: ``OPENFAAS_URL`` (default ``http://127.0.0.1:8080``), no
+    gateway credentials (only ``/function/*`` is called), scoped function tokens from the service
+    account token when ``function_auth`` (CONTRACTS.md §7.2-7.3)."""
+    from servey_faas.faas import AsyncGatewayClient, ServiceAccountTokenSource
+
+    source = ServiceAccountTokenSource(environ=environ) if function_auth else None
+    return AsyncGatewayClient(auth=None, function_auth=function_auth, function_token_source=source, environ=environ)
+
+
+def run(actions: str, *, prefix: str = "", argv: Sequence[str] = ()) -> int:
+    """The entrypoint of the router's ``index.py``: serve :func:`router_app` for the actions module
+    ``actions`` where ``upstream_url`` points (CONTRACTS.md §5.1), configured by the environment
+    (module docstring); ``--self-test`` runs every action's examples in-process instead.
+
+    Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
+    as ``Error: ...`` with status 1.
+    """
+    from servey_faas.app import ServeyApp
+    from servey_faas.faas.runtime import self_test, serve_asgi
+    from servey_faas.settings import Settings
+
+    args = list(argv)
+    if args not in ([], ["--self-test"]):
+        sys.stderr.write(f"usage: python index.py [--self-test] (got {' '.join(args)})\n")
+        return 2
+    env = os.environ
+    try:
+        settings = dataclasses.replace(Settings.load(env), action_path=actions, function_prefix=prefix)
+        app = ServeyApp.load(settings)
+        if args:
+            return max((self_test(app, name, sys.stdout) for name in app.invokers), default=0)
+        mode = env.get("SERVEY_ROUTER_MODE") or GATEWAY_MODE
+        function_auth = env.get("SERVEY_FUNCTION_AUTH", "").strip().lower() in _TRUE
+        namespace = env.get("SERVEY_FUNCTION_NAMESPACE") or env.get("OPENFAAS_NAMESPACE") or None
+        serve_asgi(router_app(app, mode=mode, prefix=prefix, namespace=namespace, function_auth=function_auth), env)
+    except ServeyFaasError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return 1
+    return 0
