@@ -119,9 +119,17 @@ def _function_failed(action: str, error: FunctionError) -> CliError:
         pass
     if error.status_code == 422 and isinstance(body, dict) and isinstance(body.get("errors"), list):
         fields = "".join(
-            f"\n  {'.'.join(map(str, item.get('location', []))) or '(params)'}: {item.get('message', '')}"
+            f"\n  {_where(item.get('location'))}: {item.get('message', '')}"
             for item in body["errors"]
             if isinstance(item, dict)
         )
         return CliError(f"invalid params for action {action!r}:{fields}", exit_code=2)
     return CliError(str(error), exit_code=2 if error.status_code in (400, 422) else 1)
+
+
+def _where(location: Any) -> str:
+    """A field error's location relative to the params (--event is the body: ``body`` dropped)."""
+    parts = [str(p) for p in location] if isinstance(location, list) else []
+    if parts[:1] == ["body"]:
+        parts = parts[1:]
+    return ".".join(parts) or "(params)"
