@@ -1,0 +1,261 @@
+"""The schema: what becomes which field and type, the SDL (and ``--run=graphql-schema``), built once,
+caches on and bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+from strawberry.extensions import ParserCache, ValidationCache
+
+from servey_faas import WEB_GET, WEB_POST, action
+from servey_faas.errors import ActionDefinitionError
+from servey_faas.web import create_app
+from servey_faas.web.graphql import build_schema, routes
+from servey_faas.web.graphql.resolvers import GraphQLContext
+from servey_faas.web.graphql.schema import PARSER_CACHE_SIZE, VALIDATION_CACHE_SIZE
+from tests.integration.demo import REPO_ROOT, load_demo_app
+from tests.integration.live_server import CLIENT_TIMEOUT, serve
+
+from .actions_for_graphql import SensorActions, app_of
+
+
+@pytest.fixture(scope="module")
+def sensor_sdl_text(sensors: SensorActions) -> str:
+    return build_schema(app_of(*sensors.functions)).sdl()
+
+
+@pytest.fixture(scope="module")
+def sensor_sdl(sensor_sdl_text: str) -> graphql.GraphQLSchema:
+    return graphql.build_schema(sensor_sdl_text)
+
+
+def fields(schema: graphql.GraphQLSchema, type_name: str) -> dict[str, str]:
+    """``{field: "Type"}`` with arguments: ``{"average": "(last: Int! = 0): Float!"}``-like strings."""
+    type_ = schema.get_type(type_name)
+    assert isinstance(type_, (graphql.GraphQLObjectType, graphql.GraphQLInputObjectType))
+    out = {}
+    for name, f in type_.fields.items():
+        args = getattr(f, "args", {})
+        shown = ", ".join(f"{a}: {arg.type}" for a, arg in args.items())
+        out[name] = f"({shown}) {f.type}" if args else str(f.type)
+    return out
+
+
+def test_get_actions_are_queries_and_the_others_mutations(sensor_sdl: graphql.GraphQLSchema) -> None:
+    assert sensor_sdl.query_type is not None and sensor_sdl.mutation_type is not None
+    assert list(sensor_sdl.query_type.fields) == [
+        "growTree",
+        "getSensor",
+        "listSensors",
+        "bothWays",
+        "explode",
+        "notAFloat",
+        "whoami",
+        "maybeMe",
+    ]
+    assert list(sensor_sdl.mutation_type.fields) == ["registerSensor", "echoReading", "bothWays", "forgetSensor"]
+
+
+def test_schedule_only_actions_and_methods_are_not_fields(sensor_sdl: graphql.GraphQLSchema) -> None:
+    names = {*fields(sensor_sdl, "Query"), *fields(sensor_sdl, "Mutation"), *fields(sensor_sdl, "Sensor")}
+    assert "nightlyCleanup" not in names
+    assert "refresh" not in names
+
+
+def test_parameters_are_typed_arguments_and_authorization_is_not_one(
+    sensor_sdl: graphql.GraphQLSchema, sensor_sdl_text: str
+) -> None:
+    query = fields(sensor_sdl, "Query")
+    assert query["getSensor"] == "(station: String!, unit: Unit!) Sensor!"
+    assert query["listSensors"] == "(stations: [String!]!, since: DateTime) [Sensor!]!"
+    assert query["whoami"] == "String!"
+    assert query["maybeMe"] == "String!"
+    assert query["notAFloat"] == "JSON!"
+    # defaults GraphQL can write are published; others (a datetime, a default_factory) make the type optional
+    assert "getSensor(station: String!, unit: Unit! = CELSIUS): Sensor!" in sensor_sdl_text
+    assert "listSensors(stations: [String!]!, since: DateTime = null): [Sensor!]!" in sensor_sdl_text
+    assert "average(last: Int! = 0): Float!" in sensor_sdl_text
+    assert "  unit: Unit! = CELSIUS\n  serial: UUID = null\n  calibratedOn: Date = null\n  tags: [String!]\n" in (
+        sensor_sdl_text
+    )
+
+
+def test_dataclasses_are_object_and_input_types(sensor_sdl: graphql.GraphQLSchema) -> None:
+    assert fields(sensor_sdl, "Sensor") == {
+        "id": "UUID!",
+        "station": "String!",
+        "installedAt": "DateTime!",
+        "location": "Location!",
+        "unit": "Unit!",
+        "readings": "[Float!]!",
+        "serial": "UUID",
+        "calibratedOn": "Date",
+        "tags": "[String!]!",
+        "limits": "JSON!",
+        "average": "(last: Int!) Float!",
+        "broken": "String!",
+        "describe": "(unit: Unit!, precise: Boolean!) String!",
+        "owner": "String!",
+        "readingsAbove": "(threshold: ReadingInput!) [Reading!]!",
+    }
+    assert fields(sensor_sdl, "SensorSpecInput") == {
+        "station": "String!",
+        "installedAt": "DateTime!",
+        "location": "LocationInput!",
+        "unit": "Unit!",
+        "serial": "UUID",
+        "calibratedOn": "Date",
+        "tags": "[String!]",  # a default_factory: optional, left out unless sent
+        "limits": "JSON",
+    }
+    assert fields(sensor_sdl, "Tree") == {"label": "String!", "children": "[Tree!]!", "parentLabel": "String"}
+    unit = sensor_sdl.get_type("Unit")
+    assert isinstance(unit, graphql.GraphQLEnumType)
+    assert list(unit.values) == ["CELSIUS", "FAHRENHEIT"]
+    assert unit.description == "A temperature unit."
+
+
+def test_one_dataclass_in_and_out_gets_two_names(sensor_sdl: graphql.GraphQLSchema) -> None:
+    assert fields(sensor_sdl, "Reading") == {"celsius": "Float!", "takenAt": "DateTime!"}
+    assert fields(sensor_sdl, "ReadingInput") == {"celsius": "Float!", "takenAt": "DateTime!"}
+
+
+def test_two_types_with_one_name_are_numbered() -> None:
+    def make(module: str) -> type:
+        cls = dataclasses.make_dataclass("Point", [("x", int)])
+        cls.__module__ = module
+        return cls
+
+    first, second = make("one"), make("two")
+
+    named_query = dataclasses.make_dataclass("Query", [("y", int)])
+
+    def first_point() -> Any:
+        return first(1)
+
+    def second_point() -> Any:
+        return second(2)
+
+    def query() -> Any:
+        return named_query(3)
+
+    # annotations of local classes, as objects (this module's annotations are strings)
+    for fn, result in ((first_point, first), (second_point, second), (query, named_query)):
+        fn.__annotations__ = {"return": result}
+        action(triggers=(WEB_GET,))(fn)
+
+    sdl = graphql.build_schema(build_schema(app_of(first_point, second_point, query)).sdl())
+    assert fields(sdl, "Query") == {"firstPoint": "Point!", "secondPoint": "Point2!", "query": "Query2!"}
+
+
+def test_an_app_without_get_actions_still_has_a_query_type() -> None:
+    @action(triggers=(WEB_POST,))
+    def only_post(x: int) -> int:
+        return x
+
+    built = build_schema(app_of(only_post))
+    sdl = graphql.build_schema(built.sdl())
+    assert fields(sdl, "Query") == {"_empty": "Boolean"}
+    result = asyncio.run(built.strawberry.execute("mutation { onlyPost(x: 2) }", context_value=GraphQLContext()))
+    assert result.data == {"onlyPost": 2}
+
+
+def test_two_actions_with_one_camel_case_name_are_refused() -> None:
+    @action(triggers=(WEB_GET,))
+    def say_hi() -> str:
+        return "hi"
+
+    @action(triggers=(WEB_GET,), name="sayHi")
+    def other() -> str:
+        return "hi"
+
+    with pytest.raises(ActionDefinitionError, match="both want the GraphQL field 'sayHi'"):
+        build_schema(app_of(say_hi, other))
+
+
+def test_the_demo_sdl_parses_with_graphql_core() -> None:
+    sdl = build_schema(load_demo_app()).sdl()
+    schema = graphql.build_schema(sdl)
+    assert schema.query_type is not None and schema.mutation_type is not None
+    assert sorted(schema.query_type.fields) == ["currentTemperature", "getOrderLine", "sayHello"]
+    assert sorted(schema.mutation_type.fields) == ["cancelOrder", "quoteOrder", "toFahrenheit"]
+    assert graphql.print_schema(schema)  # prints back
+
+
+def test_run_graphql_schema_writes_the_sdl(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "servey_faas", "--run=graphql-schema"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == build_schema(load_demo_app()).sdl()
+    graphql.build_schema(done.stdout)
+    output = tmp_path / "schema.graphql"
+    done = subprocess.run(
+        [sys.executable, "-m", "servey_faas", "--run=graphql-schema", "--output", str(output)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.strip() == f"wrote the GraphQL schema to {output}"
+    graphql.build_schema(output.read_text(encoding="utf-8"))
+
+
+def test_the_schema_is_built_once_per_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Any] = []
+
+    def counting(app: Any) -> Any:
+        schema = build_schema(app)
+        built.append(schema)
+        return schema
+
+    monkeypatch.setattr(routes, "build_schema", counting)
+    with serve(create_app(load_demo_app())) as url, httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as http:
+        for name in ("a", "b", "c"):
+            response = http.post(
+                "/graphql", json={"query": "query ($n: String!) { sayHello(name: $n) }", "variables": {"n": name}}
+            )
+            assert response.json() == {"data": {"sayHello": f"Hello {name}!"}}
+        assert http.get("/graphql", params={"query": '{ sayHello(name: "d") }'}).status_code == 200
+    assert len(built) == 1
+
+
+def test_parser_and_validation_caches_are_on_and_bounded() -> None:
+    schema = build_schema(load_demo_app()).strawberry
+    extensions = [factory() for factory in schema.extensions]  # type: ignore[operator]
+    parser = next(e for e in extensions if isinstance(e, ParserCache))
+    validation = next(e for e in extensions if isinstance(e, ValidationCache))
+    assert parser.cached_parse_document.cache_info().maxsize == PARSER_CACHE_SIZE
+    assert validation.cached_validate_document.cache_info().maxsize == VALIDATION_CACHE_SIZE
+
+    query = '{ sayHello(name: "a query only this test sends") }'
+    before_parse = parser.cached_parse_document.cache_info()
+    before_validate = validation.cached_validate_document.cache_info()
+    for _ in range(3):
+        result = asyncio.run(schema.execute(query, context_value=GraphQLContext()))
+        assert result.data == {"sayHello": "Hello a query only this test sends!"}
+    after_parse = parser.cached_parse_document.cache_info()
+    after_validate = validation.cached_validate_document.cache_info()
+    assert after_parse.misses - before_parse.misses == 1
+    assert after_parse.hits - before_parse.hits == 2
+    assert after_validate.misses - before_validate.misses == 1
+    assert after_validate.hits - before_validate.hits == 2
