@@ -369,3 +369,25 @@ def test_invoke_errors(deployed: Project) -> None:
     no_queue = run("--run=invoke", "--action=greet", "--async", "--gateway", deployed.url)
     assert no_queue.exit_code == 1
     assert f"Error: the gateway at {deployed.url} has no asynchronous invocation (it needs NATS" in no_queue.stderr
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("deploy", ["--gateway URL", "--builder [docker|faas-cli|remote|local]", "--registry PREFIX", "--prune",
+                    "--dry-run", "--secret NAME=SOURCE", "--remote-builder URL", "--payload-secret FILE",
+                    "--wait-timeout SECONDS", "-q, --quiet", "OPENFAAS_URL", "SERVEY_FAAS_SECRET_<NAME>"]),
+        ("invoke", ["--action NAME", "--event JSON", "--async", "--callback-url URL", "--gateway URL", "OPENFAAS_URL"]),
+        ("remove", ["--gateway URL", "--prefix PREFIX", "--namespace NS", "--dry-run", "OPENFAAS_CONFIG"]),
+    ],
+)  # fmt: skip
+def test_each_run_has_its_own_help(name: str, options: list[str]) -> None:
+    result = run(f"--run={name}", "--help")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Usage: servey-faas --run={name} [OPTIONS]\n")
+    for option in options:
+        assert option in result.stdout
+    assert "Environment:" in result.stdout
