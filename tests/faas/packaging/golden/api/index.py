@@ -1,0 +1,17 @@
+"""Entrypoint of the OpenFaaS function api: the API router, serving the REST, GraphQL and
+OpenAPI of every action of actions and calling each action's own function through the gateway
+(written by servey_faas --run=build; do not edit).
+
+The watchdog starts it as ``python index.py`` (fprocess, CONTRACTS.md §5.1); it listens where
+``upstream_url`` points (default http://127.0.0.1:5000). ``python index.py --self-test`` runs every
+action's examples in-process instead.
+"""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
+    from servey_faas.faas.router import run
+
+    sys.exit(run("actions", prefix="", argv=sys.argv[1:]))
