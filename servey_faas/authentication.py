@@ -337,8 +337,10 @@ class JwtSettings:
         if self.key is None:
             protected = sorted(a.name for a in actions if a.requires_token)
             if protected:
+                names = ", ".join(repr(name) for name in protected)
+                who = f"action {names} needs" if len(protected) == 1 else f"actions {names} need"
                 raise ConfigurationError(
-                    f"actions {', '.join(protected)} need bearer tokens, but no JWT key is configured: "
+                    f"{who} bearer tokens, but no JWT key is configured: "
                     "set JWT_SECRET_KEY (HS256) or JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE (RS256/ES256)"
                 )
             return None

@@ -403,7 +403,7 @@ def test_protected_actions_without_a_key_fail_at_startup_naming_them() -> None:
     with pytest.raises(ConfigurationError) as info:
         ServeyApp.from_registry(registry(list_orders, whoami, maybe_whoami, never), Settings())
     message = str(info.value)
-    assert "actions list_orders, whoami need bearer tokens" in message
+    assert "actions 'list_orders', 'whoami' need bearer tokens" in message
     assert "JWT_SECRET_KEY" in message and "JWT_PUBLIC_KEY" in message
 
 
@@ -542,3 +542,8 @@ def test_an_action_receiving_an_authorization_may_have_examples() -> None:
     assert invoker.invoke_sync({"item": "tea"}, Authorization("alice")) == "alice:tea"
     with pytest.raises(UnauthorizedError):
         invoker.invoke_sync({"item": "tea"})
+
+
+def test_one_protected_action_without_a_key_is_named_in_the_singular() -> None:
+    with pytest.raises(ConfigurationError, match=r"^action 'whoami' needs bearer tokens, but no JWT key is configured"):
+        ServeyApp.from_registry(registry(whoami, maybe_whoami), Settings())
