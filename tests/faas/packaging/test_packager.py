@@ -173,7 +173,8 @@ def test_rebuilding_in_place_replaces_contexts_and_removes_stale_ones(demo_app: 
     lines: list[str] = []
     build(app, dataclasses.replace(options, router=False), progress=lines.append)
     assert not (tmp_path / "serverless" / "build" / "api").exists()
-    assert "removed " + str(tmp_path / "serverless" / "build" / "api") + " (the app no longer declares function api)" in lines
+    removed = tmp_path / "serverless" / "build" / "api"
+    assert f"removed {removed} (the app no longer declares function api)" in lines
     build(app, options)
     assert context_files(tmp_path / "serverless") == before
 
@@ -337,12 +338,18 @@ def test_copy_paths_go_into_function(test_app: ServeyApp, test_project: Project,
 
 
 ACTIONS_WITH_BAD_NAMES = {
-    "private": ("@action\ndef _hidden() -> int:\n    return 1\n", "function name '-hidden' \\(from action '_hidden'\\)"),
+    "private": (
+        "@action\ndef _hidden() -> int:\n    return 1\n",
+        r"function name '-hidden' \(from action '_hidden'\)",
+    ),
     "collision": (
         "@action\ndef say_hello() -> int:\n    return 1\n\n\n@action\ndef Say_Hello() -> int:\n    return 2\n",
         "actions 'say_hello' and 'Say_Hello' both become function 'say-hello'",
     ),
-    "router": ("@action\ndef api() -> int:\n    return 1\n", "action 'api' becomes function 'api', the API router's name"),
+    "router": (
+        "@action\ndef api() -> int:\n    return 1\n",
+        "action 'api' becomes function 'api', the API router's name",
+    ),
     "schedule": (
         "from servey_faas import CronTrigger\n\n\n@action(triggers=(CronTrigger('*/0 * * * *'),))\n"
         "def nightly() -> int:\n    return 1\n",
@@ -380,7 +387,7 @@ def test_folders_servey_faas_did_not_write_are_never_replaced(test_app: ServeyAp
     hand_written = tmp_path / "hand" / "stack.yml"
     hand_written.parent.mkdir()
     hand_written.write_text("version: 1.0\n")
-    with pytest.raises(BuildError, match="stack.yml exists and was not written by servey_faas"):
+    with pytest.raises(BuildError, match=r"stack\.yml exists and was not written by servey_faas"):
         build(test_app, BuildOptions(output_dir=hand_written.parent))
 
 

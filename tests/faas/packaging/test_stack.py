@@ -20,7 +20,7 @@ TRICKY = {
     "EMPTY": "",
     "DOLLAR": "pa$$word and $HOME and ${HOME}",
     "COLON": "a: b # not a comment",
-    "QUOTES": "it's \"quoted\"",
+    "QUOTES": 'it\'s "quoted"',
     "NEWLINE": "two\nlines",
     "UNICODE": "héllo ✓",
     "LEADING": "  spaced  ",
@@ -63,7 +63,7 @@ def test_text_shape() -> None:
         header=("Written by a test", "second line"),
     )
     text = stack.dump()
-    assert text.startswith("# Written by a test\n# second line\nversion: \"1.0\"\nprovider:\n  name: \"openfaas\"\n")
+    assert text.startswith('# Written by a test\n# second line\nversion: "1.0"\nprovider:\n  name: "openfaas"\n')
     assert "gateway" not in text  # None: faas-cli falls back to OPENFAAS_URL (§6.1)
     assert '    environment:\n      A: "1"\n      B: "x$$y"\n' in text  # sorted keys, $ doubled (§6.2)
     assert '    lang: "dockerfile"\n    handler: "./build/echo-fn"\n    image: ' in text
@@ -86,7 +86,7 @@ def test_empty_fields_are_left_out() -> None:
 
 def test_gpu_limits_cannot_be_written() -> None:
     stack = Stack((StackFunction(deployment(limits=FunctionResources(nvidia_gpu="1")), "./build/x"),))
-    with pytest.raises(BuildError, match="memory and cpu only, not nvidia.com/gpu"):
+    with pytest.raises(BuildError, match=r"memory and cpu only, not nvidia\.com/gpu"):
         stack.dump()
 
 
