@@ -84,9 +84,9 @@ def gateway_client(gateway: str | None, stack_file: Path | None) -> GatewayClien
 
 
 def make_builder(
-    name: str, *, platform: str | None, remote_builder: str | None, payload_secret: Path | None
+    name: str, *, platform: str | None, remote_builder: str | None, payload_secret: Path | None, project_dir: Path
 ) -> Builder:
-    """The builder called ``name`` (``--builder``).
+    """The builder called ``name`` (``--builder``); faas-cli runs in ``project_dir``.
 
     :raises click.UsageError: when ``remote`` lacks ``--remote-builder`` or ``--payload-secret``,
         or ``local`` is given a platform.
@@ -100,7 +100,7 @@ def make_builder(
     if name == "docker":
         return DockerBuilder(platform=platform)
     if name == "faas-cli":
-        return FaasCliBuilder(platform=platform)
+        return FaasCliBuilder(platform=platform, project_dir=project_dir)
     if name == "local":
         if platform:
             raise click.UsageError("--builder=local builds no image, so --platform does not apply")
@@ -240,10 +240,14 @@ def deploy(
         except ConfigurationError as e:
             raise click.BadParameter(str(e), param_hint="--secret") from e
         sources[name] = source
-    image_builder = make_builder(
-        builder, platform=platform, remote_builder=remote_builder, payload_secret=payload_secret
-    )
     settings = Settings.load()
+    image_builder = make_builder(
+        builder,
+        platform=platform,
+        remote_builder=remote_builder,
+        payload_secret=payload_secret,
+        project_dir=settings.project_dir,
+    )
     table = build_table(settings)
     overrides: dict[str, Any] = {
         "output_dir": output_dir,

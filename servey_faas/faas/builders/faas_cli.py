@@ -21,13 +21,16 @@ class FaasCliBuilder:
         faas-cli build -f STACK --filter NAME
         faas-cli push -f STACK --filter NAME
 
-    faas-cli builds in the stack file's folder with the image the stack names (the packager
-    writes ``deployment.image`` there). With ``platform`` (one or several, comma-separated),
-    the build runs as ``faas-cli publish -f STACK --filter NAME --platforms P``, which builds
-    with buildx and pushes in one step; ``faas-cli build`` has no platform option.
+    faas-cli runs in ``project_dir`` (the stack file's ``handler`` paths are relative to the
+    project folder, as the packager writes them), with ``STACK`` relative to it when the stack
+    file lies inside it, and builds the image the stack names (the packager writes
+    ``deployment.image`` there). With ``platform`` (one or several, comma-separated), the build
+    runs as ``faas-cli publish -f STACK --filter NAME --platforms P``, which builds with buildx
+    and pushes in one step; ``faas-cli build`` has no platform option.
     """
 
     platform: str | None = None
+    project_dir: Path = Path(".")
     executable: str = "faas-cli"
 
     @property
@@ -47,8 +50,12 @@ class FaasCliBuilder:
         :raises BuildError: when faas-cli is missing or a command exits non-zero.
         """
         faas_cli = find_executable(self.executable, self.name)
-        stack = ["-f", stack_file.name, "--filter", function.name]
-        cwd = stack_file.parent
+        cwd = self.project_dir
+        try:
+            stack_path = str(stack_file.resolve().relative_to(cwd.resolve()))
+        except ValueError:  # outside the project folder
+            stack_path = str(stack_file.resolve())
+        stack = ["-f", stack_path, "--filter", function.name]
         if self.platform:
             run_command([faas_cli, "publish", *stack, "--platforms", self.platform], log=log, cwd=cwd)
             return

@@ -86,23 +86,38 @@ def test_faas_cli_builds_and_pushes_one_function_of_the_stack(packager: Packager
     faas_cli = fake_tool("faas-cli")
     build = packager.build("say-hello", "quote-order")
     fn = build.functions[1]
-    FaasCliBuilder().build(fn, image=fn.deployment.image, stack_file=build.stack_file, log=lambda _: None)
+    project = packager.root
+    builder = FaasCliBuilder(project_dir=project)
+    builder.build(fn, image=fn.deployment.image, stack_file=build.stack_file, log=lambda _: None)
     assert faas_cli.argvs() == [
-        ["build", "-f", "stack.yml", "--filter", "quote-order"],
-        ["push", "-f", "stack.yml", "--filter", "quote-order"],
+        ["build", "-f", "serverless/stack.yml", "--filter", "quote-order"],
+        ["push", "-f", "serverless/stack.yml", "--filter", "quote-order"],
     ]
-    assert {c["cwd"] for c in faas_cli.calls()} == {str(build.stack_file.parent)}
+    assert {c["cwd"] for c in faas_cli.calls()} == {str(project)}  # handler paths are relative to the project
+
+
+def test_faas_cli_takes_a_stack_file_outside_the_project_by_its_absolute_path(
+    packager: Packager, fake_tool: MakeTool, tmp_path: Path
+) -> None:
+    faas_cli = fake_tool("faas-cli")
+    build = packager.build("say-hello")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    FaasCliBuilder(project_dir=elsewhere).build(
+        build.functions[0], image="r/x:1", stack_file=build.stack_file, log=lambda _: None
+    )
+    assert faas_cli.argvs()[0] == ["build", "-f", str(build.stack_file.resolve()), "--filter", "say-hello"]
 
 
 def test_faas_cli_with_platforms_publishes(packager: Packager, fake_tool: MakeTool) -> None:
     faas_cli = fake_tool("faas-cli")
     build = packager.build("say-hello")
     fn = build.functions[0]
-    FaasCliBuilder(platform="linux/amd64,linux/arm64").build(
+    FaasCliBuilder(platform="linux/amd64,linux/arm64", project_dir=packager.root).build(
         fn, image=fn.deployment.image, stack_file=build.stack_file, log=lambda _: None
     )
     assert faas_cli.argvs() == [
-        ["publish", "-f", "stack.yml", "--filter", "say-hello", "--platforms", "linux/amd64,linux/arm64"]
+        ["publish", "-f", "serverless/stack.yml", "--filter", "say-hello", "--platforms", "linux/amd64,linux/arm64"]
     ]
 
 
@@ -110,8 +125,10 @@ def test_a_failing_faas_cli_push_is_a_build_error(packager: Packager, fake_tool:
     fake_tool("faas-cli", exit_codes={"push -f": 1})
     build = packager.build("say-hello")
     fn = build.functions[0]
-    with pytest.raises(BuildError, match=r"faas-cli push -f stack.yml --filter say-hello` exited with 1"):
-        FaasCliBuilder().build(fn, image=fn.deployment.image, stack_file=build.stack_file, log=lambda _: None)
+    with pytest.raises(BuildError, match=r"faas-cli push -f serverless/stack.yml --filter say-hello` exited with 1"):
+        FaasCliBuilder(project_dir=packager.root).build(
+            fn, image=fn.deployment.image, stack_file=build.stack_file, log=lambda _: None
+        )
 
 
 # --- local -------------------------------------------------------------------------------------

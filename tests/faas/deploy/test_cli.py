@@ -166,9 +166,12 @@ def test_deploy_with_faas_cli_filters_each_function(project: Project, fake_tool:
     assert faas_cli.argvs() == [
         argv
         for name in FUNCTIONS
-        for argv in (["build", "-f", "stack.yml", "--filter", name], ["push", "-f", "stack.yml", "--filter", name])
+        for argv in (
+            ["build", "-f", "serverless/stack.yml", "--filter", name],
+            ["push", "-f", "serverless/stack.yml", "--filter", name],
+        )
     ]
-    assert {c["cwd"] for c in faas_cli.calls()} == {str(project.serverless)}
+    assert {c["cwd"] for c in faas_cli.calls()} == {str(project.root)}  # as the stack file's header says
 
 
 def test_a_failing_build_names_the_function_and_applies_nothing(project: Project, fake_tool: MakeTool) -> None:
