@@ -43,10 +43,10 @@ APP = "shop"
 
 def apply(client: GatewayClient, packager: Packager, *names: str, prune: bool = False) -> None:
     plan = plan_deploy(packager.build(*names), client, DockerBuilder(), app_id=APP, prune=prune, environ={})
-    Executor(client, QuietReporter(), builder=LocalBuilderForImages()).execute(plan)
+    Executor(client, QuietReporter(), builder=KeepImageBuilder()).execute(plan)
 
 
-class LocalBuilderForImages:
+class KeepImageBuilder:
     """A builder that builds nothing but keeps the packaged image (registry + content hash)."""
 
     name = "fake"
@@ -166,7 +166,7 @@ def test_functions_in_a_namespace_are_listed_there(
         packager.build("say-hello", namespace="staging"), client, DockerBuilder(), app_id=APP, environ={}
     )
     assert apply_plan.steps[1].message == "create function say-hello in staging"
-    Executor(client, QuietReporter(), builder=LocalBuilderForImages()).execute(apply_plan)
+    Executor(client, QuietReporter(), builder=KeepImageBuilder()).execute(apply_plan)
     assert gateway.function("say-hello", "staging") is not None
     again = plan_deploy(
         packager.build("say-hello", namespace="staging"), client, DockerBuilder(), app_id=APP, environ={}
@@ -245,7 +245,7 @@ def test_missing_secrets_are_created_first_from_env_or_file_without_showing_valu
     text = io.StringIO()
     PlanPrinter(text).execute(plan)
     assert "k-123456" not in text.getvalue() + repr(plan) and "hunter2" not in text.getvalue() + repr(plan)
-    Executor(client, QuietReporter(), builder=LocalBuilderForImages()).execute(plan)
+    Executor(client, QuietReporter(), builder=KeepImageBuilder()).execute(plan)
     api_key = gateway.secret_value("api-key")
     password = gateway.secret_value("db-password")
     assert api_key is not None and api_key.value == "k-123456"
