@@ -61,10 +61,12 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     """
     invoker = app.invoker(action_name) if action_name is not None else _only_invoker(app)
     invokers = {invoker.name: invoker}
-    routes: list[BaseRoute] = list(rest_routes(invokers))
+    routes: list[BaseRoute] = list(rest_routes(invokers, app.verifier))
     claimed = {r.method for r in web_routes(invokers) if r.path == "/"}
     root: dict[str, ActionEndpoint] = {
-        t.method: ActionEndpoint(WebRoute(invoker, t, "/")) for t in _ROOT_TRIGGERS if t.method not in claimed
+        t.method: ActionEndpoint(WebRoute(invoker, t, "/"), app.verifier)
+        for t in _ROOT_TRIGGERS
+        if t.method not in claimed
     }
     if root:
         routes.append(Route("/", _RootDispatch(root).handle, methods=list(root), name=f"{invoker.name}:root"))

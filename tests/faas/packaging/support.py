@@ -82,6 +82,13 @@ TEST_ACTIONS = '''
 
 
     @action(triggers=(WEB_GET,))
+    async def nap(seconds: float) -> str:
+        """Sleep, then answer."""
+        await asyncio.sleep(seconds)
+        return "rested"
+
+
+    @action(triggers=(WEB_GET,))
     def show_secret(name: str) -> str:
         """The value of a mounted secret."""
         return read_secret(name)
@@ -211,10 +218,14 @@ def function_process(
         yield running
     finally:
         stop(process)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
-    """SIGTERM ``process`` and wait (SIGKILL after ``timeout`` s); returns its exit code."""
+    """SIGTERM ``process`` and wait (SIGKILL after ``timeout`` s); returns its exit code. Its
+    output pipes stay open for reading what it logged."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -222,7 +233,4 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
     return process.returncode
