@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
     from servey_faas.action import Action
     from servey_faas.app import ServeyApp
+    from servey_faas.authorization import Authorization
     from servey_faas.examples import Example
+    from servey_faas.settings import Settings
 
 INI_OPTION = "servey_examples"
 MARKER = "servey_example"
@@ -109,7 +111,7 @@ class ServeyExamples(pytest.Collector):
         root = self.config.rootpath
         _make_importable(self.config, root)
         try:
-            app = ServeyApp.load(Settings.load(project_dir=root))
+            app = ServeyApp.load(_with_test_key(Settings.load(project_dir=root)))
         except ConfigurationError as e:
             raise self.CollectError(f"servey_faas could not load the actions for the example tests: {e}") from e
         for action in app.actions.values():
@@ -118,6 +120,19 @@ class ServeyExamples(pytest.Collector):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.config.rootpath, None, COLLECTOR_NAME
+
+
+def _with_test_key(settings: Settings) -> Settings:
+    """Examples run in-process, where no token is ever verified: an app whose protected actions
+    would refuse to start without a JWT key gets a throwaway HS256 key for the test session."""
+    import dataclasses
+    import secrets
+
+    from servey_faas.authentication import JwtSettings
+
+    if settings.jwt.key is not None:
+        return settings
+    return dataclasses.replace(settings, jwt=JwtSettings(key=secrets.token_urlsafe(48), algorithms=("HS256",)))
 
 
 class ActionExamples(pytest.Collector):
@@ -156,9 +171,19 @@ class ExampleItem(pytest.Item):
         invoker = self.app.invoker(self.action.name)
         params = invoker.example_params(self.example.params)
         expected = invoker.example_result(self.example.result)
-        actual = invoker.invoke_sync(params)
+        actual = invoker.invoke_sync(params, self._authorization())
         if actual != expected:
             raise ExampleMismatch(params, expected, actual)
+
+    def _authorization(self) -> Authorization | None:
+        """The caller an example runs as: for an action that needs a token, one holding exactly the
+        scopes its access control names; anonymous (None) otherwise."""
+        from servey_faas.authorization import Authorization
+
+        if not self.app.invoker(self.action.name).requires_token:
+            return None
+        scopes = self.action.access_control.scopes if self.action.access_control is not None else ()
+        return Authorization(subject_id=f"example:{self.example.name}", scopes=frozenset(scopes))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ExampleMismatch):

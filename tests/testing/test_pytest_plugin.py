@@ -280,3 +280,29 @@ def test_this_repository_collects_its_demo_examples() -> None:
     assert "say_hello::world" in ids
     assert {"cancel_order::cancel", "cancel_order::keep", "current_temperature::oslo"} <= set(ids)
     assert not any(i.startswith("quote_order::") for i in ids)  # its only example has include_in_tests=False
+
+
+def test_protected_actions_run_their_examples_as_a_caller_with_their_scopes(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No JWT key is configured (examples run in-process, no token is verified), and the action
+    gets an Authorization holding its access control's scope."""
+    for name in ("JWT_SECRET_KEY", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    _project(
+        pytester,
+        "protected_actions",
+        """
+        from servey_faas import Authorization, Example, ScopeAccessControl, action
+
+        @action(access_control=ScopeAccessControl("orders:read"), examples=(Example("mine", {}, ["orders:read"]),))
+        def my_scopes(authorization: Authorization) -> list[str]:
+            return sorted(authorization.scopes)
+
+        @action(examples=(Example("anonymous", {}, "nobody"),))
+        def who(authorization: Authorization | None = None) -> str:
+            return "nobody" if authorization is None else "somebody"
+        """,
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=2)
