@@ -8,6 +8,6 @@ per app by :func:`graphql_routes` (which :func:`servey_faas.web.create_app` call
 """
 
 from servey_faas.web.graphql.routes import GRAPHQL_PATH, graphql_routes
-from servey_faas.web.graphql.schema import GraphQLSchema, build_schema
+from servey_faas.web.graphql.schema import AppSchema, build_schema
 
-__all__ = ["GRAPHQL_PATH", "GraphQLSchema", "build_schema", "graphql_routes"]
+__all__ = ["GRAPHQL_PATH", "AppSchema", "build_schema", "graphql_routes"]

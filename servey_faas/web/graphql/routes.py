@@ -40,7 +40,7 @@ from servey_faas.web.graphql.graphiql import (
     graphiql_page,
 )
 from servey_faas.web.graphql.resolvers import GraphQLContext
-from servey_faas.web.graphql.schema import GraphQLSchema, build_schema
+from servey_faas.web.graphql.schema import AppSchema, build_schema
 
 if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
@@ -85,7 +85,7 @@ def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEF
 class GraphQLEndpoint:
     """The ASGI endpoint of ``/graphql``; see the module docstring."""
 
-    def __init__(self, schema: GraphQLSchema, graphiql_page: bytes) -> None:
+    def __init__(self, schema: AppSchema, graphiql_page: bytes) -> None:
         self.schema = schema
         self._execute = schema.strawberry.execute
         self._page = graphiql_page

@@ -66,7 +66,7 @@ class ActionSchema(strawberry.Schema):
 
 
 @dataclass(frozen=True)
-class GraphQLSchema:
+class AppSchema:
     """The built schema and where each action went: ``queries`` and ``mutations`` map GraphQL
     field names to action names; ``nested`` maps ``Type.field`` to the action of a method."""
 
@@ -80,7 +80,7 @@ class GraphQLSchema:
         return self.strawberry.as_str() + "\n"
 
 
-def build_schema(app: ServeyApp) -> GraphQLSchema:
+def build_schema(app: ServeyApp) -> AppSchema:
     """The GraphQL schema of ``app``'s web actions. Call once per app.
 
     :raises ActionDefinitionError: when two actions (or an action method and a field) want one
@@ -102,7 +102,7 @@ class _Builder:
         self._types = TypeMapper(codec, self._method_fields)
         self._nested: dict[str, str] = {}
 
-    def build(self) -> GraphQLSchema:
+    def build(self) -> AppSchema:
         queries: dict[str, StrawberryField] = {}
         mutations: dict[str, StrawberryField] = {}
         query_actions: dict[str, str] = {}
@@ -138,7 +138,7 @@ class _Builder:
             ],
             config=StrawberryConfig(scalar_map=scalar_map()),
         )
-        return GraphQLSchema(schema, query_actions, mutation_actions, dict(self._nested))
+        return AppSchema(schema, query_actions, mutation_actions, dict(self._nested))
 
     @staticmethod
     def _root(name: str, fields: Mapping[str, StrawberryField]) -> type:
