@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from servey_faas.cli import RUNS
 from servey_faas.discovery import find_actions
 
 from .support import REPO
@@ -183,7 +184,8 @@ def test_help_and_usage_errors_name_the_program(spawn: Spawn, program: list[str]
     assert shown.output().startswith(f"Usage: {usage} [--run=RUN] [OPTIONS]\n")
     wrong = spawn([*program, "--run=nope"], cwd=REPO, env=child_env())
     assert wrong.process.wait(timeout=DEADLINE) == 2
-    assert "Error: Invalid value for '--run': 'nope' is not one of 'server', 'action', 'openapi'." in wrong.output()
+    choices = ", ".join(repr(name) for name in RUNS)
+    assert f"Error: Invalid value for '--run': 'nope' is not one of {choices}." in wrong.output()
 
 
 def test_reload_serves_changes_and_leaves_no_process_behind(spawn: Spawn, tmp_path: Path) -> None:
