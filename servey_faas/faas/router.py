@@ -217,8 +217,9 @@ def router_app(
     function_auth: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> ASGIApp:
-    """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, with
-    no local schedules (cron-connector owns them on OpenFaaS, §4).
+    """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, plus
+    ``GET /_/ready`` (the watchdog's ``ready_path``, §5.1), with no local schedules (cron-connector
+    owns them on OpenFaaS, §4).
 
     In ``gateway`` mode every action runs in its own function through ``client`` (default: an
     :class:`~servey_faas.faas.AsyncGatewayClient` for ``OPENFAAS_URL``, without gateway
@@ -227,16 +228,20 @@ def router_app(
 
     :raises ConfigurationError: for an unknown mode or a bad function name.
     """
+    from starlette.routing import Route
+
+    from servey_faas.faas.runtime._app import READY_PATH, ready
     from servey_faas.web import create_app
 
+    extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]  # the watchdog's ready_path (§5.1)
     if mode == IN_PROCESS_MODE:
-        return create_app(app, schedules=False)
+        return create_app(app, extra_routes=extra, schedules=False)
     if mode != GATEWAY_MODE:
         raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
     if client is None:
         client = default_client(function_auth, environ)
     served = remote_app(app, client, prefix=prefix, namespace=namespace, function_auth=function_auth)
-    return _CaptureAuthorization(create_app(served, schedules=False))
+    return _CaptureAuthorization(create_app(served, extra_routes=extra, schedules=False))
 
 
 def default_client(function_auth: bool, environ: Mapping[str, str] | None = None) -> AsyncGatewayClient:

@@ -70,7 +70,7 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     }
     if root:
         routes.append(Route("/", _RootDispatch(root).handle, methods=list(root), name=f"{invoker.name}:root"))
-    routes.append(Route(READY_PATH, _ready, methods=["GET"], name="ready"))
+    routes.append(Route(READY_PATH, ready, methods=["GET"], name="ready"))
     starlette = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     starlette.state.servey = app
     return _UserAuthorization(starlette) if function_auth else starlette
@@ -112,7 +112,8 @@ class _UserAuthorization:
         await self.app(scope, receive, send)
 
 
-async def _ready(request: Request) -> Response:
+async def ready(request: Request) -> Response:
+    """``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, CONTRACTS.md §5.1)."""
     return PlainTextResponse("OK")
 
 
