@@ -7,14 +7,15 @@ which adds flask and waitress)::
     python bench/coldstart.py --rounds 30 --keep /tmp/coldstart
 
 Measures process start → first ``200`` answer to ``GET /?name=World`` on a free 127.0.0.1 port, with
-the current interpreter, for:
+the current interpreter (or ``--python``), for:
 
 - ``servey``: ``python index.py`` in the build context ``servey-faas --run=build`` writes for the demo
   action ``say_hello`` (its own copy of servey_faas, ``upstream_url`` pointing at the port), i.e. what
   the watchdog's ``fprocess`` starts in the image (CONTRACTS.md §5.1);
 - ``flask``: a python3-http-style context (CONTRACTS.md §5.2: the template's ``index.py`` — a Flask app
   building ``event``/``context`` and serving with waitress — and ``function/handler.py``) whose
-  ``handle`` calls the same ``say_hello``, imported from the same copied ``actions`` package;
+  ``handle`` calls the same ``say_hello``, imported from the same copied ``actions`` package (and the
+  same copy of servey_faas, which the action's module imports);
 - ``flask-inline`` (reported, not held to the target): the same handler with the function's body
   inlined, importing nothing of the app (no servey_faas at all).
 
@@ -146,10 +147,12 @@ def build_servey(root: Path) -> Path:
     return next(f.context for f in result.functions if f.action_name == "say_hello")
 
 
-def build_flask(root: Path, handler: str) -> Path:
-    """A python3-http-style context: index.py, function/handler.py and the copied actions package."""
+def build_flask(root: Path, handler: str, servey_faas_copy: Path) -> Path:
+    """A python3-http-style context: index.py, function/handler.py, the copied actions package and
+    the same copy of servey_faas the servey context has (the action's module imports it)."""
     context = root
     (context / "function").mkdir(parents=True)
+    shutil.copytree(servey_faas_copy, context / "servey_faas", ignore=shutil.ignore_patterns("__pycache__"))
     (context / "index.py").write_text(textwrap.dedent(FLASK_INDEX).lstrip(), encoding="utf-8")
     (context / "function" / "__init__.py").write_text("", encoding="utf-8")
     (context / "function" / "handler.py").write_text(textwrap.dedent(handler).lstrip(), encoding="utf-8")
@@ -157,7 +160,7 @@ def build_flask(root: Path, handler: str) -> Path:
     return context
 
 
-def start_to_200(context: Path, timeout: float = 20.0) -> float:
+def start_to_200(context: Path, python: str = sys.executable, timeout: float = 20.0) -> float:
     """Seconds from starting ``python index.py`` in ``context`` to its first 200 on ``GET /``."""
     port = _free_port()
     env = {
@@ -167,7 +170,7 @@ def start_to_200(context: Path, timeout: float = 20.0) -> float:
     }
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "index.py"], cwd=context, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [python, "index.py"], cwd=context, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         deadline = started + timeout
@@ -211,29 +214,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--keep", type=Path, help="write the contexts here and keep them (default: a temp folder)")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter that runs both servers (default: this one); e.g. a clean venv holding only the "
+        "function's requirements.txt plus flask and waitress, as in an image",
+    )
     args = parser.parse_args(argv)
-    try:
-        import flask  # noqa: F401
-        import waitress  # noqa: F401
-    except ImportError:
-        print("coldstart.py needs flask and waitress: pip install -e '.[bench]'", file=sys.stderr)
+    check = subprocess.run([args.python, "-c", "import flask, waitress"], capture_output=True, check=False)
+    if check.returncode != 0:
+        print(f"{args.python} lacks flask or waitress: pip install -e '.[bench]'", file=sys.stderr)
         return 2
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="coldstart-"))
     try:
+        servey = build_servey(root / "servey")
         contexts = {
-            "servey": build_servey(root / "servey"),
-            "flask": build_flask(root / "flask", FLASK_HANDLER),
-            "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER),
+            "servey": servey,
+            "flask": build_flask(root / "flask", FLASK_HANDLER, servey / "servey_faas"),
+            "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER, servey / "servey_faas"),
         }
-        print(f"python {sys.version.split()[0]}, {args.rounds} rounds, contexts in {root}")
+        print(f"{args.python}, {args.rounds} rounds, contexts in {root}")
         for context in contexts.values():
-            start_to_200(context)  # warm-up: bytecode caches written, files in the page cache
+            start_to_200(context, args.python)  # warm-up: bytecode caches written, files in the page cache
         times: dict[str, list[float]] = {name: [] for name in contexts}
         order = list(contexts)
         for i in range(args.rounds):
             for name in order if i % 2 == 0 else reversed(order):
-                times[name].append(start_to_200(contexts[name]))
+                times[name].append(start_to_200(contexts[name], args.python))
             line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in contexts)
             print(f"round {i + 1:2d}: {line}")
     except RuntimeError as e:
