@@ -71,7 +71,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def echo_server(pin: bool) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "client:echo_app", "--app-dir", str(REPO_ROOT / "bench"),
+    command = [sys.executable, "-m", "uvicorn", "bench.client:echo_app", "--app-dir", str(REPO_ROOT),
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     if pin:
         command = ["taskset", "-c", "0", *command]

@@ -49,7 +49,9 @@ class BenchError(Exception):
 @dataclass(frozen=True)
 class Server:
     name: str
-    factory: str  # "module:function" under bench/
+    # "module:function" from the repository root; bench/ itself is not put on the path (bench/graphql.py
+    # would hide graphql-core)
+    factory: str
     url: str
 
 
@@ -93,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"GET {PATH}")
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(start_server("servey_faas", "apps:servey", uvicorn_options, server_cpu)),
-            stack.enter_context(start_server("plain starlette", "apps:plain", uvicorn_options, server_cpu)),
+            stack.enter_context(start_server("servey_faas", "bench.apps:servey", uvicorn_options, server_cpu)),
+            stack.enter_context(start_server("plain starlette", "bench.apps:plain", uvicorn_options, server_cpu)),
         ]
         for server in servers:
             check_answer(server)
@@ -123,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 def start_server(name: str, factory: str, options: tuple[str, ...], cpu: str) -> Iterator[Server]:
     """A uvicorn subprocess serving ``factory`` on a free 127.0.0.1 port; terminated on exit."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(BENCH_DIR)]
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(REPO_ROOT)]
     command += ["--host", "127.0.0.1", "--port", str(port), *options]
     if cpu:
         command = ["taskset", "-c", cpu, *command]

@@ -16,11 +16,14 @@ import logging
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from starlette.requests import Request
+from strawberry.parent import Parent
 from strawberry.permission import BasePermission
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from servey_faas.access_control import AccessControl
 from servey_faas.action import Action
@@ -42,6 +45,10 @@ logger = logging.getLogger("servey_faas.web.graphql")
 
 #: Keyword under which a nested action's stand-in function receives the object it runs on.
 _SELF = "__servey_self__"
+_ROOT = "__servey_root__"
+_INFO = "__servey_info__"
+_RESERVED = frozenset(("root", "self", "parent"))
+_RENAMED = "__servey_argument__"
 
 
 @dataclass(slots=True)
@@ -135,7 +142,16 @@ class ActionResolver:
         )
         key = self.key
 
-        async def resolve(root: Any, info: Info, **kwargs: Any) -> Any:
+        # strawberry reserves some argument names (the parent object, Info): an action parameter
+        # with one of them is renamed in the signature and keeps its name in the GraphQL schema.
+        renamed = {name: f"{name}{_RENAMED}" for name, _, _ in arguments if name in _RESERVED}
+
+        async def resolve(**kwargs: Any) -> Any:
+            root = kwargs.pop(_ROOT)
+            info: Info = kwargs.pop(_INFO)
+            for name, python_name in renamed.items():
+                if python_name in kwargs:
+                    kwargs[name] = kwargs.pop(python_name)
             context: GraphQLContext = info.context
             if protected:
                 authorization = context.authorizations.get(key)
@@ -166,11 +182,28 @@ class ActionResolver:
                 raise internal_error() from None
 
         P = inspect.Parameter
-        parameters = [P("root", P.POSITIONAL_OR_KEYWORD), P("info", P.POSITIONAL_OR_KEYWORD, annotation=Info)]
-        parameters += [P(name, P.KEYWORD_ONLY, annotation=a, default=d) for name, a, d in arguments]
+        # strawberry finds the parent object and Info by annotation, whatever their names, so an
+        # action parameter called "root" or "info" is an ordinary argument.
+        parameters = [P(_ROOT, P.KEYWORD_ONLY, annotation=Parent), P(_INFO, P.KEYWORD_ONLY, annotation=Info)]
+        parameters += [
+            P(
+                renamed[name],
+                P.KEYWORD_ONLY,
+                annotation=Annotated[a, strawberry.argument(name=to_camel_case(name))],
+                default=d,
+            )
+            if name in renamed
+            else P(name, P.KEYWORD_ONLY, annotation=a, default=d)
+            for name, a, d in arguments
+        ]
         resolve.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
         resolve.__name__ = resolve.__qualname__ = invoker.name
         return resolve
+
+
+def _named(annotation: Any, name: str) -> Any:
+    """``annotation`` published under the GraphQL argument name of the parameter ``name``."""
+    return Annotated[annotation, strawberry.argument(name=to_camel_case(name))]
 
 
 def method_action(action: Action, owner: type) -> Action:

@@ -151,6 +151,12 @@ class _Builder:
         signature: list[tuple[str, Any, Any]] = []
         arguments: list[Argument] = []
         for p in invoker.params:
+            if p.name == "info":
+                # graphql-core calls every resolver as resolve(source, info, **arguments)
+                raise ActionDefinitionError(
+                    f"action {invoker.name!r}: a parameter named 'info' cannot be a GraphQL argument "
+                    "(graphql-core passes its own 'info' to every resolver); rename it"
+                )
             published = not p.required and publishable_default(p.default)
             annotation = types.input(p.type, optional=not p.required and not published)
             default = p.default if published else (inspect.Parameter.empty if p.required else strawberry.UNSET)

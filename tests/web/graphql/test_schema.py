@@ -259,3 +259,39 @@ def test_parser_and_validation_caches_are_on_and_bounded() -> None:
     assert after_parse.hits - before_parse.hits == 2
     assert after_validate.misses - before_validate.misses == 1
     assert after_validate.hits - before_validate.hits == 2
+
+
+
+@pytest.mark.anyio
+async def test_parameters_named_like_strawberry_reserved_arguments_are_ordinary_arguments() -> None:
+    import httpx
+
+    from servey_faas import WEB_GET, action, get_action
+    from servey_faas.app import ServeyApp
+    from servey_faas.discovery import ActionRegistry
+    from servey_faas.web import create_app
+
+    @action(triggers=(WEB_GET,))
+    def reserved(root: int, parent: str = "p") -> str:
+        return f"{root}:{parent}"
+
+    app = create_app(ServeyApp.from_registry(ActionRegistry([get_action(reserved)])), schedules=False)  # type: ignore[list-item]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.post("/graphql", json={"query": '{ reserved(root: 3, parent: "x") }'})
+
+    assert response.json() == {"data": {"reserved": "3:x"}}
+
+
+def test_a_parameter_named_info_is_refused_with_a_clear_error() -> None:
+    from servey_faas import WEB_GET, action, get_action
+    from servey_faas.app import ServeyApp
+    from servey_faas.discovery import ActionRegistry
+    from servey_faas.errors import ActionDefinitionError
+    from servey_faas.web import create_app
+
+    @action(triggers=(WEB_GET,))
+    def clashing(info: str) -> str:
+        return info
+
+    with pytest.raises(ActionDefinitionError, match="named 'info'"):
+        create_app(ServeyApp.from_registry(ActionRegistry([get_action(clashing)])))  # type: ignore[list-item]
