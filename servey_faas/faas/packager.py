@@ -373,20 +373,18 @@ def build(app: ServeyApp, options: BuildOptions, *, progress: Progress | None = 
     build_root = output / "build"
     stack_file = output / "stack.yml"
     _check_replaceable_stack(stack_file)
-    names = {p.name for p in planned}
-    _remove_stale(build_root, names, say)
     requirements = _requirements()
+    # Every file is made (and every input read) before anything is written or removed.
+    contents = [(plan, _context_files(app, options, plan, requirements)) for plan in planned]
+    for plan, _ in contents:
+        _check_replaceable_context(build_root / plan.name)
+    handler_base = Path(app.settings.project_dir)
     built: list[BuiltFunction] = []
-    for plan in planned:
-        context = build_root / plan.name
-        files = _context_files(app, options, plan, requirements)
-        _write_context(context, files)
+    for plan, files in contents:
         digest = content_hash(files)
         deployment = _deployment(app, options, plan, digest)
-        what = f"action {plan.action.name}" if plan.action is not None else "the API router"
-        say(f"built {plan.name} ({what}): {context} [{len(files)} files, image {deployment.image}]")
+        context = build_root / plan.name
         built.append(BuiltFunction(plan.name, plan.action.name if plan.action else None, context, digest, deployment))
-    handler_base = Path(app.settings.project_dir)
     stack = Stack(
         tuple(StackFunction(b.deployment, _handler_path(b.context, handler_base)) for b in built),
         gateway=options.gateway,
@@ -395,7 +393,13 @@ def build(app: ServeyApp, options: BuildOptions, *, progress: Progress | None = 
             f"Run faas-cli from the project folder: faas-cli up -f {_display(stack_file, handler_base)}",
         ),
     )
-    _write_bytes(stack_file, stack.dump().encode("utf-8"))
+    stack_text = stack.dump()
+    _remove_stale(build_root, {p.name for p in planned}, say)
+    for fn, (plan, files) in zip(built, contents, strict=True):
+        _write_context(fn.context, files)
+        what = f"action {plan.action.name}" if plan.action is not None else "the API router"
+        say(f"built {fn.name} ({what}): {fn.context} [{len(files)} files, image {fn.deployment.image}]")
+    _write_bytes(stack_file, stack_text.encode("utf-8"))
     say(f"wrote {stack_file} ({len(built)} functions)")
     return BuildResult(stack_file, tuple(built), tuple(warnings))
 
@@ -724,10 +728,14 @@ def _remove_stale(build_root: Path, keep: set[str], say: Progress) -> None:
             say(f"removed {entry} (the app no longer declares function {entry.name})")
 
 
+def _check_replaceable_context(context: Path) -> None:
+    if context.exists() and (not context.is_dir() or (any(context.iterdir()) and not _is_ours(context))):
+        raise BuildError(f"{context} exists and was not written by servey_faas: refusing to replace it")
+
+
 def _write_context(context: Path, files: Mapping[str, bytes]) -> None:
+    _check_replaceable_context(context)
     if context.exists():
-        if not context.is_dir() or (any(context.iterdir()) and not _is_ours(context)):
-            raise BuildError(f"{context} exists and was not written by servey_faas: refusing to replace it")
         shutil.rmtree(context)
     for rel in sorted(files):
         _write_bytes(context / rel, files[rel])
