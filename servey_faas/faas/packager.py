@@ -8,7 +8,7 @@
         .dockerignore
         template.yml                language, fprocess (§5.2)
         index.py                    the entrypoint (fprocess ``python index.py``)
-        requirements.txt            servey_faas's runtime dependencies
+        requirements.txt            servey_faas's runtime dependencies (from its installed metadata)
         servey_faas/                servey_faas itself, so the image builds from the context alone
         function/requirements.txt   the app's own dependencies (``BuildOptions.requirements``)
         function/<actions>/         the app's actions package (or module), and ``copy`` paths

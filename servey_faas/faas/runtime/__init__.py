@@ -3,7 +3,9 @@
 A build context's ``index.py`` (the watchdog's ``fprocess``, CONTRACTS.md §5.2) calls
 :func:`run`, which loads the one action it serves and serves it with uvicorn where the watchdog's
 ``upstream_url`` points (§5.1): the action at ``/`` and under its REST paths (:func:`function_app`).
-Action code reads the function's secrets with :func:`read_secret` (§5.3).
+Action code reads the function's secrets with :func:`read_secret` (§5.3); a JWT public key for
+end users' tokens can be a secret too: ``JWT_PUBLIC_KEY_FILE=/var/openfaas/secrets/<name>`` in the
+function's environment.
 
 The import path is kept small for cold start: the core, Starlette and uvicorn; never GraphQL,
 Celery, the docs pages or the OpenAPI builder.
