@@ -3,48 +3,56 @@
 ``GatewayClient`` / ``AsyncGatewayClient`` speak the gateway REST API (CONTRACTS.md §1-3, §7);
 ``BasicAuth``, ``TokenAuth`` and the token sources authenticate them as the official OpenFaaS
 SDKs do (§7, §9); the wire types are frozen dataclasses; ``remote()`` calls a deployed action
-like the local function. Importing this package starts nothing and reads no file.
+like the local function. Importing this package starts nothing, reads no file and imports nothing heavy: each name is
+imported on first use (PEP 562), so a function container that never calls the gateway does not
+pay for httpx.
 """
 
-from servey_faas.faas._auth import BasicAuth, BearerTokenAuth, TokenAuth
-from servey_faas.faas._client import SAVED_CREDENTIALS, AsyncGatewayClient, GatewayClient
-from servey_faas.faas._credentials import faas_cli_config_path, normalize_gateway_url, saved_auth
-from servey_faas.faas._errors import (
-    ConflictError,
-    ForbiddenError,
-    FunctionError,
-    GatewayConnectionError,
-    GatewayServerError,
-    GatewayStatusError,
-    GatewayTimeoutError,
-    InvalidArgumentError,
-    InvalidRequestError,
-    NotFoundError,
-    OAuthError,
-    UnauthorizedError,
-)
-from servey_faas.faas._models import (
-    FunctionDeployment,
-    FunctionNamespace,
-    FunctionResources,
-    FunctionStatus,
-    FunctionUsage,
-    GatewayInfo,
-    LogEntry,
-    ProviderInfo,
-    Secret,
-    VersionInfo,
-)
-from servey_faas.faas._remote import RemoteAction, remote
-from servey_faas.faas._retries import RetryPolicy
-from servey_faas.faas._tokens import (
-    ClientCredentialsTokenSource,
-    MemoryTokenCache,
-    ServiceAccountTokenSource,
-    Token,
-    TokenCache,
-    TokenSource,
-)
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from servey_faas.faas._auth import BasicAuth, BearerTokenAuth, TokenAuth
+    from servey_faas.faas._client import SAVED_CREDENTIALS, AsyncGatewayClient, GatewayClient
+    from servey_faas.faas._credentials import faas_cli_config_path, normalize_gateway_url, saved_auth
+    from servey_faas.faas._errors import (
+        ConflictError,
+        ForbiddenError,
+        FunctionError,
+        GatewayConnectionError,
+        GatewayServerError,
+        GatewayStatusError,
+        GatewayTimeoutError,
+        InvalidArgumentError,
+        InvalidRequestError,
+        NotFoundError,
+        OAuthError,
+        UnauthorizedError,
+    )
+    from servey_faas.faas._models import (
+        FunctionDeployment,
+        FunctionNamespace,
+        FunctionResources,
+        FunctionStatus,
+        FunctionUsage,
+        GatewayInfo,
+        LogEntry,
+        ProviderInfo,
+        Secret,
+        VersionInfo,
+    )
+    from servey_faas.faas._remote import RemoteAction, remote
+    from servey_faas.faas._retries import RetryPolicy
+    from servey_faas.faas._tokens import (
+        ClientCredentialsTokenSource,
+        MemoryTokenCache,
+        ServiceAccountTokenSource,
+        Token,
+        TokenCache,
+        TokenSource,
+    )
 
 __all__ = [
     "SAVED_CREDENTIALS",
@@ -88,3 +96,59 @@ __all__ = [
     "remote",
     "saved_auth",
 ]
+
+_HOMES = {
+    "AsyncGatewayClient": "servey_faas.faas._client",
+    "BasicAuth": "servey_faas.faas._auth",
+    "BearerTokenAuth": "servey_faas.faas._auth",
+    "ClientCredentialsTokenSource": "servey_faas.faas._tokens",
+    "ConflictError": "servey_faas.faas._errors",
+    "ForbiddenError": "servey_faas.faas._errors",
+    "FunctionDeployment": "servey_faas.faas._models",
+    "FunctionError": "servey_faas.faas._errors",
+    "FunctionNamespace": "servey_faas.faas._models",
+    "FunctionResources": "servey_faas.faas._models",
+    "FunctionStatus": "servey_faas.faas._models",
+    "FunctionUsage": "servey_faas.faas._models",
+    "GatewayClient": "servey_faas.faas._client",
+    "GatewayConnectionError": "servey_faas.faas._errors",
+    "GatewayInfo": "servey_faas.faas._models",
+    "GatewayServerError": "servey_faas.faas._errors",
+    "GatewayStatusError": "servey_faas.faas._errors",
+    "GatewayTimeoutError": "servey_faas.faas._errors",
+    "InvalidArgumentError": "servey_faas.faas._errors",
+    "InvalidRequestError": "servey_faas.faas._errors",
+    "LogEntry": "servey_faas.faas._models",
+    "MemoryTokenCache": "servey_faas.faas._tokens",
+    "NotFoundError": "servey_faas.faas._errors",
+    "OAuthError": "servey_faas.faas._errors",
+    "ProviderInfo": "servey_faas.faas._models",
+    "RemoteAction": "servey_faas.faas._remote",
+    "RetryPolicy": "servey_faas.faas._retries",
+    "SAVED_CREDENTIALS": "servey_faas.faas._client",
+    "Secret": "servey_faas.faas._models",
+    "ServiceAccountTokenSource": "servey_faas.faas._tokens",
+    "Token": "servey_faas.faas._tokens",
+    "TokenAuth": "servey_faas.faas._auth",
+    "TokenCache": "servey_faas.faas._tokens",
+    "TokenSource": "servey_faas.faas._tokens",
+    "UnauthorizedError": "servey_faas.faas._errors",
+    "VersionInfo": "servey_faas.faas._models",
+    "faas_cli_config_path": "servey_faas.faas._credentials",
+    "normalize_gateway_url": "servey_faas.faas._credentials",
+    "remote": "servey_faas.faas._remote",
+    "saved_auth": "servey_faas.faas._credentials",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
