@@ -274,7 +274,8 @@ def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
 def test_protected_actions_without_a_key_do_not_start(project: Path, run: str) -> None:
     done = run_cli([f"--run={run}", "--port", "0"] if run == "server" else [f"--run={run}"], project, child_env())
     assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith("Error: actions 'read_notes', 'whoami' need bearer tokens, but no JWT key is configured")
+    expected = "Error: actions 'read_notes', 'whoami' need bearer tokens, but no JWT key is configured"
+    assert done.stderr.startswith(expected)
     assert "JWT_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
 
