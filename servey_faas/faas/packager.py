@@ -517,11 +517,16 @@ def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: s
     else:
         slowest = max((a.timeout for a in app.actions.values()), default=30.0)
         env = function_timeouts(slowest + TIMEOUT_MARGIN)
-        env.update({"OPENFAAS_URL": options.router_gateway, "SERVEY_ROUTER_MODE": "gateway"})
+        env["SERVEY_ROUTER_MODE"] = "gateway"
         if options.function_auth:
             env["SERVEY_FUNCTION_AUTH"] = "true"
-        if options.namespace:
-            env["SERVEY_FUNCTION_NAMESPACE"] = options.namespace
+    # Every function can call the others through the gateway: the router, and background channels
+    # of any action (servey_faas.scheduling.channels.default_backend) need to name them.
+    env["OPENFAAS_URL"] = options.router_gateway
+    if options.prefix:
+        env["SERVEY_FUNCTION_PREFIX"] = options.prefix
+    if options.namespace:
+        env["SERVEY_FUNCTION_NAMESPACE"] = options.namespace
     if options.function_auth:
         env["jwt_auth"] = "true"
     env.update(o.environment)

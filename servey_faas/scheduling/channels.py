@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -126,10 +127,29 @@ class CeleryBackgroundSender:
             celery.close()
 
 
-def default_backend(settings: CelerySettings) -> BackgroundBackend:
-    """Celery when ``settings`` has a broker, else a local thread pool."""
-    if settings.enabled:
+def default_backend(settings: CelerySettings, environ: Mapping[str, str] | None = None) -> BackgroundBackend:
+    """Where background calls go: ``SERVEY_BACKGROUND`` (``local``, ``celery`` or ``openfaas``)
+    when set; else Celery when ``settings`` has a broker; else the gateway's async queue inside an
+    OpenFaaS function (``OPENFAAS_NAME`` is set, CONTRACTS.md §5.1); else a local thread pool.
+
+    On OpenFaaS the action's own function runs the call (``SERVEY_FUNCTION_PREFIX`` and
+    ``SERVEY_FUNCTION_NAMESPACE``, set by the packager, name it; ``OPENFAAS_URL`` the gateway).
+
+    :raises ConfigurationError: for another ``SERVEY_BACKGROUND`` value, or ``celery`` without a broker.
+    """
+    env = os.environ if environ is None else environ
+    choice = env.get("SERVEY_BACKGROUND", "").strip().lower()
+    if choice not in ("", "local", "celery", "openfaas"):
+        raise ConfigurationError(f"SERVEY_BACKGROUND must be local, celery or openfaas, not {choice!r}")
+    if choice == "celery" and not settings.enabled:
+        raise ConfigurationError("SERVEY_BACKGROUND=celery needs CELERY_BROKER")
+    if choice == "celery" or (not choice and settings.enabled):
         return CeleryBackgroundSender(settings)
+    from servey_faas.faas.background import OpenFaaSBackgroundSender, runs_on_openfaas
+
+    if choice == "openfaas" or (not choice and runs_on_openfaas(env)):
+        namespace = env.get("SERVEY_FUNCTION_NAMESPACE") or env.get("OPENFAAS_NAMESPACE") or None
+        return OpenFaaSBackgroundSender(prefix=env.get("SERVEY_FUNCTION_PREFIX", ""), namespace=namespace)
     return LocalBackgroundWorker()
 
 

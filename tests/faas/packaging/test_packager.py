@@ -213,7 +213,12 @@ def test_demo_deployments(demo_build: BuildResult) -> None:
         service="say-hello",
         image=say_hello.deployment.image,
         env_process="python index.py",
-        env_vars={"exec_timeout": "30s", "read_timeout": "35s", "write_timeout": "35s"},
+        env_vars={
+            "OPENFAAS_URL": "http://gateway.openfaas:8080",  # background channels queue through it
+            "exec_timeout": "30s",
+            "read_timeout": "35s",
+            "write_timeout": "35s",
+        },
     )
     router = demo_build.functions[-1]
     assert (router.name, router.action_name) == ("api", None)
@@ -281,6 +286,8 @@ def test_options_become_labels_environment_secrets_and_resources(test_app: Serve
     assert greet.secrets == ("api-key", "greeting-key")
     assert greet.limits == FunctionResources(memory="256Mi", cpu="200m")
     assert greet.env_vars["jwt_auth"] == "true" and greet.env_vars["PRICE"] == "5$"
+    assert greet.env_vars["SERVEY_FUNCTION_PREFIX"] == "shop-"  # so its background calls name functions
+    assert greet.env_vars["SERVEY_FUNCTION_NAMESPACE"] == "staging"
     router = by_action[None].deployment
     assert router.service == "shop-api"
     assert router.annotations == {"owner": "web"}
