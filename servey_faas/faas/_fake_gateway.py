@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import datetime
 import json
-import socket
 import threading
 import time
 import uuid
@@ -201,7 +200,9 @@ class FakeGateway:
         """Serve on a free port of ``host`` with uvicorn in a thread; yields the base URL. The
         server is stopped (and the thread joined) on exit."""
         self._stopping.clear()
-        with serve_app(self, host) as url:
+        from servey_faas.testing.server import serve_app
+
+        with serve_app(self, host, lifespan="on") as url:
             try:
                 yield url
             finally:
@@ -615,33 +616,3 @@ class FakeGateway:
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
-
-
-@contextlib.contextmanager
-def serve_app(app: ASGIApp, host: str = "127.0.0.1", *, timeout: float = 10.0) -> Iterator[str]:
-    """Serve the ASGI ``app`` with uvicorn in a thread on a free port of ``host`` (loopback by
-    default); yields ``http://host:port`` once it accepts connections; stops and joins on exit.
-
-    :raises RuntimeError: when the server does not start within ``timeout`` seconds.
-    """
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{port}")
-    thread.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server on {host}:{port} did not start")
-            time.sleep(0.01)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()

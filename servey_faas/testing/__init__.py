@@ -5,9 +5,11 @@
 - The pytest plugin :mod:`servey_faas.testing.pytest_plugin` (registered as the ``pytest11``
   entry point ``servey_faas``): one test per ``Example(include_in_tests=True)``, enabled by the
   ini option ``servey_examples = true`` or ``--servey-examples``.
-- :class:`FakeGateway` and :func:`serve_app`: an in-process OpenFaaS gateway that checks every
-  request against the official gateway spec and answers as CONTRACTS.md describes, and a helper
-  serving any ASGI app on a free loopback port (for ``GatewayClient`` and ``remote()`` tests).
+- :class:`FakeGateway`: an in-process OpenFaaS gateway that checks every request against the
+  official gateway spec and answers as CONTRACTS.md describes (for ``GatewayClient`` and
+  ``remote()`` tests).
+- :func:`serve_app`: a real uvicorn server of any ASGI app (or ``ServeyApp``) in a thread on a free
+  loopback port, as a context manager yielding its base URL.
 
 The clients are imported on first use: pytest imports this package (for its plugin) in every
 project where servey_faas is installed, and must not pay for httpx, Starlette or the app there.
@@ -19,16 +21,17 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from servey_faas.faas._fake_gateway import FakeGateway, serve_app
+    from servey_faas.faas._fake_gateway import FakeGateway
     from servey_faas.testing._lifespan import LifespanError
     from servey_faas.testing.client import AsyncTestClient, TestClient
+    from servey_faas.testing.server import serve_app
 
 __all__ = ["AsyncTestClient", "FakeGateway", "LifespanError", "TestClient", "serve_app"]
 
 _HOMES = {
     "AsyncTestClient": "servey_faas.testing.client",
     "FakeGateway": "servey_faas.faas._fake_gateway",
-    "serve_app": "servey_faas.faas._fake_gateway",
+    "serve_app": "servey_faas.testing.server",
     "LifespanError": "servey_faas.testing._lifespan",
     "TestClient": "servey_faas.testing.client",
 }

@@ -6,28 +6,19 @@ the fixture's scope ends (a server that does not stop fails the test run).
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from servey_faas.app import ServeyApp
 from servey_faas.settings import Settings
+from servey_faas.testing import serve_app
 from servey_faas.web import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-#: Safety nets for a hung server, not performance thresholds (seconds).
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 30.0
 
 
 def load_demo_app() -> ServeyApp:
@@ -53,35 +44,8 @@ def demo_asgi(demo_app: ServeyApp) -> Starlette:
     return create_app(demo_app)
 
 
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve the ASGI ``app`` with uvicorn on a free 127.0.0.1 port; yield ``http://127.0.0.1:<port>``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"web-test-server-{port}", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the test server on port {port} did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(STOP_TIMEOUT)
-        sock.close()
-        if thread.is_alive():
-            raise RuntimeError(f"the test server on port {port} did not stop")
+#: Serve an ASGI app with uvicorn on a free 127.0.0.1 port (what servey_faas.testing ships).
+serve = serve_app
 
 
 @pytest.fixture(scope="session")
