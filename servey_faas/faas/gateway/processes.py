@@ -1,0 +1,367 @@
+"""Functions as local processes: the local gateway's stand-in for the provider and of-watchdog.
+
+For each replica of a deployed function the :class:`Supervisor` does what the watchdog does in
+``mode=http`` (CONTRACTS.md §5.1): it starts ``envProcess`` (the ``fprocess`` command line, split
+on single spaces, no shell) in the function's build context, with ``upstream_url`` pointing at a
+free loopback port, waits until ``GET /_/ready`` answers 200, and hands out ready replicas round
+robin. A replica that exits is started again (after 0.5 s, doubling up to 30 s), as a pod would be.
+
+The environment of a replica: the gateway's own environment (the image ``ENV`` of a container),
+then the deployment's ``envVars``, then ``fprocess``, ``mode=http``, ``upstream_url``,
+``OPENFAAS_NAME``, ``OPENFAAS_NAMESPACE``, ``secret_mount_path`` and ``PYTHONUNBUFFERED=1``.
+
+**Interpreter.** This first version runs every function with the gateway's own interpreter
+(``sys.executable`` in place of a leading ``python`` or ``python3``): the function's
+``requirements.txt`` is not installed, so the packages it needs must be installed where the
+gateway runs (as they are when the gateway runs in the app's own environment).
+
+**No orphans.** Each replica runs in its own process group (``start_new_session``), and is
+stopped with SIGTERM to the group, then SIGKILL after ``stop_timeout`` seconds. On Linux each
+replica also gets ``PR_SET_PDEATHSIG`` = SIGKILL, so it dies with the gateway even when the
+gateway itself is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.gateway.logs import LogBook
+
+#: ``fprocess`` when a deployment has no ``envProcess``: the python3-http template's (§5.2).
+DEFAULT_FPROCESS = "python index.py"
+#: The readiness path of the function's upstream (CONTRACTS.md §5.1, the watchdog's ``ready_path``).
+READY_PATH = "/_/ready"
+_PYTHON_NAMES = frozenset({"python", "python3"})
+_PR_SET_PDEATHSIG = 1
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 30.0
+
+
+def context_dir(image: str) -> Path:
+    """The build-context folder a ``file://`` image URI names (what ``--builder local`` deploys).
+
+    :raises ValueError: when ``image`` is not a ``file://`` URI of an existing folder.
+    """
+    parts = urlsplit(image)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"image {image!r} is not a build context: the local gateway runs file:// folders "
+            "(deploy with --builder local)"
+        )
+    folder = Path(unquote(parts.path))
+    if not folder.is_dir():
+        raise ValueError(f"image {image!r}: the build context {folder} is not a folder")
+    return folder
+
+
+def command_line(env_process: str, python: str = sys.executable) -> list[str]:
+    """``env_process`` (default :data:`DEFAULT_FPROCESS`) split on single spaces as the watchdog
+    splits ``fprocess`` (CONTRACTS.md §5.1; empty pieces dropped), a leading ``python`` or
+    ``python3`` replaced by ``python``.
+
+    :raises ValueError: when nothing is left to run.
+    """
+    argv = [piece for piece in (env_process or DEFAULT_FPROCESS).split(" ") if piece]
+    if not argv:
+        raise ValueError("envProcess is empty")
+    if argv[0] in _PYTHON_NAMES:
+        argv[0] = python
+    return argv
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port of ``host`` that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` setting ``PR_SET_PDEATHSIG`` to SIGKILL (Linux only; ``None`` elsewhere).
+    libc is loaded here, in the parent, so the child only makes the one system call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    prctl = libc.prctl
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
+
+
+def terminate_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Stop the process group led by ``process``: SIGTERM, then SIGKILL when the leader has not
+    exited after ``timeout`` seconds; the group is SIGKILLed in any case so no member outlives it.
+    Blocks until the leader is reaped."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@dataclass
+class Replica:
+    """One running process of a function: its ``instance`` name (as a pod name), its
+    ``process`` and the ``url`` of its upstream server; ``ready`` once ``/_/ready`` said 200."""
+
+    instance: str
+    process: subprocess.Popen[bytes]
+    url: str
+    readers: list[threading.Thread] = field(default_factory=list)
+    ready: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+@dataclass
+class _Slot:
+    """One replica position of a function, kept running by its task."""
+
+    replica: Replica | None = None
+    task: asyncio.Task[None] | None = None
+
+
+class FunctionReplicas:
+    """The replicas of one function: the slots the supervisor keeps running and the round-robin
+    turn over the ready ones."""
+
+    def __init__(self, spec: FunctionDeployment, mount: Path) -> None:
+        self.spec = spec
+        self.mount = mount
+        self.slots: list[_Slot] = []
+        self._turn = itertools.count()
+
+    def ready(self) -> list[Replica]:
+        """The replicas that are ready and running."""
+        return [s.replica for s in self.slots if s.replica is not None and s.replica.ready and s.replica.alive()]
+
+    def pick(self) -> Replica | None:
+        """The next ready replica, round robin; ``None`` when none is ready."""
+        ready = self.ready()
+        return ready[next(self._turn) % len(ready)] if ready else None
+
+
+class Supervisor:
+    """Starts, restarts, scales and stops the replicas of every deployed function (see the module
+    docstring). Use from one event loop; :meth:`kill_all` may be called from any thread.
+
+    ``logs`` receives every line the replicas print. ``ready_timeout`` (seconds) bounds the wait
+    for ``/_/ready`` before a replica is restarted; ``stop_timeout`` (seconds) the wait between
+    SIGTERM and SIGKILL. ``python`` replaces a leading ``python`` of ``envProcess``; ``environ``
+    (default ``os.environ``) is the base environment of the replicas.
+    """
+
+    def __init__(
+        self,
+        logs: LogBook,
+        *,
+        ready_timeout: float = 60.0,
+        stop_timeout: float = 5.0,
+        python: str = sys.executable,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.logs = logs
+        self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        self.python = python
+        self._environ = dict(os.environ if environ is None else environ)
+        self._functions: dict[tuple[str, str], FunctionReplicas] = {}
+        self._live: dict[int, Replica] = {}
+        self._live_lock = threading.Lock()
+        self._preexec = _die_with_parent()
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def get(self, namespace: str, name: str) -> FunctionReplicas | None:
+        return self._functions.get((namespace, name))
+
+    def available(self, namespace: str, name: str) -> int:
+        """How many replicas of the function are ready (``availableReplicas``, §1.3)."""
+        found = self._functions.get((namespace, name))
+        return 0 if found is None else len(found.ready())
+
+    def pids(self) -> list[int]:
+        """The pids of every replica process still running or not yet reaped."""
+        with self._live_lock:
+            return sorted(self._live)
+
+    # --- changes -------------------------------------------------------------------------------
+
+    async def deploy(self, spec: FunctionDeployment, mount: Path, replicas: int) -> None:
+        """Run ``replicas`` replicas of ``spec`` (namespace filled in), its secrets mounted at
+        ``mount``. A function already running is replaced: the new replicas start, then the old
+        ones are stopped. Returns without waiting for readiness."""
+        key = (spec.namespace, spec.service)
+        old = self._functions.get(key)
+        fresh = FunctionReplicas(spec, mount)
+        self._functions[key] = fresh
+        self._resize(fresh, replicas)
+        if old is not None:
+            await self._stop_slots(old.slots)
+
+    async def scale(self, namespace: str, name: str, replicas: int) -> None:
+        """Run ``replicas`` replicas of a running function: start new slots, or stop the last ones."""
+        found = self._functions.get((namespace, name))
+        if found is None:
+            return
+        extra = found.slots[replicas:]
+        del found.slots[replicas:]
+        self._resize(found, replicas)
+        await self._stop_slots(extra)
+
+    async def remove(self, namespace: str, name: str) -> None:
+        """Stop every replica of the function and forget it."""
+        found = self._functions.pop((namespace, name), None)
+        if found is not None:
+            await self._stop_slots(found.slots)
+
+    async def close(self) -> None:
+        """Stop every replica of every function."""
+        functions = list(self._functions.values())
+        self._functions.clear()
+        await self._stop_slots([slot for f in functions for slot in f.slots])
+        await asyncio.to_thread(self.kill_all)
+
+    def kill_all(self) -> None:
+        """Stop every replica process still alive (SIGTERM, then SIGKILL), from any thread; the
+        last line of defence of the command line's shutdown."""
+        with self._live_lock:
+            replicas = list(self._live.values())
+        for replica in replicas:
+            terminate_group(replica.process, self.stop_timeout)
+            self._forget(replica)
+
+    def _resize(self, function: FunctionReplicas, replicas: int) -> None:
+        while len(function.slots) < replicas:
+            slot = _Slot()
+            slot.task = asyncio.get_running_loop().create_task(
+                self._keep_running(function, slot), name=f"replica:{function.spec.service}"
+            )
+            function.slots.append(slot)
+
+    async def _stop_slots(self, slots: Sequence[_Slot]) -> None:
+        tasks = [s.task for s in slots if s.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- one replica ---------------------------------------------------------------------------
+
+    async def _keep_running(self, function: FunctionReplicas, slot: _Slot) -> None:
+        backoff = _FIRST_BACKOFF
+        spec = function.spec
+        try:
+            while True:
+                try:
+                    slot.replica = self._launch(function)
+                except (OSError, ValueError) as e:
+                    self.logs.append(spec.service, spec.namespace, "", f"cannot start {spec.service}: {e}\n")
+                else:
+                    replica = slot.replica
+                    if await self._wait_ready(replica):
+                        backoff = _FIRST_BACKOFF
+                        while replica.alive():
+                            await asyncio.sleep(0.2)
+                    code = replica.process.poll()
+                    reason = f"exited with status {code}" if code is not None else "was not ready in time"
+                    self.logs.append(spec.service, spec.namespace, replica.instance,
+                                     f"replica {replica.instance} {reason}; restarting in {backoff:g}s\n")  # fmt: skip
+                    await self._stop_replica(replica)
+                    slot.replica = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+        finally:
+            if slot.replica is not None:
+                await asyncio.shield(self._stop_replica(slot.replica))
+
+    def _launch(self, function: FunctionReplicas) -> Replica:
+        spec = function.spec
+        argv = command_line(spec.env_process, self.python)
+        cwd = context_dir(spec.image)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        instance = f"{spec.service}-{uuid.uuid4().hex[:10]}"
+        env = {
+            **self._environ,
+            **spec.env_vars,
+            "fprocess": spec.env_process or DEFAULT_FPROCESS,
+            "mode": "http",
+            "upstream_url": url,
+            "OPENFAAS_NAME": spec.service,
+            "OPENFAAS_NAMESPACE": spec.namespace,
+            "secret_mount_path": str(function.mount),
+            "PYTHONUNBUFFERED": "1",
+        }
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, preexec_fn=self._preexec,
+        )  # fmt: skip
+        replica = Replica(instance, process, url)
+        with self._live_lock:
+            self._live[process.pid] = replica
+        for pipe in (process.stdout, process.stderr):
+            assert pipe is not None
+            reader = threading.Thread(
+                target=self._read_lines, args=(pipe, spec, instance), daemon=True, name=f"log:{instance}"
+            )
+            reader.start()
+            replica.readers.append(reader)
+        return replica
+
+    def _read_lines(self, pipe: IO[bytes], spec: FunctionDeployment, instance: str) -> None:
+        with pipe:
+            for line in iter(pipe.readline, b""):
+                self.logs.append(spec.service, spec.namespace, instance, line.decode("utf-8", "replace"))
+
+    async def _wait_ready(self, replica: Replica) -> bool:
+        """Poll ``GET /_/ready`` until 200 (``True``), the process exits or ``ready_timeout`` passes."""
+        deadline = time.monotonic() + self.ready_timeout
+        async with httpx.AsyncClient(base_url=replica.url, timeout=2.0) as client:
+            while replica.alive() and time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(READY_PATH)).status_code == 200:
+                        replica.ready = True
+                        return True
+                await asyncio.sleep(0.05)
+        return False
+
+    async def _stop_replica(self, replica: Replica) -> None:
+        replica.ready = False
+        await asyncio.to_thread(terminate_group, replica.process, self.stop_timeout)
+        for reader in replica.readers:
+            await asyncio.to_thread(reader.join, 5.0)
+        self._forget(replica)
+
+    def _forget(self, replica: Replica) -> None:
+        with self._live_lock:
+            self._live.pop(replica.pid, None)
