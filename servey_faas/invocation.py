@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from servey_faas._threads import WorkerThreads
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
 from servey_faas.errors import ActionDefinitionError, FieldError, UnauthorizedError, ValidationError
@@ -43,14 +44,18 @@ class Parameter:
 class ActionInvoker:
     """Calls one action with JSON params and returns its JSON result. Build once per app.
 
+    Sync actions run on ``threads`` (one :class:`~servey_faas._threads.WorkerThreads` shared by
+    the app's invokers, see :func:`build_invokers`), or on anyio's worker threads without it.
+
     :raises ActionDefinitionError: at construction, when a parameter or the return value has no
         annotation or no JSON form, when the function takes ``*args``/``**kwargs``, or when an
         example names unknown params or fails validation.
     """
 
-    def __init__(self, action: Action, codec: TypeCodec) -> None:
+    def __init__(self, action: Action, codec: TypeCodec, threads: WorkerThreads | None = None) -> None:
         self.action = action
         self.codec = codec
+        self._threads = threads
         fn = action.fn
         try:
             hints = typing.get_type_hints(fn)
@@ -143,9 +148,12 @@ class ActionInvoker:
         """Call the function with already-loaded ``kwargs`` (async awaited, sync in a thread)."""
         if self._is_async:
             return await self.action.fn(**kwargs)
+        call = functools.partial(self.action.fn, **kwargs)
+        if self._threads is not None:
+            return await self._threads.run(call)
         from anyio import to_thread
 
-        return await to_thread.run_sync(functools.partial(self.action.fn, **kwargs))
+        return await to_thread.run_sync(call)
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""
@@ -206,9 +214,11 @@ class ActionInvoker:
 
 
 def build_invokers(actions: Iterable[Action], codec: TypeCodec | None = None) -> dict[str, ActionInvoker]:
-    """One :class:`ActionInvoker` per action, by action name, sharing one codec."""
+    """One :class:`ActionInvoker` per action, by action name, sharing one codec and one pool of
+    worker threads for the sync actions."""
     codec = codec or TypeCodec()
-    return {a.name: ActionInvoker(a, codec) for a in actions}
+    threads = WorkerThreads()
+    return {a.name: ActionInvoker(a, codec, threads) for a in actions}
 
 
 def _identity(value: Any) -> Any:
