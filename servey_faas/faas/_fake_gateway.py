@@ -38,15 +38,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from servey_faas.faas._models import FunctionDeployment, FunctionStatus, LogEntry, Secret
 from servey_faas.faas._spec_check import SpecChecker
-
-DEFAULT_NAMESPACE = "openfaas-fn"
-GATEWAY_VERSION = "0.27.0"
-#: The CE async body limit (CONTRACTS.md §3.1): 256 * 1000 bytes.
-ASYNC_BODY_LIMIT = 256_000
-_HOP_BY_HOP = frozenset(
-    {"connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"}
-)  # fmt: skip
+from servey_faas.faas.gateway.protocol import (
+    ASYNC_BODY_LIMIT,
+    DEFAULT_NAMESPACE,
+    GATEWAY_VERSION,
+    HOP_BY_HOP,
+    SERVED_BY,
+    basic_auth_denied,
+    function_status,
+    split_target,
+)
 
 
 @dataclass(frozen=True)
@@ -275,13 +276,8 @@ class FakeGateway:
             return None
         if self.basic_auth is None:
             return None
-        import base64
-
-        expected = "Basic " + base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
-        if given != expected:
-            # CONTRACTS.md §1.6: exactly this header and body (no trailing newline).
-            return Response("invalid credentials", 401, headers={"WWW-Authenticate": 'Basic realm="Restricted"'})
-        return None
+        # CONTRACTS.md §1.6: exactly this header and body (no trailing newline).
+        return basic_auth_denied(given, *self.basic_auth)
 
     def _valid_token(self, value: str) -> _IssuedToken | None:
         with self._lock:
@@ -404,14 +400,8 @@ class FakeGateway:
             return self._functions.get((namespace or DEFAULT_NAMESPACE, name))
 
     def _status(self, fn: _Function) -> FunctionStatus:
-        spec = fn.spec
-        return FunctionStatus(
-            name=spec.service, image=spec.image, namespace=spec.namespace or DEFAULT_NAMESPACE,
-            env_process=spec.env_process, env_vars=spec.env_vars, constraints=spec.constraints, secrets=spec.secrets,
-            labels=spec.labels, annotations=spec.annotations, limits=spec.limits, requests=spec.requests,
-            read_only_root_filesystem=spec.read_only_root_filesystem, invocation_count=float(fn.invocations),
-            replicas=fn.replicas, available_replicas=fn.replicas, created_at=fn.created_at,
-        )  # fmt: skip
+        return function_status(fn.spec, created_at=fn.created_at, replicas=fn.replicas,
+                               available_replicas=fn.replicas, invocation_count=float(fn.invocations))  # fmt: skip
 
     def _functions_route(self, method: str, query: Mapping[str, str], data: Any) -> Response:
         if method == "GET":
@@ -510,22 +500,13 @@ class FakeGateway:
 
     # --- invocation ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _split(target: str) -> tuple[str, str, str]:
-        """``name[.ns][/sub/path]`` → (name, namespace, sub-path), split at the last ``.`` (§1.4)."""
-        head, _, rest = target.partition("/")
-        name, dot, namespace = head.rpartition(".")
-        if not dot:
-            name, namespace = head, DEFAULT_NAMESPACE
-        return name, namespace, "/" + rest
-
     async def _invoke(self, request: RecordedRequest, target: str, query: str) -> Response:
         call_id = request.headers.get("x-call-id")
         generated = call_id is None
         call_id = call_id or str(uuid.uuid4())
         start = str(time.time_ns())
         status, headers, body = await self._call_function(request, target, query, call_id, start)
-        headers = {**headers, "X-Start-Time": start, "X-Served-By": f"openfaas-ce/{GATEWAY_VERSION}"}
+        headers = {**headers, "X-Start-Time": start, "X-Served-By": SERVED_BY}
         if generated:
             headers["X-Call-Id"] = call_id  # echoed only when the gateway made it (§2.2)
         return Response(body, status, headers=headers)
@@ -533,7 +514,7 @@ class FakeGateway:
     async def _call_function(
         self, request: RecordedRequest, target: str, query: str, call_id: str, start: str
     ) -> tuple[int, dict[str, str], bytes]:
-        name, namespace, sub_path = self._split(target)
+        name, namespace, sub_path = split_target(target)
         with self._lock:
             fn = self._functions.get((namespace, name))
             upstream = self._upstreams.get((namespace, name))
@@ -543,7 +524,7 @@ class FakeGateway:
             denied = self._check_function_token(request.headers, name, namespace)
             if denied is not None:
                 return denied.status_code, {k: v for k, v in denied.headers.items()}, bytes(denied.body)
-        headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
+        headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         headers.update({"x-call-id": call_id, "x-start-time": start})
         headers.setdefault("x-forwarded-host", request.headers.get("host", ""))
         if isinstance(upstream, str):
@@ -560,7 +541,7 @@ class FakeGateway:
                 return 500, {"X-OpenFaaS-Internal": "proxy"}, f"Can't reach service for: {name}.".encode()
         with self._lock:
             fn.invocations += 1
-        out = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+        out = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
         out["X-Duration-Seconds"] = f"{response.elapsed.total_seconds():f}"
         return response.status_code, out, response.content
 
@@ -585,7 +566,7 @@ class FakeGateway:
         with self._lock:
             self._pending += 1
         await self._queue.put((request, target, query, call_id))
-        headers = {"X-Start-Time": str(time.time_ns()), "X-Served-By": f"openfaas-ce/{GATEWAY_VERSION}"}
+        headers = {"X-Start-Time": str(time.time_ns()), "X-Served-By": SERVED_BY}
         if generated:
             headers["X-Call-Id"] = call_id
         return Response(b"", 202, headers=headers)

@@ -10,7 +10,29 @@ under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (ba
 
 from __future__ import annotations
 
-from servey_faas.faas.gateway.app import Gateway, GatewayConfig
-from servey_faas.faas.gateway.credentials import BasicCredentials
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from servey_faas.faas.gateway.app import Gateway, GatewayConfig
+    from servey_faas.faas.gateway.credentials import BasicCredentials
 
 __all__ = ["BasicCredentials", "Gateway", "GatewayConfig"]
+
+# Imported on first use (PEP 562): the fake gateway of the tests imports only .protocol.
+_HOMES = {
+    "BasicCredentials": "servey_faas.faas.gateway.credentials",
+    "Gateway": "servey_faas.faas.gateway.app",
+    "GatewayConfig": "servey_faas.faas.gateway.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
