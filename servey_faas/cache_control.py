@@ -11,11 +11,9 @@ to callers that never showed a token.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Protocol, runtime_checkable
 
 from servey_faas.errors import ConfigurationError
@@ -62,7 +60,7 @@ class TtlCacheControl:
         visibility = "public" if self.public else "private"
         return {
             "Cache-Control": f"{visibility}, max-age={self.ttl}",
-            "Expires": formatdate(time.time() + self.ttl, usegmt=True),
+            "Expires": _http_date(time.time() + self.ttl),
         }
 
 
@@ -146,6 +144,8 @@ def private(cache_control: CacheControl) -> CacheControl:
 def etag_of(body: bytes) -> str:
     """A strong entity tag for ``body`` (RFC 9110 §8.8.3): the quoted first 32 hex digits (128 bits)
     of its SHA-256, e.g. ``"3f0a…"``."""
+    import hashlib  # here, not at import: `import servey_faas` stays light (bench/importtime.py)
+
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
@@ -179,3 +179,10 @@ def if_none_match_matches(if_none_match: str, etag: str) -> bool:
         found = found or match.group(1) == opaque
         pos = match.end()
     return found
+
+
+def _http_date(timestamp: float) -> str:
+    """An IMF-fixdate (RFC 9110 §5.6.7) for ``timestamp`` (seconds since the epoch)."""
+    from email.utils import formatdate  # here, not at import: `import servey_faas` stays light
+
+    return formatdate(timestamp, usegmt=True)
