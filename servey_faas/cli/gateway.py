@@ -47,10 +47,20 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
     help="How long a function process may take to answer GET /_/ready before it is restarted.",
 )
 @click.option(
+    "--max-inflight",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="How many async jobs run at once (CE's queue-worker runs one).",
+)
+@click.option(
     "--log-level", type=click.Choice(_LOG_LEVELS, case_sensitive=False), default="info", show_default=True,
     metavar="LEVEL", help=f"Uvicorn's log level: {', '.join(_LOG_LEVELS)}.",
 )  # fmt: skip
-def gateway(host: str, port: int, state_dir: Path, basic_auth: bool, ready_timeout: float, log_level: str) -> None:
+def gateway(
+    host: str, port: int, state_dir: Path, basic_auth: bool, ready_timeout: float, max_inflight: int, log_level: str
+) -> None:
     """Serve the OpenFaaS gateway REST API on HOST:PORT and run each deployed function from its
     build context as local processes (a development and test tool, not a production engine).
 
@@ -58,7 +68,9 @@ def gateway(host: str, port: int, state_dir: Path, basic_auth: bool, ready_timeo
     a file:// image. Each replica runs the function's envProcess (python index.py) with this
     gateway's Python interpreter, so the app's packages must be installed where the gateway runs.
     Deployments are kept in the state folder and started again when the gateway restarts; every
-    function process is stopped when the gateway stops.
+    function process is stopped when the gateway stops. Async calls (POST /async-function/NAME)
+    are queued in the state folder (SQLite), so accepted work survives a restart, and their
+    results are POSTed to X-Callback-Url.
 
     \b
     Examples:
@@ -97,7 +109,7 @@ def gateway(host: str, port: int, state_dir: Path, basic_auth: bool, ready_timeo
             click.echo(f"INFO:     Basic auth on /system/*: user {credentials.user}, password in {where}", err=True)
         click.echo(f"INFO:     Log in with: faas-cli login -g {url} -u {credentials.user} --password-stdin < {where}",
                    err=True)  # fmt: skip
-    local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout))
+    local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight))
     level = log_level.lower()
     try:
         uvicorn.run(local.app, host=host, port=port, log_level=level, lifespan="on", timeout_graceful_shutdown=5)

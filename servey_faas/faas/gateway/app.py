@@ -4,9 +4,9 @@ the community-edition behaviour of CONTRACTS.md §1-2, over functions run as loc
 Routes: ``GET /healthz``; ``/system/info``, ``/system/functions`` (GET, POST, PUT, DELETE),
 ``/system/function/{name}``, ``/system/scale-function/{name}``, ``/system/secrets`` (GET, POST,
 PUT, DELETE), ``/system/logs``, ``/system/namespaces`` and ``/system/namespace/{ns}`` (all behind
-basic auth when it is on, §1.6); any method on ``/function/{name}[.{ns}][/path]``. Everything
-else, ``/async-function/*`` included (no queue yet: CE without NATS, §1.8 Q5), answers
-``404 page not found``.
+basic auth when it is on, §1.6); any method on ``/function/{name}[.{ns}][/path]``; POST
+``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker, §3).
+Everything else answers ``404 page not found``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import datetime
 import json
 import platform
 import threading
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -42,16 +45,21 @@ from servey_faas.faas.gateway.credentials import BasicCredentials
 from servey_faas.faas.gateway.logs import LogBook, LogQuery
 from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
 from servey_faas.faas.gateway.protocol import (
+    ASYNC_BODY_LIMIT,
     DEFAULT_NAMESPACE,
     GATEWAY_VERSION,
     INVOKE_METHODS,
     PAGE_NOT_FOUND,
+    SERVED_BY,
     basic_auth_denied,
     function_status,
     go_bool,
+    split_target,
 )
 from servey_faas.faas.gateway.proxy import InvocationProxy
+from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
 from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
+from servey_faas.faas.gateway.worker import QueueWorker
 
 #: ``provider.provider`` of ``/system/info``.
 PROVIDER_NAME = "servey-faas-local"
@@ -64,13 +72,14 @@ class GatewayConfig:
     """Settings of a local gateway: its ``state_dir``; ``credentials`` for ``/system/*`` (``None``:
     no basic auth); ``ready_timeout`` and ``stop_timeout`` of the replicas (seconds, see
     :class:`~servey_faas.faas.gateway.processes.Supervisor`); ``upstream_timeout`` (seconds) for a
-    function's answer to start (§1.7)."""
+    function's answer to start (§1.7); ``max_inflight`` async jobs run at once (CE: 1, §3.2)."""
 
     state_dir: Path
     credentials: BasicCredentials | None = None
     ready_timeout: float = 60.0
     stop_timeout: float = 5.0
     upstream_timeout: float = 60.0
+    max_inflight: int = 1
 
 
 class _BadRequest(Exception):
@@ -95,7 +104,8 @@ class Gateway:
         self._invocations: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
         self._change = asyncio.Lock()
-        self.app: ASGIApp = _SystemAuth(self._starlette(), config.credentials)
+        self._routes = self._starlette()
+        self.app: ASGIApp = _SystemAuth(self._routes, config.credentials)
 
     def kill_all(self) -> None:
         """Stop every function process (SIGTERM, then SIGKILL), from any thread."""
@@ -116,6 +126,7 @@ class Gateway:
             Route("/system/namespaces", self.namespaces, methods=["GET"]),
             Route("/system/namespace/{ns:path}", self.namespace, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/function/{target:path}", self.invoke, methods=list(INVOKE_METHODS)),
+            Route("/async-function/{target:path}", self.enqueue, methods=list(INVOKE_METHODS)),
         ]
         return Starlette(
             routes=routes,
@@ -126,16 +137,26 @@ class Gateway:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._stopping.clear()
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        self.queue = AsyncQueue(self.config.state_dir / "queue.sqlite3")
+        self.queue.recover()
+        itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
+                                   timeout=None)  # noqa: S113 - the CE worker has no overall timeout (§3.2)  # fmt: skip
+        async with httpx.AsyncClient(follow_redirects=False) as client, itself, httpx.AsyncClient() as callbacks:
             self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
                                           count=self._count)  # fmt: skip
             for deployed in self.state.load():
                 await self._run(deployed)
+            self.worker = QueueWorker(self.queue, itself, callbacks, max_inflight=self.config.max_inflight,
+                                      wait_ready=self._wait_ready)  # fmt: skip
+            working = asyncio.get_running_loop().create_task(self.worker.run(), name="queue-worker")
             try:
                 yield
             finally:
                 self._stopping.set()
+                working.cancel()
+                await asyncio.gather(working, return_exceptions=True)
                 await self.supervisor.close()
+                self.queue.close()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -145,6 +166,15 @@ class Gateway:
     async def _run(self, deployed: Deployed) -> None:
         mount = self.state.mount_secrets(deployed.spec)
         await self.supervisor.deploy(deployed.spec, mount, deployed.replicas)
+
+    async def _wait_ready(self, function: str) -> None:
+        """Wait (up to ``ready_timeout``) until a deployed ``function`` (``name[.ns]``) has a ready replica."""
+        name, namespace, _ = split_target(function)
+        deadline = time.monotonic() + self.config.ready_timeout
+        while self.state.get(namespace, name) is not None and time.monotonic() < deadline:
+            if self.supervisor.available(namespace, name):
+                return
+            await asyncio.sleep(0.05)
 
     def _status(self, deployed: Deployed, *, with_count: bool) -> dict[str, Any]:
         namespace, name = deployed.key
@@ -337,6 +367,42 @@ class Gateway:
         """Any method on ``/function/{name}[.{ns}][/path]``: see
         :class:`~servey_faas.faas.gateway.proxy.InvocationProxy`."""
         return await self._proxy(request)
+
+    async def enqueue(self, request: Request) -> Response:
+        """``POST /async-function/{name}[.{ns}][/path]`` (CONTRACTS.md §3.1): store the request in the
+        durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when
+        the caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the
+        callback). The function is not looked up (§1.8 Q7). Other methods: an empty 405; an
+        unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit).
+        """
+        start = str(time.time_ns())
+        if request.method != "POST":
+            return Response(b"", 405)
+        callback = request.headers.get("x-callback-url", "")
+        try:
+            _ = urlsplit(callback).port
+        except ValueError as e:
+            return Response(f"parse {callback!r}: {e}", 400)
+        body = await request.body()
+        if len(body) > ASYNC_BODY_LIMIT:
+            return Response(
+                f"Error queuing request: request body too large for OpenFaaS CE ({len(body)} bytes), "
+                f"maximum: {ASYNC_BODY_LIMIT} bytes",
+                500,
+            )
+        given_call_id = request.headers.get("x-call-id")
+        call_id = given_call_id or str(uuid.uuid4())
+        headers = [(k, v) for k, v in request.headers.items() if k not in ("x-call-id", "x-start-time")]
+        headers += [("x-call-id", call_id), ("x-start-time", start)]
+        function, _, rest = request.path_params["target"].partition("/")
+        job = QueuedRequest(call_id, function, f"/{rest}" if rest else "", request.url.query, tuple(headers), body,
+                            callback, int(start))  # fmt: skip
+        await asyncio.to_thread(self.queue.put, job)
+        self.worker.wake()
+        answer = {"X-Start-Time": start, "X-Served-By": SERVED_BY}
+        if given_call_id is None:
+            answer["X-Call-Id"] = call_id
+        return Response(b"", 202, headers=answer)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -85,6 +85,42 @@ def function_context(tmp_path: Path) -> Callable[[str], Path]:
     return make
 
 
+@dataclass(frozen=True)
+class Callback:
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass
+class CallbackReceiver:
+    """A callback endpoint on real loopback HTTP, recording every POST it gets."""
+
+    url: str
+    received: list[Callback]
+
+    def wait(self, count: int) -> list[Callback]:
+        wait_until(lambda: len(self.received) >= count, f"{count} callbacks arrived")
+        return list(self.received)
+
+
+@pytest.fixture
+def callbacks() -> Iterator[CallbackReceiver]:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    received: list[Callback] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        received.append(Callback(httpx.Headers(list(request.headers.items())), await request.body()))
+        await Response(b"", 204)(scope, receive, send)
+
+    with serve_app(app, lifespan="off") as url:
+        yield CallbackReceiver(f"{url}/hook", received)
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
@@ -99,7 +135,7 @@ def running(state_dir: Path) -> Iterator[RunningGateway]:
 
 def serve_gateway(state_dir: Path, credentials: BasicCredentials | None = None) -> Iterator[RunningGateway]:
     credentials = credentials or BasicCredentials(USER, PASSWORD)
-    gateway = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=WAIT, stop_timeout=5.0))
+    gateway = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=WAIT, stop_timeout=2.0))
     seen: set[int] = set()
     try:
         with serve_app(gateway.app) as url, httpx.Client(base_url=url, auth=(USER, PASSWORD), timeout=WAIT) as http:

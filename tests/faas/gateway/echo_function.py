@@ -2,11 +2,13 @@
 
 It serves where ``upstream_url`` points, as the servey_faas runtime does: ``GET /_/ready``; any
 other path echoes the request and what the function sees as JSON (method, path, query, headers,
-body, pid, ``OPENFAAS_*`` and ``GREETING`` variables, the secrets under ``secret_mount_path``);
-``/exit`` ends the process (status 3). With ``SPAWN_CHILD=1`` it starts a ``sleep`` child in its
-process group and reports its pid. Each request prints one line on stdout (the function log).
+body, pid, ``OPENFAAS_*`` and ``GREETING`` variables, the secrets under ``secret_mount_path``).
+``/exit`` ends the process (status 3); ``/sleep?s=SECONDS[&unless=FILE]`` answers after a while
+(at once when FILE exists). With ``SPAWN_CHILD=1`` it starts a ``sleep`` child in its process
+group and reports its pid. Each request prints one line on stdout (the function log).
 """
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -28,6 +30,9 @@ async def ready(request: Request) -> Response:
 async def echo(request: Request) -> Response:
     if request.url.path == "/exit":
         os._exit(3)
+    if request.url.path == "/sleep" and not os.path.exists(request.query_params.get("unless", "/nonexistent")):
+        print(f"sleeping {request.query_params.get('s')}", flush=True)
+        await asyncio.sleep(float(request.query_params.get("s", "1")))
     folder = os.environ.get("secret_mount_path", "")
     secrets = {}
     if folder and os.path.isdir(folder):

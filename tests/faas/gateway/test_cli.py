@@ -4,6 +4,7 @@ and ``remote()`` (results equal to the in-process call), ``--run=remove`` leavin
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,7 @@ from servey_faas.faas.gateway.processes import free_port
 from servey_faas.naming import function_name
 from servey_faas.settings import Settings
 
-from .conftest import pid_alive, wait_until
+from .conftest import CallbackReceiver, pid_alive, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -105,7 +106,8 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
 def test_help_lists_the_options() -> None:
     result = CliRunner().invoke(cli, ["--run=gateway", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--state-dir", "--basic-auth / --no-basic-auth", "--ready-timeout"):
+    for option in ("--host", "--port", "--state-dir", "--basic-auth / --no-basic-auth", "--ready-timeout",
+                   "--max-inflight"):  # fmt: skip
         assert option in result.output
     assert "[default: 8080;" in result.output and "127.0.0.1]" in result.output
 
@@ -140,7 +142,9 @@ def test_a_killed_gateway_takes_its_function_processes_along(
     wait_until(lambda: not pid_alive(pid), "the function process died with the gateway")
 
 
-def test_demo_app_end_to_end(tmp_path: Path, start_gateway: Callable[..., GatewayProcess]) -> None:
+def test_demo_app_end_to_end(
+    tmp_path: Path, start_gateway: Callable[..., GatewayProcess], callbacks: CallbackReceiver
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(REPO / "actions", project / "actions", ignore=shutil.ignore_patterns("__pycache__"))
@@ -165,7 +169,14 @@ def test_demo_app_end_to_end(tmp_path: Path, start_gateway: Callable[..., Gatewa
                 assert response.json() == expected, (name, example.name)
                 assert proxy(**example.params) == invoker.codec.load(invoker.result_type, expected)
                 checked += 1
-    assert checked >= len(app.invokers)
+        assert checked >= len(app.invokers)
+        invoker = app.invoker("say_hello")
+        params = invoker.example_params(invoker.action.examples[0].params)
+        call_id = client.invoke_async(function_name("say_hello", settings.function_prefix), params,
+                                      callback_url=callbacks.url)  # fmt: skip
+        [callback] = callbacks.wait(1)
+        assert callback.headers["x-call-id"] == call_id and callback.headers["x-function-status"] == "200"
+        assert json.loads(callback.body) == invoker.invoke_sync(params)
 
     removed = run_cli("--run=remove", "--gateway", gateway.url, "-q", cwd=project, env=env)
     assert removed.returncode == 0, removed.stdout + removed.stderr
