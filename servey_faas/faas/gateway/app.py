@@ -164,7 +164,10 @@ class Gateway:
         self._invocations[(namespace, name)] = self._invocations.get((namespace, name), 0) + 1
 
     async def _run(self, deployed: Deployed) -> None:
-        mount = self.state.mount_secrets(deployed.spec)
+        mount, missing = self.state.mount_secrets(deployed.spec)
+        for name in missing:
+            self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
+                             f"secret {name} does not exist: not mounted\n")  # fmt: skip
         await self.supervisor.deploy(deployed.spec, mount, deployed.replicas)
 
     async def _wait_ready(self, function: str) -> None:

@@ -166,15 +166,19 @@ class GatewayState:
         """The ``secret_mount_path`` of a function (CONTRACTS.md §5.3)."""
         return self.root / "mounts" / namespace / function
 
-    def mount_secrets(self, spec: FunctionDeployment) -> Path:
+    def mount_secrets(self, spec: FunctionDeployment) -> tuple[Path, list[str]]:
         """Write a copy of each secret ``spec`` lists into its mount folder (emptied first, files
-        mode 0600) and return the folder.
-
-        :raises FileNotFoundError: when a listed secret does not exist.
-        """
+        mode 0600); return the folder and the names of the listed secrets that no longer exist
+        (deleted since the deployment; not mounted)."""
         folder = self.mount_path(spec.namespace, spec.service)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(mode=0o700, parents=True)
+        missing = []
         for name in spec.secrets:
-            write_private(folder / name, self._secret_file(spec.namespace, name).read_bytes())
-        return folder
+            try:
+                value = self._secret_file(spec.namespace, name).read_bytes()
+            except FileNotFoundError:
+                missing.append(name)
+                continue
+            write_private(folder / name, value)
+        return folder, missing

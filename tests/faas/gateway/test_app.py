@@ -208,8 +208,8 @@ def test_deployments_come_back_after_a_restart(state_dir: Path, function_context
     context = function_context("echo")
     first = serve_gateway(state_dir)
     running = next(first)
-    running.deploy("echo", context, envVars={"GREETING": "kept"})
     running.http.post("/system/secrets", json={"name": "api-key", "value": "v1"})
+    running.deploy("echo", context, envVars={"GREETING": "kept"}, secrets=["api-key"])
     created = running.status("echo")["createdAt"]
     old_pid = running.echo("/function/echo")["pid"]
     next(first, None)  # stops the gateway and checks no process is left
@@ -223,3 +223,12 @@ def test_deployments_come_back_after_a_restart(state_dir: Path, function_context
         assert again.http.get("/system/secrets").json() == [{"name": "api-key", "namespace": "openfaas-fn"}]
     finally:
         next(second, None)
+    third = serve_gateway(state_dir)  # a secret deleted while the gateway was down is reported, not fatal
+    (state_dir / "secrets" / "openfaas-fn" / "api-key").unlink()
+    again = next(third)
+    try:
+        again.wait_available("echo")
+        assert again.echo("/function/echo")["secrets"] == {}
+        assert "secret api-key does not exist" in again.http.get("/system/logs", params={"name": "echo"}).text
+    finally:
+        next(third, None)
