@@ -2,10 +2,14 @@
 CONTRACTS.md §1-2 over functions run from their build contexts as local processes. A development
 and test tool, as LocalStack is for AWS; not a production engine.
 
-Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (invocation),
-:mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and secrets
-under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic auth),
-:mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway).
+Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (synchronous invocation),
+:mod:`~.queue` (the durable async queue, SQLite) and :mod:`~.worker` (the queue-worker and its
+callbacks), :mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and
+secrets under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic
+auth), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway).
+
+Not there yet (issue 7): the cron-connector behaviour, OpenFaaS IAM and ``jwt_auth`` checks,
+async retries, a Python environment per function built from its requirements.
 """
 
 from __future__ import annotations
