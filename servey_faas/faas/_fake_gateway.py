@@ -45,7 +45,15 @@ from servey_faas.faas.gateway.protocol import (
     HOP_BY_HOP,
     SERVED_BY,
     basic_auth_denied,
+    bearer_token,
+    exchange_form,
+    exchange_refused,
+    function_claim_allows,
     function_status,
+    jwt_forbidden,
+    jwt_invalid,
+    jwt_missing,
+    no_policies,
     split_target,
 )
 
@@ -289,20 +297,16 @@ class FakeGateway:
     def _token(self, request: RecordedRequest) -> Response:
         if not self.iam:
             return Response("404 page not found\n", 404)  # CE: no IAM endpoints (§1.6)
-        form: dict[str, list[str]] = {}
-        for key, value in parse_qsl(request.body.decode(), keep_blank_values=True):
-            form.setdefault(key, []).append(value)
+        form = exchange_form(request.body)
         with self._lock:
             self.exchanges.append(form)
-        subject = form.get("subject_token", [""])[0]
-        if form.get("grant_type", [""])[0] != "urn:ietf:params:oauth:grant-type:token-exchange":
-            return JSONResponse({"error": "unsupported_grant_type", "error_description": "token-exchange only"}, 400)
+        refused = exchange_refused(form)
+        if refused is not None:
+            return refused
+        subject = form["subject_token"][0]
         issued = self._valid_token(subject)
         if subject not in self.subject_tokens and (issued is None or issued.scope):
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": f"No policies found for subject: {subject[:8]}…"},
-                400,
-            )
+            return no_policies(subject)
         scope = tuple(" ".join(form.get("scope", [])).split())
         token = _IssuedToken(
             f"gw-{uuid.uuid4().hex}", subject, scope, tuple(form.get("audience", [])), self.clock() + self.token_ttl
@@ -320,20 +324,15 @@ class FakeGateway:
 
     def _check_function_token(self, headers: Mapping[str, str], name: str, namespace: str) -> Response | None:
         """of-watchdog ``jwt_auth`` (CONTRACTS.md §7.4), for functions with ``jwt_auth=true``."""
-        plain = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff",
-                 "X-OpenFaaS-Internal": "faas-middleware"}  # fmt: skip
-        challenge = {**plain, "WWW-Authenticate": "Bearer realm=IAM function invoke"}
-        given = headers.get("authorization", "")
-        value = given.removeprefix("Bearer ") if given.startswith("Bearer ") else ""
+        value = bearer_token(headers.get("authorization", ""))
         if not value:
-            return Response("Bearer must be present in Authorization header\n", 401, headers=challenge)
+            return jwt_missing()
         token = self._valid_token(value)
         if token is None:
-            return Response("failed to parse JWT token: token is unverifiable\n", 401, headers=challenge)
-        target = f"{namespace}:{name}"
-        if "function" not in token.scope or (token.audience and target not in token.audience):
-            return Response("insufficient permissions\n", 403, headers=plain)
-        return None
+            return jwt_invalid("token is unverifiable")
+        # Opaque tokens here: a function-scoped token holds Function:Invoke on "*" (§7.2).
+        claim = {"permissions": ["*"], "audience": list(token.audience)} if "function" in token.scope else None
+        return None if function_claim_allows(claim, namespace, name) else jwt_forbidden()
 
     # --- /system -------------------------------------------------------------------------------
 

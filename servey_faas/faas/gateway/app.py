@@ -42,6 +42,7 @@ from servey_faas.faas._models import (
     VersionInfo,
 )
 from servey_faas.faas.gateway.credentials import BasicCredentials
+from servey_faas.faas.gateway.iam import Admin, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.logs import LogBook, LogQuery
 from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
 from servey_faas.faas.gateway.protocol import (
@@ -80,6 +81,8 @@ class GatewayConfig:
     stop_timeout: float = 5.0
     upstream_timeout: float = 60.0
     max_inflight: int = 1
+    #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
+    public_url: str | None = None
 
 
 class _BadRequest(Exception):
@@ -93,7 +96,8 @@ class Gateway:
     saved in the state folder; shutdown stops every function process. :meth:`kill_all` stops
     them from any thread, for a caller's ``finally``.
 
-    :raises ValueError: (at startup) when the state file cannot be read.
+    :raises ValueError: (at startup) when the state file cannot be read; when the IAM signing key
+        file of the state folder is not a P-256 key (:mod:`~.iam`).
     """
 
     def __init__(self, config: GatewayConfig) -> None:
@@ -104,8 +108,10 @@ class Gateway:
         self._invocations: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
         self._change = asyncio.Lock()
+        admin = None if config.credentials is None else Admin(config.credentials.user, config.credentials.password)
+        self.iam = LocalIAM(load_or_create_key(config.state_dir), admin, public_url=config.public_url)
         self._routes = self._starlette()
-        self.app: ASGIApp = _SystemAuth(self._routes, config.credentials)
+        self.app: ASGIApp = _SystemAuth(self._routes, config.credentials, self.iam)
 
     def kill_all(self) -> None:
         """Stop every function process (SIGTERM, then SIGKILL), from any thread."""
@@ -127,6 +133,9 @@ class Gateway:
             Route("/system/namespace/{ns:path}", self.namespace, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/function/{target:path}", self.invoke, methods=list(INVOKE_METHODS)),
             Route("/async-function/{target:path}", self.enqueue, methods=list(INVOKE_METHODS)),
+            Route("/oauth/token", self.iam.token, methods=["GET", "POST"]),
+            Route("/.well-known/openid-configuration", self.iam.discovery, methods=["GET"]),
+            Route("/.well-known/jwks.json", self.iam.jwks, methods=["GET"]),
         ]
         return Starlette(
             routes=routes,
@@ -143,7 +152,7 @@ class Gateway:
                                    timeout=None)  # noqa: S113 - the CE worker has no overall timeout (§3.2)  # fmt: skip
         async with httpx.AsyncClient(follow_redirects=False) as client, itself, httpx.AsyncClient() as callbacks:
             self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
-                                          count=self._count)  # fmt: skip
+                                          count=self._count, guard=self._jwt_auth)  # fmt: skip
             for deployed in self.state.load():
                 await self._run(deployed)
             self.worker = QueueWorker(self.queue, itself, callbacks, max_inflight=self.config.max_inflight,
@@ -169,6 +178,14 @@ class Gateway:
             self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
                              f"secret {name} does not exist: not mounted\n")  # fmt: skip
         await self.supervisor.deploy(deployed.spec, mount, deployed.replicas)
+
+    def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
+        """of-watchdog's ``jwt_auth`` checks (§7.4) for a function deployed with ``jwt_auth=true``."""
+        deployed = self.state.get(namespace, name)
+        if deployed is None or not go_bool(deployed.spec.env_vars.get("jwt_auth", "")):
+            return {}
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        return self.iam.check_invoke(headers, self.iam.issuer(request), namespace, name, sub_path)
 
     async def _wait_ready(self, function: str) -> None:
         """Wait (up to ``ready_timeout``) until a deployed ``function`` (``name[.ns]``) has a ready replica."""
@@ -420,16 +437,21 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 class _SystemAuth:
-    """Basic auth on every ``/system/*`` route when ``credentials`` is set (CONTRACTS.md §1.6)."""
+    """Basic auth on every ``/system/*`` route when ``credentials`` is set (CONTRACTS.md §1.6);
+    a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM, §7.2)."""
 
-    def __init__(self, app: ASGIApp, credentials: BasicCredentials | None) -> None:
+    def __init__(self, app: ASGIApp, credentials: BasicCredentials | None, iam: LocalIAM | None = None) -> None:
         self.app = app
         self.credentials = credentials
+        self.iam = iam
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.credentials is not None and scope["type"] == "http" and scope["path"].startswith("/system/"):
-            authorization = Request(scope).headers.get("authorization", "")
+            request = Request(scope)
+            authorization = request.headers.get("authorization", "")
             denied = basic_auth_denied(authorization, self.credentials.user, self.credentials.password)
+            if denied is not None and self.iam is not None and self.iam.api_token_valid(authorization, request):
+                denied = None
             if denied is not None:
                 await denied(scope, receive, send)
                 return

@@ -1,6 +1,7 @@
 """The community-edition gateway's wire behaviour that the local gateway and the fake gateway of
 the tests (``servey_faas.faas._fake_gateway``) share: names, namespaces, headers and the exact
-error answers of CONTRACTS.md §1-2.
+error answers of CONTRACTS.md §1-2, and the OpenFaaS IAM wire answers of §7 (the token
+endpoint's OAuth errors, of-watchdog's ``jwt_auth`` 401/403 and its resource matching).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import base64
 import binascii
 import datetime
 import hmac
+import re
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from servey_faas.faas._models import FunctionDeployment, FunctionStatus
 
@@ -96,3 +99,99 @@ def go_bool(value: str) -> bool:
     """Go's ``strconv.ParseBool`` truth (``1``, ``t``, ``T``, ``TRUE``, ``true``, ``True``);
     anything else, unparseable included, is false (CONTRACTS.md §1.3, ``follow``)."""
     return value in ("1", "t", "T", "TRUE", "true", "True")
+
+
+# --- OpenFaaS IAM (Enterprise) and of-watchdog jwt_auth (CONTRACTS.md §7) ----------------------
+
+#: The only ``grant_type`` of ``/oauth/token`` (RFC 8693 §2.1, CONTRACTS.md §7.1).
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN
+#: The paths of a ``jwt_auth`` function the watchdog serves without a token (§7.4).
+JWT_EXEMPT_PATHS = ("/_/health", "/_/ready")
+_WATCHDOG_PLAIN = {"X-Content-Type-Options": "nosniff", "X-OpenFaaS-Internal": "faas-middleware"}
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> Response:
+    """An OAuth error answer of the token endpoint: ``{"error", "error_description"}`` as JSON
+    (RFC 6749 §5.2; the SDKs raise it as ``OAuthError``, CONTRACTS.md §7.1)."""
+    return JSONResponse({"error": error, "error_description": description}, status)
+
+
+def exchange_form(body: bytes) -> dict[str, list[str]]:
+    """The fields of a form-encoded ``/oauth/token`` body, repeated keys (``audience``) kept in order."""
+    form: dict[str, list[str]] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        form.setdefault(key, []).append(value)
+    return form
+
+
+def exchange_refused(form: Mapping[str, list[str]]) -> Response | None:
+    """``None`` for a well-formed RFC 8693 exchange; otherwise its 400 OAuth error: another
+    ``grant_type`` is ``unsupported_grant_type``, a missing ``subject_token`` ``invalid_request``
+    (RFC 8693 §2.2.2)."""
+    if form.get("grant_type", [""])[0] != TOKEN_EXCHANGE_GRANT:
+        return oauth_error("unsupported_grant_type", "token-exchange only")
+    if not form.get("subject_token", [""])[0]:
+        return oauth_error("invalid_request", "subject_token is required")
+    return None
+
+
+def no_policies(subject: str) -> Response:
+    """The Enterprise gateway's 400 for a subject it does not trust (CONTRACTS.md §7.1); only the
+    first 8 characters of the subject are echoed."""
+    return oauth_error("invalid_request", f"No policies found for subject: {subject[:8]}…")
+
+
+def jwt_missing() -> Response:
+    """of-watchdog's 401 when ``Authorization`` has no ``Bearer `` token (CONTRACTS.md §7.4)."""
+    return _watchdog_answer(401, "Bearer must be present in Authorization header")
+
+
+def jwt_invalid(reason: str) -> Response:
+    """of-watchdog's 401 for a token that does not verify (signature, ``kid``, ``iss``, ``aud``,
+    expiry): ``failed to parse JWT token: <reason>`` (CONTRACTS.md §7.4)."""
+    return _watchdog_answer(401, f"failed to parse JWT token: {reason}")
+
+
+def jwt_forbidden() -> Response:
+    """of-watchdog's 403 for a valid token whose ``function`` claim does not allow this function (§7.4)."""
+    return _watchdog_answer(403, "insufficient permissions")
+
+
+def _watchdog_answer(status: int, text: str) -> Response:
+    headers = dict(_WATCHDOG_PLAIN)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer realm=IAM function invoke"  # unquoted, as the watchdog (§7.4)
+    return Response(text + "\n", status, headers=headers, media_type="text/plain; charset=utf-8")
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` value; ``""`` otherwise. The prefix is
+    case-sensitive, as the watchdog's (``bearer x`` has no token, CONTRACTS.md §7.4)."""
+    return authorization[len("Bearer ") :].strip() if authorization.startswith("Bearer ") else ""
+
+
+def resource_matches(entry: str, target: str) -> bool:
+    """Whether an IAM resource ``entry`` (``*``, ``ns:*``, ``ns:name``) matches ``target``
+    (``"<namespace>:<name>"``) as faas-middleware does: ``*`` matches everything, any other ``*``
+    is a wildcard, and the match is **unanchored** (a substring regex: ``openfaas-fn:echo``
+    matches ``openfaas-fn:echo-fn``; CONTRACTS.md §7.4)."""
+    if entry == "*":
+        return True
+    pattern = ".*".join(re.escape(part) for part in entry.split("*"))
+    return re.search(pattern, target) is not None
+
+
+def function_claim_allows(claim: object, namespace: str, name: str) -> bool:
+    """Whether a token's ``function`` claim (``{"permissions": [...], "audience": [...]}``) lets
+    its bearer invoke ``name`` in ``namespace`` (CONTRACTS.md §7.4): an empty or absent
+    ``audience`` allows any function, otherwise one entry must match; ``permissions`` must have a
+    match. A missing or malformed claim allows nothing."""
+    if not isinstance(claim, Mapping):
+        return False
+    target = f"{namespace}:{name}"
+    audience, permissions = claim.get("audience") or [], claim.get("permissions") or []
+    if not isinstance(audience, list) or not isinstance(permissions, list):
+        return False
+    if audience and not any(isinstance(a, str) and resource_matches(a, target) for a in audience):
+        return False
+    return any(isinstance(p, str) and resource_matches(p, target) for p in permissions)

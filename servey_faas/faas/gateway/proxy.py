@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 from starlette.background import BackgroundTask
@@ -24,12 +24,17 @@ from servey_faas.faas.gateway.protocol import (
 
 #: Response headers the serving HTTP server writes itself (uvicorn would send them twice).
 _SERVER_OWN = frozenset({"date", "server"})
+#: A check before forwarding: ``(request, namespace, name, sub_path)`` → a refusal, or headers to add.
+Guard = Callable[[Request, str, str, str], Response | Mapping[str, str]]
 
 
 class InvocationProxy:
     """Forwards invocations to the replicas the ``supervisor`` runs, through ``client`` (an
     ``httpx.AsyncClient`` the caller owns), with ``upstream_timeout`` seconds for the function's
-    answer to start. ``count(namespace, name)`` is called once per forwarded invocation."""
+    answer to start. ``count(namespace, name)`` is called once per forwarded invocation.
+    ``guard(request, namespace, name, sub_path)``, when given, runs before forwarding (the
+    watchdog's ``jwt_auth``, CONTRACTS.md §7.4): its ``Response`` is the answer, or its headers
+    (lower-case) are added to the forwarded request."""
 
     def __init__(
         self,
@@ -38,11 +43,13 @@ class InvocationProxy:
         *,
         upstream_timeout: float = 60.0,
         count: Callable[[str, str], None] = lambda namespace, name: None,
+        guard: Guard | None = None,
     ) -> None:
         self.supervisor = supervisor
         self.client = client
         self.upstream_timeout = upstream_timeout
         self._count = count
+        self._guard = guard
 
     async def __call__(self, request: Request) -> Response:
         """Answer one ``/function/...`` request (route parameter ``target`` = ``NAME[.NS][/path]``).
@@ -72,11 +79,19 @@ class InvocationProxy:
         replica = function.pick()
         if replica is None:
             return Response(f"No endpoints available for: {name}.\n", 503, headers=internal)
+        passed: Mapping[str, str] = {}
+        if self._guard is not None:
+            checked = self._guard(request, namespace, name, sub_path)
+            if isinstance(checked, Response):
+                for key, value in added.items():
+                    checked.headers[key] = value
+                return checked
+            passed = checked
         client = request.client
         headers = forwarded_headers(
             {k.lower(): v for k, v in request.headers.items()}, f"{client.host}:{client.port}" if client else ""
         )
-        headers.update({"x-call-id": call_id, "x-start-time": start})
+        headers.update({"x-call-id": call_id, "x-start-time": start, **passed})
         headers.setdefault("user-agent", f"openfaas-ce-gateway/{GATEWAY_VERSION}")
         query = request.url.query
         url = replica.url + sub_path + (f"?{query}" if query else "")

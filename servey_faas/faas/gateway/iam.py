@@ -1,0 +1,278 @@
+"""OpenFaaS IAM on the local gateway (CONTRACTS.md §7): the RFC 8693 token endpoint, the OIDC
+discovery document and JWKS, and of-watchdog's ``jwt_auth`` checks in front of functions.
+
+**Signing key.** One ES256 (P-256) key per state folder, made on first start and kept in
+``<state>/iam/signing-key.pem`` (mode 0600, the folder 0700), so tokens stay valid across
+restarts. Its ``kid`` is its RFC 7638 JWK thumbprint. Delete the file to rotate it (every issued
+token then fails with 401).
+
+**Subjects.** A local gateway has no identity provider or policies. It trusts two subject tokens:
+
+* the gateway's **basic-auth password** (the ``basic-auth-password`` file of the state folder,
+  printed by ``--run=gateway``), which acts as the admin's API token: the subject is the basic-auth
+  user and its one policy grants ``Function:Invoke`` on ``*``;
+* a **gateway API token** this gateway issued (§7.2), to get function tokens from it.
+
+Anything else (a function token included) is 400 ``invalid_request`` ``No policies found for
+subject: …``. A gateway without basic auth trusts no subject: turn basic auth on to use IAM.
+
+**Issuer.** ``iss`` = ``aud`` = the gateway's public URL (§7.1): ``public_url`` when set, else the
+base URL the request came in on (``http://127.0.0.1:8080``), so a token is accepted on invocations
+through the same address it was asked at.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from servey_faas.faas.gateway.protocol import (
+    JWT_EXEMPT_PATHS,
+    bearer_token,
+    exchange_form,
+    exchange_refused,
+    function_claim_allows,
+    jwt_forbidden,
+    jwt_invalid,
+    jwt_missing,
+    no_policies,
+    oauth_error,
+)
+from servey_faas.faas.gateway.state import write_private
+
+#: Where the signing key is kept, under the state folder.
+KEY_FILE = Path("iam") / "signing-key.pem"
+#: ``expires_in`` of issued tokens (seconds), as the Enterprise gateway's default (§7.1).
+TOKEN_TTL = 3600
+#: The policy the basic-auth user holds: ``Function:Invoke`` on every function (§7.2).
+ADMIN_POLICY = "servey-faas-local-admin"
+#: ``exp``/``nbf`` leeway of the watchdog's check, seconds (§7.4).
+LEEWAY = 1.0
+_ALGORITHM = "ES256"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def load_or_create_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
+    """The P-256 signing key of ``state_dir`` (``iam/signing-key.pem``), made (mode 0600) when missing.
+
+    :raises ValueError: when the file exists but is not a PEM P-256 private key.
+    """
+    path = state_dir / KEY_FILE
+    if path.is_file():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError(f"{path} is not a P-256 private key")
+        return key
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_private(path, pem)
+    return key
+
+
+def public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    """The public JWK of ``key`` (RFC 7517/7518: ``kty=EC``, ``crv=P-256``, ``x``, ``y``) with
+    ``kid`` = its RFC 7638 thumbprint (SHA-256, base64url), ``use=sig`` and ``alg=ES256``."""
+    numbers = key.public_numbers()
+    core = {"crv": "P-256", "kty": "EC", "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
+    thumbprint = _b64url(hashlib.sha256(json.dumps(core, separators=(",", ":"), sort_keys=True).encode()).digest())
+    return {**core, "kid": thumbprint, "use": "sig", "alg": _ALGORITHM}
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The one trusted subject: the basic-auth ``user`` and ``password`` (kept out of ``repr``)."""
+
+    user: str
+    password: str = ""
+
+    def __repr__(self) -> str:
+        return f"Admin(user={self.user!r})"
+
+
+class LocalIAM:
+    """The local gateway's token issuer and its ``jwt_auth`` checks (see the module docstring).
+
+    ``admin`` is the trusted subject (``None``: no subject is trusted); ``public_url`` the issuer
+    (``None``: the request's base URL); ``token_ttl`` seconds; ``clock`` Unix seconds.
+    """
+
+    def __init__(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        admin: Admin | None,
+        *,
+        public_url: str | None = None,
+        token_ttl: int = TOKEN_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = key
+        self.jwk = public_jwk(key.public_key())
+        self.kid = self.jwk["kid"]
+        self.admin = admin
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.token_ttl = token_ttl
+        self._clock = clock
+
+    def issuer(self, request: Request) -> str:
+        """The issuer for ``request``: ``public_url``, or ``scheme://host[:port]`` it came in on."""
+        if self.public_url:
+            return self.public_url
+        return f"{request.url.scheme}://{request.url.netloc}"
+
+    # --- documents -----------------------------------------------------------------------------
+
+    def discovery(self, request: Request) -> Response:
+        """``GET /.well-known/openid-configuration``: ``issuer``, ``jwks_uri``, ``token_endpoint``
+        and what they support (OpenID Connect Discovery 1.0 §3; read by the watchdog, §7.4)."""
+        issuer = self.issuer(request)
+        return JSONResponse({
+            "issuer": issuer,
+            "jwks_uri": f"{issuer}/.well-known/jwks.json",
+            "token_endpoint": f"{issuer}/oauth/token",
+            "grant_types_supported": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [_ALGORITHM],
+            "scopes_supported": ["function"],
+        })  # fmt: skip
+
+    def jwks(self, request: Request) -> Response:
+        """``GET /.well-known/jwks.json``: ``{"keys": [<the signing key's public JWK>]}`` (RFC 7517 §5)."""
+        return JSONResponse({"keys": [self.jwk]})
+
+    # --- the token endpoint --------------------------------------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        """``POST /oauth/token`` (RFC 8693, CONTRACTS.md §7.1): exchange a trusted ``subject_token``
+        for an ES256 JWT. Without ``scope``: a gateway API token; with ``scope=function``: a
+        function token whose ``function`` claim has ``permissions`` ``["*"]`` and ``audience``
+        the ``audience`` fields (``ns:name``, ``ns:*`` or ``*``; none: any function).
+
+        200 ``{access_token, token_type: "Bearer", expires_in, scope, issued_token_type}``; 400
+        OAuth errors: ``unsupported_grant_type``, ``invalid_request`` (no subject token, or
+        ``No policies found for subject: …``), ``invalid_scope`` (a scope other than
+        ``function``), ``invalid_target`` (an audience not ``ns:name``, or audiences without
+        ``scope=function``). Other methods: 405.
+        """
+        if request.method != "POST":
+            return Response(b"", 405, headers={"Allow": "POST"})
+        form = exchange_form(await request.body())
+        refused = exchange_refused(form)
+        if refused is not None:
+            return refused
+        issuer = self.issuer(request)
+        subject = form["subject_token"][0]
+        upstream = self._subject(subject, issuer)
+        if upstream is None:
+            return no_policies(subject)
+        scope = " ".join(form.get("scope", [])).split()
+        unknown = [s for s in scope if s != "function"]
+        if unknown:
+            return oauth_error("invalid_scope", f"unsupported scope: {' '.join(unknown)} (only function)")
+        audience = form.get("audience", [])
+        bad = [a for a in audience if a != "*" and (a.count(":") != 1 or "" in a.split(":"))]
+        if bad:
+            return oauth_error("invalid_target", f"an audience is <namespace>:<function>, not {bad[0]!r}")
+        if audience and not scope:
+            return oauth_error("invalid_target", "audience needs scope=function")
+        now = int(self._clock())
+        claims: dict[str, Any] = {
+            "iss": issuer, "aud": [issuer], "sub": upstream["sub"], "iat": now, "nbf": now,
+            "exp": now + self.token_ttl, "jti": secrets.token_hex(16), "fed:iss": upstream["fed:iss"],
+            "policy": [ADMIN_POLICY],
+        }  # fmt: skip
+        if scope:
+            claims["function"] = {"permissions": ["*"], "audience": list(audience)}
+        value = jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self.kid})
+        return JSONResponse({
+            "access_token": value, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": " ".join(scope),
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        })  # fmt: skip
+
+    def _subject(self, subject: str, issuer: str) -> dict[str, str] | None:
+        """The ``sub`` and ``fed:iss`` of a trusted subject token; ``None`` when it is not trusted."""
+        if self.admin is None:
+            return None
+        if hmac.compare_digest(subject.encode(), self.admin.password.encode()):
+            return {"sub": self.admin.user, "fed:iss": f"{issuer}#basic-auth"}
+        claims = self.verify(subject, issuer)
+        if isinstance(claims, str) or "function" in claims:
+            return None  # only gateway API tokens, never function tokens, are subjects (§7.2)
+        return {"sub": str(claims.get("sub", "")), "fed:iss": str(claims.get("fed:iss", issuer))}
+
+    def api_token_valid(self, authorization: str, request: Request) -> bool:
+        """Whether ``authorization`` is ``Bearer <a valid gateway API token>`` of this gateway
+        (no ``function`` claim): what Enterprise accepts on ``/system/*`` (§7.2)."""
+        value = bearer_token(authorization)
+        if not value:
+            return False
+        claims = self.verify(value, self.issuer(request))
+        return not isinstance(claims, str) and "function" not in claims
+
+    # --- verification ----------------------------------------------------------------------------
+
+    def verify(self, value: str, issuer: str) -> dict[str, Any] | str:
+        """The claims of a token as of-watchdog verifies it (§7.4): ES256 with the ``kid`` of the
+        signing key, ``iss`` equal to ``issuer``, ``aud`` containing it, ``exp``/``nbf`` with 1 s
+        leeway when present. Otherwise the reason it fails, worded as golang-jwt does."""
+        try:
+            header = jwt.get_unverified_header(value)
+        except jwt.DecodeError:
+            return "token is malformed"
+        if header.get("kid") != self.kid:
+            return "token is unverifiable: unknown kid"
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                value, self._key.public_key(), algorithms=[_ALGORITHM], audience=issuer, issuer=issuer, leeway=LEEWAY,
+                options={"require": [], "verify_iat": False},
+            )  # fmt: skip
+        except jwt.ExpiredSignatureError:
+            return "token has invalid claims: token is expired"
+        except jwt.ImmatureSignatureError:
+            return "token has invalid claims: token is not valid yet"
+        except jwt.InvalidIssuerError:
+            return "token has invalid claims: token has invalid issuer"
+        except jwt.InvalidAudienceError:
+            return "token has invalid claims: token has invalid audience"
+        except jwt.InvalidSignatureError:
+            return "token signature is invalid"
+        except jwt.InvalidTokenError:
+            return "token is malformed"
+        return claims
+
+    def check_invoke(self, headers: Mapping[str, str], issuer: str, namespace: str, name: str,
+                     sub_path: str) -> Response | dict[str, str]:  # fmt: skip
+        """of-watchdog's ``jwt_auth`` check of one invocation of ``name.namespace`` (§7.4): the
+        401/403 answer, or the headers to add to the forwarded request (``X-Auth-Seconds``, the
+        check's duration). ``/_/health`` and ``/_/ready`` pass unchecked. ``headers`` lower-case."""
+        started = time.perf_counter()
+        if sub_path in JWT_EXEMPT_PATHS:
+            return {}
+        value = bearer_token(headers.get("authorization", ""))
+        if not value:
+            return jwt_missing()
+        claims = self.verify(value, issuer)
+        if isinstance(claims, str):
+            return jwt_invalid(claims)
+        if not function_claim_allows(claims.get("function"), namespace, name):
+            return jwt_forbidden()
+        return {"x-auth-seconds": f"{time.perf_counter() - started:f}"}

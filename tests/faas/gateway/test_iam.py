@@ -1,0 +1,244 @@
+"""OpenFaaS IAM on the local gateway (CONTRACTS.md §7): ``/oauth/token`` (RFC 8693), the OIDC
+discovery document and JWKS, the signing key kept per state folder, gateway API tokens on
+``/system/*``, and of-watchdog's ``jwt_auth`` checks (§7.4) in front of functions — end to end with
+an app deployed by ``--run=deploy --builder local --function-auth`` and ``GatewayClient``."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from servey_faas.faas import GatewayClient, TokenAuth
+from servey_faas.faas._errors import OAuthError
+from servey_faas.faas.gateway.iam import KEY_FILE, LocalIAM, load_or_create_key
+from servey_faas.faas.gateway.protocol import function_claim_allows, resource_matches
+
+from .conftest import PASSWORD, USER, RunningGateway
+
+GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+class _Static:
+    """A token source with a fixed value (the gateway's basic-auth password as the subject)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def token(self) -> str:
+        return self.value
+
+
+def exchange(running: RunningGateway, subject: str = PASSWORD, **fields: Any) -> httpx.Response:
+    form = {"grant_type": GRANT, "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            "subject_token": subject, **fields}  # fmt: skip
+    return httpx.post(f"{running.url}/oauth/token", data=form)
+
+
+def function_token(running: RunningGateway, *audience: str) -> str:
+    response = exchange(running, scope="function", audience=list(audience))
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def test_discovery_and_jwks_verify_an_issued_token(running: RunningGateway) -> None:
+    discovery = httpx.get(f"{running.url}/.well-known/openid-configuration")
+    assert discovery.status_code == 200
+    document = discovery.json()
+    assert document["issuer"] == running.url
+    assert document["token_endpoint"] == f"{running.url}/oauth/token"
+    jwks = httpx.get(document["jwks_uri"])
+    assert jwks.status_code == 200
+    [key] = jwks.json()["keys"]
+    assert key["kty"] == "EC" and key["crv"] == "P-256" and key["alg"] == "ES256" and "d" not in key
+
+    response = exchange(running, scope="function", audience=["openfaas-fn:echo", "openfaas-fn:other"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600 and body["scope"] == "function"
+    token = body["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == key["kid"]
+    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["ES256"], audience=running.url, issuer=running.url)
+    assert claims["sub"] == USER
+    assert claims["function"] == {"permissions": ["*"], "audience": ["openfaas-fn:echo", "openfaas-fn:other"]}
+    assert claims["exp"] - claims["iat"] == 3600
+    api = exchange(running).json()["access_token"]  # no scope: a gateway API token (§7.2)
+    assert "function" not in jwt.decode(api, jwt.PyJWK(key).key, algorithms=["ES256"], audience=running.url)
+
+
+def test_token_endpoint_errors(running: RunningGateway) -> None:
+    def error(response: httpx.Response) -> tuple[int, str]:
+        return response.status_code, response.json()["error"]
+
+    assert error(exchange(running, grant_type="client_credentials")) == (400, "unsupported_grant_type")
+    assert error(exchange(running, subject="")) == (400, "invalid_request")
+    unknown = exchange(running, subject="not-the-password")
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "error": "invalid_request",
+        "error_description": "No policies found for subject: not-the-…",
+    }
+    # a function token is no subject (only gateway API tokens are, §7.2)
+    assert error(exchange(running, subject=function_token(running, "openfaas-fn:echo"))) == (400, "invalid_request")
+    assert error(exchange(running, scope="admin")) == (400, "invalid_scope")
+    assert error(exchange(running, scope="function", audience="echo")) == (400, "invalid_target")
+    assert error(exchange(running, audience="openfaas-fn:echo")) == (400, "invalid_target")  # no scope
+    assert httpx.get(f"{running.url}/oauth/token").status_code == 405
+    # a gateway API token is a subject: exchanged for a function token
+    api = exchange(running).json()["access_token"]
+    assert exchange(running, subject=api, scope="function", audience="openfaas-fn:echo").status_code == 200
+    # the client side raises the 400 as OAuthError (§7.1)
+    auth = TokenAuth(f"{running.url}/oauth/token", _Static("wrong"))
+    with pytest.raises(OAuthError, match="No policies found"):
+        auth.token()
+
+
+def test_without_basic_auth_no_subject_is_trusted(tmp_path: Path) -> None:
+    iam = LocalIAM(load_or_create_key(tmp_path), None)
+    assert iam._subject(PASSWORD, "http://127.0.0.1:8080") is None
+
+
+def test_signing_key_is_kept_0600_and_tokens_outlive_a_restart(running: RunningGateway, state_dir: Path) -> None:
+    path = state_dir / KEY_FILE
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    token = function_token(running, "openfaas-fn:echo")
+    kid = httpx.get(f"{running.url}/.well-known/jwks.json").json()["keys"][0]["kid"]
+    again = LocalIAM(load_or_create_key(state_dir), None)  # what the next start of this state folder loads
+    assert again.kid == kid
+    claims = again.verify(token, running.url)
+    assert isinstance(claims, dict) and claims["function"]["audience"] == ["openfaas-fn:echo"]
+    assert LocalIAM(load_or_create_key(state_dir / "other"), None).verify(token, running.url) == (
+        "token is unverifiable: unknown kid"
+    )
+
+
+def test_gateway_api_tokens_work_on_system_routes(running: RunningGateway) -> None:
+    auth = TokenAuth(f"{running.url}/oauth/token", _Static(PASSWORD))
+    with GatewayClient(running.url, auth, environ={}) as client:
+        assert client.list_functions() == []
+    fn_token = function_token(running, "openfaas-fn:echo")
+    denied = httpx.get(f"{running.url}/system/functions", headers={"Authorization": f"Bearer {fn_token}"})
+    assert denied.status_code == 401 and denied.text == "invalid credentials"
+
+
+def test_resource_matching_is_unanchored_with_wildcards() -> None:
+    assert resource_matches("*", "openfaas-fn:echo")
+    assert resource_matches("openfaas-fn:*", "openfaas-fn:echo")
+    assert resource_matches("openfaas-fn:echo", "openfaas-fn:echo-fn")  # unanchored, as faas-middleware (§7.4)
+    assert not resource_matches("openfaas-fn:echo.x", "openfaas-fn:echo-x")  # "." is literal
+    assert not resource_matches("staging:*", "openfaas-fn:echo")
+    assert function_claim_allows({"permissions": ["openfaas-fn:*"], "audience": []}, "openfaas-fn", "echo")
+    assert not function_claim_allows({"permissions": [], "audience": ["openfaas-fn:echo"]}, "openfaas-fn", "echo")
+    assert not function_claim_allows({"permissions": ["*"], "audience": ["openfaas-fn:x"]}, "openfaas-fn", "echo")
+    assert not function_claim_allows(None, "openfaas-fn", "echo")
+
+
+def test_jwt_auth_functions_get_the_watchdog_checks(
+    running: RunningGateway, function_context: Callable[[str], Path], state_dir: Path
+) -> None:
+    running.deploy("echo", function_context("echo"), envVars={"jwt_auth": "true"})
+    running.deploy("open", function_context("open"))
+    url = running.url
+
+    missing = httpx.post(f"{url}/function/echo", content=b"{}")
+    assert missing.status_code == 401
+    assert missing.text == "Bearer must be present in Authorization header\n"
+    assert missing.headers["www-authenticate"] == "Bearer realm=IAM function invoke"
+    assert missing.headers["x-openfaas-internal"] == "faas-middleware"
+    assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+    assert missing.headers["x-content-type-options"] == "nosniff"
+    assert "x-call-id" in missing.headers  # the gateway's headers are still added
+    lower = httpx.post(f"{url}/function/echo", headers={"Authorization": f"bearer {function_token(running)}"})
+    assert lower.status_code == 401  # the prefix is case-sensitive (§7.4)
+
+    def call(token: str, path: str = "") -> httpx.Response:
+        return httpx.post(f"{url}/function/echo{path}", content=b"{}", headers={"Authorization": f"Bearer {token}"})
+
+    bad = call("not-a-jwt")
+    assert (bad.status_code, bad.text) == (401, "failed to parse JWT token: token is malformed\n")
+    key = load_or_create_key(state_dir)
+    kid = httpx.get(f"{url}/.well-known/jwks.json").json()["keys"][0]["kid"]
+    now = int(time.time())
+    base = {"iss": url, "aud": [url], "function": {"permissions": ["*"], "audience": []}}
+    expired = jwt.encode({**base, "exp": now - 60}, key, algorithm="ES256", headers={"kid": kid})
+    assert call(expired).text == "failed to parse JWT token: token has invalid claims: token is expired\n"
+    other_issuer = jwt.encode({**base, "iss": "http://elsewhere"}, key, algorithm="ES256", headers={"kid": kid})
+    assert call(other_issuer).text == "failed to parse JWT token: token has invalid claims: token has invalid issuer\n"
+    no_exp = jwt.encode(base, key, algorithm="ES256", headers={"kid": kid})
+    assert call(no_exp).status_code == 200  # a token without exp is accepted (§7.4)
+
+    forbidden = call(function_token(running, "openfaas-fn:other"))
+    assert (forbidden.status_code, forbidden.text) == (403, "insufficient permissions\n")
+    assert "www-authenticate" not in forbidden.headers
+    api = exchange(running).json()["access_token"]
+    assert call(api).status_code == 403  # no function claim: no permissions
+
+    allowed = call(function_token(running, "openfaas-fn:echo"), "/sub?x=1")
+    assert allowed.status_code == 200, allowed.text
+    seen = allowed.json()
+    assert seen["path"] == "/sub" and seen["headers"]["authorization"].startswith("Bearer ")  # kept (§7.4)
+    assert float(seen["headers"]["x-auth-seconds"]) >= 0
+    assert call(function_token(running, "openfaas-fn:*")).status_code == 200
+    assert call(function_token(running)).status_code == 200  # no audience: any function
+    assert httpx.get(f"{url}/function/echo/_/ready").status_code == 200  # exempt (§7.4)
+    assert httpx.post(f"{url}/function/open", content=b"{}").status_code == 200  # without jwt_auth: unchanged
+
+
+APP = '''"""A small app for the function-auth test."""
+
+from servey_faas import WEB_GET, Example, action
+
+
+@action(triggers=(WEB_GET,), examples=(Example(name="world", params={"name": "World"}, result="Hello World!"),))
+def say_hello(name: str) -> str:
+    """Greet a user by name."""
+    return f"Hello {name}!"
+'''
+
+
+def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway) -> None:
+    project = tmp_path / "project"
+    (project / "actions").mkdir(parents=True)
+    (project / "actions" / "__init__.py").write_text("")
+    (project / "actions" / "greetings.py").write_text(APP)
+    config = tmp_path / "faas-config"
+    config.mkdir()
+    basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    (config / "config.yml").write_text(f"auths:\n- gateway: {running.url}\n  auth: basic\n  token: {basic}\n")
+    env = {**os.environ, "OPENFAAS_CONFIG": str(config), "OPENFAAS_URL": running.url, "SERVEY_ACTION_PATH": "actions"}
+    deployed = subprocess.run(
+        [sys.executable, "-m", "servey_faas", "--run=deploy", "--builder", "local", "--function-auth", "--no-router",
+         "--gateway", running.url, "-q"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    [status] = running.http.get("/system/functions").json()
+    name = status["name"]
+    assert status["envVars"]["jwt_auth"] == "true"
+    running.wait_available(name)
+
+    assert httpx.get(f"{running.url}/function/{name}", params={"name": "World"}).status_code == 401
+    wrong = httpx.get(f"{running.url}/function/{name}", params={"name": "World"},
+                      headers={"Authorization": f"Bearer {function_token(running, 'openfaas-fn:other')}"})  # fmt: skip
+    assert wrong.status_code == 403
+
+    auth = TokenAuth(f"{running.url}/oauth/token", _Static(PASSWORD))
+    with GatewayClient(running.url, auth, function_auth=True, environ={}) as client:
+        response = client.invoke(name, {"name": "World"})
+        assert response.status_code == 200
+        assert response.json() == "Hello World!"
+        # the same client without function auth sends no token: the watchdog check answers 401
+        with pytest.raises(Exception) as refused:
+            client.invoke(name, {"name": "World"}, function_auth=False)
+        assert "401" in str(refused.value)
