@@ -6,10 +6,11 @@ Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (synchronous
 :mod:`~.queue` (the durable async queue, SQLite) and :mod:`~.worker` (the queue-worker and its
 callbacks), :mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and
 secrets under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic
-auth), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway).
+auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``, OIDC discovery, JWKS, ``jwt_auth`` checks,
+§7), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway).
 
-Not there yet (issue 7): the cron-connector behaviour, OpenFaaS IAM and ``jwt_auth`` checks,
-async retries, a Python environment per function built from its requirements.
+Not there yet (issue 7): the cron-connector behaviour, async retries, a Python environment per
+function built from its requirements.
 """
 
 from __future__ import annotations

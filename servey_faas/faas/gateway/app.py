@@ -177,7 +177,8 @@ class Gateway:
         for name in missing:
             self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
                              f"secret {name} does not exist: not mounted\n")  # fmt: skip
-        await self.supervisor.deploy(deployed.spec, mount, deployed.replicas)
+        spec = self.iam.with_service_account(deployed.spec, self.config.state_dir)  # see :mod:`~.iam`
+        await self.supervisor.deploy(spec, mount, deployed.replicas)
 
     def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
         """of-watchdog's ``jwt_auth`` checks (§7.4) for a function deployed with ``jwt_auth=true``."""
@@ -258,6 +259,7 @@ class Gateway:
                     return Response(f"function {name} not found", 404)
                 await self.supervisor.remove(namespace, name)
                 self.logs.forget(name, namespace)
+                self.iam.forget_service_account(self.config.state_dir, namespace, name)
                 self._invocations.pop((namespace, name), None)
             return Response(status_code=200)
         spec = self._checked_deployment(data)

@@ -11,10 +11,19 @@ token then fails with 401).
 * the gateway's **basic-auth password** (the ``basic-auth-password`` file of the state folder,
   printed by ``--run=gateway``), which acts as the admin's API token: the subject is the basic-auth
   user and its one policy grants ``Function:Invoke`` on ``*``;
-* a **gateway API token** this gateway issued (§7.2), to get function tokens from it.
+* a **gateway API token** this gateway issued (§7.2), to get function tokens from it; among them
+  the **service account token** it gives every function it runs (below).
 
 Anything else (a function token included) is 400 ``invalid_request`` ``No policies found for
 subject: …``. A gateway without basic auth trusts no subject: turn basic auth on to use IAM.
+
+**Service account tokens.** As Kubernetes projects a service account token into a pod, the gateway
+writes ``<state>/tokens/<ns>/<name>/openfaas-token`` (mode 0600) before it starts a function's
+replicas and sets ``token_mount_path`` to that folder (unless the deployment sets it), so
+``ServiceAccountTokenSource`` (§7.3) finds it: a gateway API token for
+``system:serviceaccount:<ns>:<name>`` with no ``exp`` (rotating the signing key revokes it), issued
+for the URL the function reaches the gateway on (``public_url``, else its ``OPENFAAS_URL``). The
+API router with function auth exchanges it for function tokens of the actions it calls.
 
 **Issuer.** ``iss`` = ``aud`` = the gateway's public URL (§7.1): ``public_url`` when set, else the
 base URL the request came in on (``http://127.0.0.1:8080``), so a token is accepted on invocations
@@ -28,9 +37,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from servey_faas.faas._models import FunctionDeployment
 from servey_faas.faas.gateway.protocol import (
     JWT_EXEMPT_PATHS,
     bearer_token,
@@ -56,6 +67,8 @@ from servey_faas.faas.gateway.state import write_private
 
 #: Where the signing key is kept, under the state folder.
 KEY_FILE = Path("iam") / "signing-key.pem"
+#: Where the functions' service account tokens are kept, under the state folder (``<ns>/<name>/openfaas-token``).
+TOKEN_DIR = Path("tokens")
 #: ``expires_in`` of issued tokens (seconds), as the Enterprise gateway's default (§7.1).
 TOKEN_TTL = 3600
 #: The policy the basic-auth user holds: ``Function:Invoke`` on every function (§7.2).
@@ -207,6 +220,27 @@ class LocalIAM:
             "access_token": value, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": " ".join(scope),
             "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
         })  # fmt: skip
+
+    def with_service_account(self, spec: FunctionDeployment, state_dir: Path) -> FunctionDeployment:
+        """``spec`` with ``token_mount_path`` naming a folder of ``state_dir`` that holds its fresh
+        service account token (see the module docstring); ``spec`` unchanged when no subject is
+        trusted, no issuer is known, or the deployment sets ``token_mount_path`` itself."""
+        issuer = self.public_url or spec.env_vars.get("OPENFAAS_URL", "").rstrip("/")
+        if self.admin is None or not issuer or "token_mount_path" in spec.env_vars:
+            return spec
+        folder = state_dir / TOKEN_DIR / spec.namespace / spec.service
+        now = int(self._clock())
+        claims = {"iss": issuer, "aud": [issuer], "sub": f"system:serviceaccount:{spec.namespace}:{spec.service}",
+                  "iat": now, "jti": secrets.token_hex(16), "fed:iss": f"{issuer}#service-account",
+                  "policy": [ADMIN_POLICY]}  # fmt: skip
+        value = jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self.kid})
+        write_private(folder / "openfaas-token", value.encode())
+        return replace(spec, env_vars={**spec.env_vars, "token_mount_path": str(folder)})
+
+    @staticmethod
+    def forget_service_account(state_dir: Path, namespace: str, name: str) -> None:
+        """Remove the service account token of a removed function."""
+        shutil.rmtree(state_dir / TOKEN_DIR / namespace / name, ignore_errors=True)
 
     def _subject(self, subject: str, issuer: str) -> dict[str, str] | None:
         """The ``sub`` and ``fed:iss`` of a trusted subject token; ``None`` when it is not trusted."""

@@ -21,7 +21,7 @@ import pytest
 
 from servey_faas.faas import GatewayClient, TokenAuth
 from servey_faas.faas._errors import OAuthError
-from servey_faas.faas.gateway.iam import KEY_FILE, LocalIAM, load_or_create_key
+from servey_faas.faas.gateway.iam import KEY_FILE, TOKEN_DIR, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.protocol import function_claim_allows, resource_matches
 
 from .conftest import PASSWORD, USER, RunningGateway
@@ -207,26 +207,31 @@ def say_hello(name: str) -> str:
 '''
 
 
-def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway) -> None:
+def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway, state_dir: Path) -> None:
     project = tmp_path / "project"
     (project / "actions").mkdir(parents=True)
     (project / "actions" / "__init__.py").write_text("")
     (project / "actions" / "greetings.py").write_text(APP)
+    # the router calls the actions through this gateway, with function tokens it exchanges for its
+    # service account token (token_mount_path/openfaas-token, §7.3)
+    (project / "pyproject.toml").write_text(f'[tool.servey_faas.build]\nrouter_gateway = "{running.url}"\n')
     config = tmp_path / "faas-config"
     config.mkdir()
     basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     (config / "config.yml").write_text(f"auths:\n- gateway: {running.url}\n  auth: basic\n  token: {basic}\n")
     env = {**os.environ, "OPENFAAS_CONFIG": str(config), "OPENFAAS_URL": running.url, "SERVEY_ACTION_PATH": "actions"}
     deployed = subprocess.run(
-        [sys.executable, "-m", "servey_faas", "--run=deploy", "--builder", "local", "--function-auth", "--no-router",
+        [sys.executable, "-m", "servey_faas", "--run=deploy", "--builder", "local", "--function-auth",
          "--gateway", running.url, "-q"],
         cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    [status] = running.http.get("/system/functions").json()
-    name = status["name"]
-    assert status["envVars"]["jwt_auth"] == "true"
+    statuses = running.http.get("/system/functions").json()
+    assert [s["envVars"]["jwt_auth"] for s in statuses] == ["true", "true"]
+    [name] = [s["name"] for s in statuses if s["envVars"].get("SERVEY_ROUTER_MODE") is None]
+    [router] = [s["name"] for s in statuses if s["name"] != name]
     running.wait_available(name)
+    running.wait_available(router)
 
     assert httpx.get(f"{running.url}/function/{name}", params={"name": "World"}).status_code == 401
     wrong = httpx.get(f"{running.url}/function/{name}", params={"name": "World"},
@@ -242,3 +247,16 @@ def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway) -> No
         with pytest.raises(Exception) as refused:
             client.invoke(name, {"name": "World"}, function_auth=False)
         assert "401" in str(refused.value)
+
+    # every function gets a service account token (§7.3) the gateway trusts as a subject: the router
+    # exchanges its own for function tokens of the actions it calls
+    token_file = state_dir / TOKEN_DIR / "openfaas-fn" / router / "openfaas-token"
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    exchanged = exchange(running, subject=token_file.read_text(), scope="function", audience=f"openfaas-fn:{name}")
+    assert exchanged.status_code == 200, exchanged.text
+    answer = httpx.get(f"{running.url}/function/{name}", params={"name": "World"},
+                       headers={"Authorization": f"Bearer {exchanged.json()['access_token']}"})  # fmt: skip
+    assert (answer.status_code, answer.json()) == (200, "Hello World!")
+    assert httpx.get(f"{running.url}/function/{router}/actions/say-hello", params={"name": "World"}).status_code == 401
+    running.http.request("DELETE", "/system/functions", json={"functionName": router}).raise_for_status()
+    assert not token_file.exists()
