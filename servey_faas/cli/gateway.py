@@ -70,7 +70,10 @@ def gateway(
     Deployments are kept in the state folder and started again when the gateway restarts; every
     function process is stopped when the gateway stops. Async calls (POST /async-function/NAME)
     are queued in the state folder (SQLite), so accepted work survives a restart, and their
-    results are POSTed to X-Callback-Url.
+    results are POSTed to X-Callback-Url. Functions annotated topic=cron-function are invoked on
+    their schedule annotation, as the cron-connector does. A function whose OPENFAAS_URL is the
+    in-cluster gateway (http://gateway.openfaas:8080, the packager's default) or unset gets this
+    gateway's URL instead, so the API router reaches the action functions.
 
     \b
     Examples:
@@ -86,6 +89,7 @@ def gateway(
 
     from servey_faas.faas.gateway import Gateway, GatewayConfig
     from servey_faas.faas.gateway.credentials import PASSWORD_FILE, load_or_create
+    from servey_faas.faas.gateway.environment import reachable_url
     from servey_faas.faas.gateway.processes import free_port
 
     state_dir = state_dir.resolve()
@@ -109,7 +113,9 @@ def gateway(
             click.echo(f"INFO:     Basic auth on /system/*: user {credentials.user}, password in {where}", err=True)
         click.echo(f"INFO:     Log in with: faas-cli login -g {url} -u {credentials.user} --password-stdin < {where}",
                    err=True)  # fmt: skip
-    local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight))
+    local_url = reachable_url(host, port)  # functions' in-cluster OPENFAAS_URL points here
+    local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight,
+                                  local_url=local_url))  # fmt: skip
     level = log_level.lower()
     try:
         uvicorn.run(local.app, host=host, port=port, log_level=level, lifespan="on", timeout_graceful_shutdown=5)

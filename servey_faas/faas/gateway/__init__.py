@@ -7,10 +7,10 @@ Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (synchronous
 callbacks), :mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and
 secrets under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic
 auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``, OIDC discovery, JWKS, ``jwt_auth`` checks,
-§7), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway).
+§7), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway), :mod:`~.cron`
+(the cron-connector, §4), :mod:`~.environment` (``OPENFAAS_URL`` of the functions).
 
-Not there yet (issue 7): the cron-connector behaviour, async retries, a Python environment per
-function built from its requirements.
+Not there yet (issue 7): async retries, a Python environment per function built from its requirements.
 """
 
 from __future__ import annotations

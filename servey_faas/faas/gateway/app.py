@@ -42,6 +42,8 @@ from servey_faas.faas._models import (
     VersionInfo,
 )
 from servey_faas.faas.gateway.credentials import BasicCredentials
+from servey_faas.faas.gateway.cron import CronConnector
+from servey_faas.faas.gateway.environment import with_local_gateway
 from servey_faas.faas.gateway.iam import Admin, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.logs import LogBook, LogQuery
 from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
@@ -81,6 +83,9 @@ class GatewayConfig:
     stop_timeout: float = 5.0
     upstream_timeout: float = 60.0
     max_inflight: int = 1
+    #: The base URL function processes reach this gateway on: their ``OPENFAAS_URL`` when it is unset or
+    #: the in-cluster gateway (see :mod:`~.environment`); ``None``: left as deployed.
+    local_url: str | None = None
     #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
     public_url: str | None = None
 
@@ -153,8 +158,10 @@ class Gateway:
         async with httpx.AsyncClient(follow_redirects=False) as client, itself, httpx.AsyncClient() as callbacks:
             self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
                                           count=self._count, guard=self._jwt_auth)  # fmt: skip
+            self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`
             for deployed in self.state.load():
                 await self._run(deployed)
+            self._schedule()
             self.worker = QueueWorker(self.queue, itself, callbacks, max_inflight=self.config.max_inflight,
                                       wait_ready=self._wait_ready)  # fmt: skip
             working = asyncio.get_running_loop().create_task(self.worker.run(), name="queue-worker")
@@ -163,6 +170,7 @@ class Gateway:
             finally:
                 self._stopping.set()
                 working.cancel()
+                await self.cron.close()
                 await asyncio.gather(working, return_exceptions=True)
                 await self.supervisor.close()
                 self.queue.close()
@@ -172,12 +180,19 @@ class Gateway:
     def _count(self, namespace: str, name: str) -> None:
         self._invocations[(namespace, name)] = self._invocations.get((namespace, name), 0) + 1
 
+    def _schedule(self) -> None:
+        """Tell the cron-connector the deployments changed (§4.3: added, updated, removed)."""
+        self.cron.refresh(d.spec for d in self.state.functions(DEFAULT_NAMESPACE))
+
     async def _run(self, deployed: Deployed) -> None:
         mount, missing = self.state.mount_secrets(deployed.spec)
         for name in missing:
             self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
                              f"secret {name} does not exist: not mounted\n")  # fmt: skip
-        spec = self.iam.with_service_account(deployed.spec, self.config.state_dir)  # see :mod:`~.iam`
+        spec = deployed.spec
+        if self.config.local_url:  # the in-cluster OPENFAAS_URL points at this gateway (see :mod:`~.environment`)
+            spec = with_local_gateway(spec, self.config.local_url)
+        spec = self.iam.with_service_account(spec, self.config.state_dir)  # see :mod:`~.iam`
         await self.supervisor.deploy(spec, mount, deployed.replicas)
 
     def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
@@ -261,6 +276,7 @@ class Gateway:
                 self.logs.forget(name, namespace)
                 self.iam.forget_service_account(self.config.state_dir, namespace, name)
                 self._invocations.pop((namespace, name), None)
+                self._schedule()
             return Response(status_code=200)
         spec = self._checked_deployment(data)
         async with self._change:
@@ -275,6 +291,7 @@ class Gateway:
                 deployed = replace(existing, spec=spec)  # PUT is a full replacement (§1.2)
             self.state.put(deployed)
             await self._run(deployed)
+            self._schedule()
         return Response(status_code=202)
 
     def _checked_deployment(self, data: dict[str, Any]) -> FunctionDeployment:

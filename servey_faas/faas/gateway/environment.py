@@ -1,0 +1,62 @@
+"""Where a function run by the local gateway finds the gateway: ``OPENFAAS_URL``.
+
+The packager gives every function ``OPENFAAS_URL=http://gateway.openfaas:8080``
+(``BuildOptions.router_gateway``), the gateway's in-cluster address: the router and background
+channels call the other functions through it. That name does not resolve outside a cluster, so
+the local gateway points it at itself when it starts a replica:
+
+* ``OPENFAAS_URL`` naming the in-cluster gateway (``http`` on port 8080 of ``gateway.openfaas``,
+  ``gateway.openfaas.svc`` or ``gateway.openfaas.svc.cluster.local``), or not set by the
+  deployment at all (a function in a cluster then falls back to that same in-cluster address),
+  becomes the local gateway's own base URL;
+* any other value is kept as deployed: it names a gateway on purpose.
+
+The deployment itself is not changed: ``GET /system/function/NAME`` shows the ``envVars`` as
+deployed, as a cluster would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from servey_faas.faas._models import FunctionDeployment
+
+#: The variable the packager, the router and the gateway client read the gateway URL from.
+GATEWAY_URL_VARIABLE = "OPENFAAS_URL"
+#: The packager's default ``OPENFAAS_URL`` (``BuildOptions.router_gateway``).
+IN_CLUSTER_GATEWAY = "http://gateway.openfaas:8080"
+_IN_CLUSTER_HOSTS = frozenset({"gateway.openfaas", "gateway.openfaas.svc", "gateway.openfaas.svc.cluster.local"})
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - recognised, not bound
+
+
+def is_in_cluster_gateway(url: str) -> bool:
+    """True when ``url`` is the OpenFaaS gateway's in-cluster address (see the module docstring)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "http"
+        and (parts.hostname or "") in _IN_CLUSTER_HOSTS
+        and port == 8080
+        and parts.path in ("", "/")
+        and not parts.query
+    )
+
+
+def reachable_url(host: str, port: int) -> str:
+    """The base URL a process on this machine reaches a server listening on ``host``:``port`` by
+    (a wildcard ``0.0.0.0`` or ``::`` becomes the loopback address), without a trailing slash."""
+    host = _WILDCARD_HOSTS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def with_local_gateway(spec: FunctionDeployment, gateway_url: str) -> FunctionDeployment:
+    """``spec`` with ``OPENFAAS_URL`` set to ``gateway_url`` when it is unset or names the
+    in-cluster gateway; ``spec`` itself otherwise."""
+    current = spec.env_vars.get(GATEWAY_URL_VARIABLE)
+    if current is not None and not is_in_cluster_gateway(current):
+        return spec
+    return replace(spec, env_vars={**spec.env_vars, GATEWAY_URL_VARIABLE: gateway_url})
