@@ -82,7 +82,10 @@ class QueueWorker:
         """Invoke ``job`` and POST its callback (see the class docstring)."""
         started = time.perf_counter()
         await self._wait_ready(job.function)
-        headers = [(k, v) for k, v in job.headers if k.lower() not in HOP_BY_HOP and k.lower() != "user-agent"]
+        # The Host it was accepted on is kept: the job runs as if received there (the IAM issuer of a
+        # jwt_auth function's token is that address, CONTRACTS.md §7.4; see servey_faas.faas.gateway.iam).
+        headers = [(k, v) for k, v in job.headers
+                   if (k.lower() == "host" or k.lower() not in HOP_BY_HOP) and k.lower() != "user-agent"]  # fmt: skip
         headers.append(("User-Agent", WORKER_USER_AGENT))
         url = f"/function/{job.function}{job.path or '/'}" + (f"?{job.query}" if job.query else "")
         try:

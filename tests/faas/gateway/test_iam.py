@@ -24,7 +24,7 @@ from servey_faas.faas._errors import OAuthError
 from servey_faas.faas.gateway.iam import KEY_FILE, TOKEN_DIR, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.protocol import function_claim_allows, resource_matches
 
-from .conftest import PASSWORD, USER, RunningGateway
+from .conftest import PASSWORD, USER, CallbackReceiver, RunningGateway
 
 GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 
@@ -260,3 +260,18 @@ def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway, state
     assert httpx.get(f"{running.url}/function/{router}/actions/say-hello", params={"name": "World"}).status_code == 401
     running.http.request("DELETE", "/system/functions", json={"functionName": router}).raise_for_status()
     assert not token_file.exists()
+
+
+def test_async_invocations_of_jwt_auth_functions_are_checked_when_they_run(
+    running: RunningGateway, function_context: Callable[[str], Path], callbacks: CallbackReceiver
+) -> None:
+    running.deploy("echo", function_context("echo"), envVars={"jwt_auth": "true"})
+    token = function_token(running, "openfaas-fn:echo")
+    for authorization in ({"Authorization": f"Bearer {token}"}, {}):
+        accepted = httpx.post(f"{running.url}/async-function/echo", content=b"{}",
+                              headers={"X-Callback-Url": callbacks.url, **authorization})  # fmt: skip
+        assert accepted.status_code == 202
+    allowed, refused = callbacks.wait(2)
+    assert allowed.headers["x-function-status"] == "200"
+    assert refused.headers["x-function-status"] == "401"
+    assert refused.body == b"Bearer must be present in Authorization header\n"
