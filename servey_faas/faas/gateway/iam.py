@@ -23,7 +23,9 @@ replicas and sets ``token_mount_path`` to that folder (unless the deployment set
 ``ServiceAccountTokenSource`` (§7.3) finds it: a gateway API token for
 ``system:serviceaccount:<ns>:<name>`` with no ``exp`` (rotating the signing key revokes it), issued
 for the URL the function reaches the gateway on (``public_url``, else its ``OPENFAAS_URL``). The
-API router with function auth exchanges it for function tokens of the actions it calls.
+API router with function auth exchanges it for function tokens of the actions it calls. It is
+exchanged for function tokens only and not accepted on ``/system/*``. (The functions run as the
+gateway's own OS user, so this is no boundary against a function that reads the state folder.)
 
 **Issuer.** ``iss`` = ``aud`` = the gateway's public URL (§7.1): ``public_url`` when set, else the
 base URL the request came in on (``http://127.0.0.1:8080``), so a token is accepted on invocations
@@ -69,6 +71,8 @@ from servey_faas.faas.gateway.state import write_private
 KEY_FILE = Path("iam") / "signing-key.pem"
 #: Where the functions' service account tokens are kept, under the state folder (``<ns>/<name>/openfaas-token``).
 TOKEN_DIR = Path("tokens")
+#: ``sub`` of a function's service account token: ``system:serviceaccount:<ns>:<name>`` (as Kubernetes).
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 #: ``expires_in`` of issued tokens (seconds), as the Enterprise gateway's default (§7.1).
 TOKEN_TTL = 3600
 #: The policy the basic-auth user holds: ``Function:Invoke`` on every function (§7.2).
@@ -201,6 +205,8 @@ class LocalIAM:
         unknown = [s for s in scope if s != "function"]
         if unknown:
             return oauth_error("invalid_scope", f"unsupported scope: {' '.join(unknown)} (only function)")
+        if not scope and upstream["sub"].startswith(SERVICE_ACCOUNT_PREFIX):
+            return oauth_error("invalid_scope", "a service account token is exchanged for function tokens only")
         audience = form.get("audience", [])
         bad = [a for a in audience if a != "*" and (a.count(":") != 1 or "" in a.split(":"))]
         if bad:
@@ -230,7 +236,7 @@ class LocalIAM:
             return spec
         folder = state_dir / TOKEN_DIR / spec.namespace / spec.service
         now = int(self._clock())
-        claims = {"iss": issuer, "aud": [issuer], "sub": f"system:serviceaccount:{spec.namespace}:{spec.service}",
+        claims = {"iss": issuer, "aud": [issuer], "sub": f"{SERVICE_ACCOUNT_PREFIX}{spec.namespace}:{spec.service}",
                   "iat": now, "jti": secrets.token_hex(16), "fed:iss": f"{issuer}#service-account",
                   "policy": [ADMIN_POLICY]}  # fmt: skip
         value = jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self.kid})
@@ -255,12 +261,15 @@ class LocalIAM:
 
     def api_token_valid(self, authorization: str, request: Request) -> bool:
         """Whether ``authorization`` is ``Bearer <a valid gateway API token>`` of this gateway
-        (no ``function`` claim): what Enterprise accepts on ``/system/*`` (§7.2)."""
+        (no ``function`` claim, not a service account token): what Enterprise accepts on
+        ``/system/*`` (§7.2)."""
         value = bearer_token(authorization)
         if not value:
             return False
         claims = self.verify(value, self.issuer(request))
-        return not isinstance(claims, str) and "function" not in claims
+        if isinstance(claims, str) or "function" in claims:
+            return False
+        return not str(claims.get("sub", "")).startswith(SERVICE_ACCOUNT_PREFIX)
 
     # --- verification ----------------------------------------------------------------------------
 

@@ -257,6 +257,10 @@ def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway, state
     answer = httpx.get(f"{running.url}/function/{name}", params={"name": "World"},
                        headers={"Authorization": f"Bearer {exchanged.json()['access_token']}"})  # fmt: skip
     assert (answer.status_code, answer.json()) == (200, "Hello World!")
+    # a service account token gets function tokens only: no gateway API token, no /system/*
+    assert exchange(running, subject=token_file.read_text()).json()["error"] == "invalid_scope"
+    bearer = {"Authorization": f"Bearer {token_file.read_text()}"}
+    assert httpx.get(f"{running.url}/system/functions", headers=bearer).status_code == 401
     assert httpx.get(f"{running.url}/function/{router}/actions/say-hello", params={"name": "World"}).status_code == 401
     running.http.request("DELETE", "/system/functions", json={"functionName": router}).raise_for_status()
     assert not token_file.exists()
