@@ -64,8 +64,8 @@ def test_fires_on_schedule_with_an_empty_post_and_the_connector_headers(
         assert "content-type" not in headers and "authorization" not in headers
         assert headers.get("content-length", "0") == "0"
         assert headers["x-call-id"] and int(headers["x-start-time"]) > 0  # proxied like any call (§2.2)
-    [status] = running.http.get("/system/functions").json()
-    assert status["invocationCount"] >= 3  # counted like any call
+    count = lambda: running.http.get("/system/functions").json()[0].get("invocationCount", 0)  # noqa: E731
+    wait_until(lambda: count() >= 3, "the gateway counted 3 calls")  # counted like any call, once answered
 
 
 def test_schedules_follow_updates_and_removal(
@@ -81,8 +81,9 @@ def test_schedules_follow_updates_and_removal(
     assert running.http.put("/system/functions", json=update).status_code == 202
     assert running.gateway.cron.scheduled() == {TARGET: "0 0 1 1 *"}
     running.wait_available("tick")
+    before = len(events(second))  # 0, or a call the old schedule fired while the update ran
     time.sleep(3.0)  # three periods of the old schedule
-    assert events(second) == []
+    assert len(events(second)) == before
 
     # and back to every second, picked up at once
     update = running.deployment("tick", recorder_context, **cron("@every 1s", third))
@@ -98,6 +99,7 @@ def test_schedules_follow_updates_and_removal(
     wait_until(lambda: answers(caplog) >= 4, "the gateway logged the cron answers")
     assert running.http.request("DELETE", "/system/functions", json={"functionName": "tick"}).status_code == 200
     assert running.gateway.cron.scheduled() == {}
+    time.sleep(1.0)  # a call fired just before the removal may still log its answer
     logged = answers(caplog)
     time.sleep(3.0)
     assert answers(caplog) == logged  # no firing after the removal, not even a 404

@@ -108,4 +108,5 @@ def test_a_fixed_rate_action_fires_through_the_cron_connector(
         assert deployed["heartbeat"]["annotations"]["schedule"] == "@every 1s"
         assert "topic" not in (deployed["api"].get("annotations") or {})
         wait_until(lambda: beats.exists() and len(beats.read_text(encoding="utf-8").split()) >= 3, "3 heartbeats")
-        assert functions(http)["heartbeat"]["invocationCount"] >= 3  # the gateway made the calls
+        count = lambda: functions(http)["heartbeat"].get("invocationCount", 0)  # noqa: E731
+        wait_until(lambda: count() >= 3, "the gateway counted 3 calls")  # it made them (counted once answered)
