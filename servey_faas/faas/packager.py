@@ -527,7 +527,11 @@ def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: s
         env["SERVEY_FUNCTION_PREFIX"] = options.prefix
     if options.namespace:
         env["SERVEY_FUNCTION_NAMESPACE"] = options.namespace
-    if options.function_auth:
+    if options.function_auth and plan.action is not None:
+        # The action functions only answer callers with a scoped function token (of-watchdog,
+        # CONTRACTS §7.4). The router is the app's public entrypoint: it verifies end users' bearer
+        # tokens itself and calls the actions with function tokens (SERVEY_FUNCTION_AUTH above);
+        # behind jwt_auth it would take its own function token for the end user's.
         env["jwt_auth"] = "true"
     env.update(o.environment)
     labels = dict(o.labels)

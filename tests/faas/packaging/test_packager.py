@@ -292,7 +292,8 @@ def test_options_become_labels_environment_secrets_and_resources(test_app: Serve
     assert router.service == "shop-api"
     assert router.annotations == {"owner": "web"}
     assert router.requests == FunctionResources(memory="64Mi")
-    assert router.env_vars["SERVEY_FUNCTION_AUTH"] == "true"
+    assert router.env_vars["SERVEY_FUNCTION_AUTH"] == "true"  # calls the actions with function tokens
+    assert "jwt_auth" not in router.env_vars  # the public entrypoint: verifies end users' tokens itself
     assert router.env_vars["SERVEY_FUNCTION_NAMESPACE"] == "staging"
     assert 'prefix="shop-"' in (by_action[None].context / "index.py").read_text()
     assert (by_action["greet"].context / "function" / "requirements.txt").read_text().endswith("\nrequests>=2\n")
