@@ -32,18 +32,18 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:  # run as `python bench/graphql.py`: bench/ is sys.path[0]
+    from _wrk import BenchError, Server, run_wrk, start_server
+except ImportError:  # imported as bench.graphql by uvicorn, whose app dir is the repository root
+    from bench._wrk import BenchError, Server, run_wrk, start_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "bench"
@@ -54,17 +54,6 @@ EXPECTED = {"data": {"sayHello": "Hello x!"}}
 LOG_OPTIONS = ("--log-level", "warning", "--no-access-log")
 #: The same sizes servey_faas uses (servey_faas.web.graphql.schema).
 CACHE_SIZE = 256
-
-
-class BenchError(Exception):
-    """The benchmark cannot run (missing tool, server that does not start, wrong answers)."""
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    factory: str
-    url: str
 
 
 # -- the two apps (uvicorn factories) -------------------------------------------------------------
@@ -178,30 +167,11 @@ def _post_script() -> Iterator[Path]:
         yield path
 
 
-@contextlib.contextmanager
-def start_server(name: str, factory: str, options: tuple[str, ...], cpu: str) -> Iterator[Server]:
-    """A uvicorn subprocess serving ``factory`` on a free 127.0.0.1 port; terminated on exit.
-
-    The app dir is the repository root, never ``bench/``: a ``bench/graphql.py`` on ``sys.path``
-    would hide graphql-core's ``graphql`` package.
-    """
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(REPO_ROOT)]
-    command += ["--host", "127.0.0.1", "--port", str(port), *options]
-    if cpu:
-        command = ["taskset", "-c", cpu, *command]
-    process = subprocess.Popen(command, cwd=REPO_ROOT)
-    try:
-        server = Server(name, factory, f"http://127.0.0.1:{port}")
-        _wait_ready(server, process)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+def load(wrk: str, script: Path, server: Server, seconds: int, args: argparse.Namespace, cpu: str) -> float:
+    """Requests per second of the query POSTed (wrk Lua ``script``) to ``server`` over ``seconds`` seconds."""
+    return run_wrk(
+        wrk, server, PATH, seconds=seconds, threads=args.threads, connections=args.connections, cpu=cpu, script=script
+    )
 
 
 def check_answer(server: Server) -> None:
@@ -214,47 +184,6 @@ def check_answer(server: Server) -> None:
     if not response.headers.get("content-type", "").startswith("application/json"):
         raise BenchError(f"{server.name} answered content-type {response.headers.get('content-type')!r}")
 
-
-def load(wrk: str, script: Path, server: Server, seconds: int, args: argparse.Namespace, cpu: str) -> float:
-    """Requests per second wrk measured against ``server`` over ``seconds`` seconds.
-
-    :raises BenchError: when wrk fails or saw socket errors or non-2xx answers.
-    """
-    command = [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s", "-s", str(script)]
-    command.append(server.url + PATH)
-    if cpu:
-        command = ["taskset", "-c", cpu, *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    for problem in ("Socket errors", "Non-2xx or 3xx responses"):
-        if problem in done.stdout:
-            raise BenchError(f"wrk against {server.name}: {problem}:\n{done.stdout}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    if match is None:
-        raise BenchError(f"cannot read Requests/sec in wrk's output:\n{done.stdout}")
-    return float(match.group(1))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(server: Server, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{server.name} server exited with {process.returncode} before it was ready")
-        try:
-            httpx.get(server.url + "/", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise BenchError(f"{server.name} server did not answer within {timeout} s")
 
 
 if __name__ == "__main__":

@@ -21,38 +21,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
+from _wrk import BenchError, Server, run_wrk, start_server  # bench/ is sys.path[0] for a script
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = REPO_ROOT / "bench"
 TARGET_RATIO = 0.6
 PATH = "/actions/say-hello?name=World"
 EXPECTED_BODY = b'"Hello World!"'
 LOG_OPTIONS = ("--log-level", "warning", "--no-access-log")
-
-
-class BenchError(Exception):
-    """The benchmark cannot run (missing tool, server that does not start, wrong answers)."""
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    # "module:function" from the repository root; bench/ itself is not put on the path (bench/graphql.py
-    # would hide graphql-core)
-    factory: str
-    url: str
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,26 +100,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if ratio >= TARGET_RATIO else 1
 
 
-@contextlib.contextmanager
-def start_server(name: str, factory: str, options: tuple[str, ...], cpu: str) -> Iterator[Server]:
-    """A uvicorn subprocess serving ``factory`` on a free 127.0.0.1 port; terminated on exit."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(REPO_ROOT)]
-    command += ["--host", "127.0.0.1", "--port", str(port), *options]
-    if cpu:
-        command = ["taskset", "-c", cpu, *command]
-    process = subprocess.Popen(command, cwd=REPO_ROOT)
-    try:
-        server = Server(name, factory, f"http://127.0.0.1:{port}")
-        _wait_ready(server, process)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+def load(wrk: str, server: Server, seconds: int, args: argparse.Namespace, cpu: str) -> float:
+    """Requests per second of ``GET PATH`` on ``server`` over ``seconds`` seconds."""
+    return run_wrk(
+        wrk, server, PATH, seconds=seconds, threads=args.threads, connections=args.connections, cpu=cpu
+    )
 
 
 def check_answer(server: Server) -> None:
@@ -151,44 +115,6 @@ def check_answer(server: Server) -> None:
     if response.headers.get("content-type") != "application/json":
         raise BenchError(f"{server.name} answered content-type {response.headers.get('content-type')!r}")
 
-
-def load(wrk: str, server: Server, seconds: int, args: argparse.Namespace, cpu: str) -> float:
-    """Requests per second wrk measured against ``server`` over ``seconds`` seconds.
-
-    :raises BenchError: when wrk fails or saw socket errors or non-2xx answers.
-    """
-    command = [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s", server.url + PATH]
-    if cpu:
-        command = ["taskset", "-c", cpu, *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    for problem in ("Socket errors", "Non-2xx or 3xx responses"):
-        if problem in done.stdout:
-            raise BenchError(f"wrk against {server.name}: {problem}:\n{done.stdout}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    if match is None:
-        raise BenchError(f"cannot read Requests/sec in wrk's output:\n{done.stdout}")
-    return float(match.group(1))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(server: Server, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{server.name} server exited with {process.returncode} before it was ready")
-        try:
-            httpx.get(server.url + "/", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise BenchError(f"{server.name} server did not answer within {timeout} s")
 
 
 if __name__ == "__main__":
