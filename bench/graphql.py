@@ -185,7 +185,6 @@ def check_answer(server: Server) -> None:
         raise BenchError(f"{server.name} answered content-type {response.headers.get('content-type')!r}")
 
 
-
 if __name__ == "__main__":
     # Run as a script, this file's folder is sys.path[0], where "graphql" would name this file
     # rather than graphql-core; nothing here imports graphql-core, but keep the folder off the path.

@@ -116,6 +116,5 @@ def check_answer(server: Server) -> None:
         raise BenchError(f"{server.name} answered content-type {response.headers.get('content-type')!r}")
 
 
-
 if __name__ == "__main__":
     sys.exit(main())
