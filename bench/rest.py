@@ -102,9 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 def load(wrk: str, server: Server, seconds: int, args: argparse.Namespace, cpu: str) -> float:
     """Requests per second of ``GET PATH`` on ``server`` over ``seconds`` seconds."""
-    return run_wrk(
-        wrk, server, PATH, seconds=seconds, threads=args.threads, connections=args.connections, cpu=cpu
-    )
+    return run_wrk(wrk, server, PATH, seconds=seconds, threads=args.threads, connections=args.connections, cpu=cpu)
 
 
 def check_answer(server: Server) -> None:
