@@ -8,9 +8,10 @@ callbacks), :mod:`~.processes` (function replicas as processes), :mod:`~.state` 
 secrets under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic
 auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``, OIDC discovery, JWKS, ``jwt_auth`` checks,
 §7), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway), :mod:`~.cron`
-(the cron-connector, §4), :mod:`~.environment` (``OPENFAAS_URL`` of the functions).
+(the cron-connector, §4), :mod:`~.environment` (``OPENFAAS_URL`` of the functions), :mod:`~.pyenv`
+(the Python environment of each function, from its build context's requirements).
 
-Not there yet (issue 7): async retries, a Python environment per function built from its requirements.
+Not there yet (issue 7): async retries.
 """
 
 from __future__ import annotations

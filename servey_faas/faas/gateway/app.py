@@ -109,7 +109,9 @@ class Gateway:
         self.config = config
         self.state = GatewayState(config.state_dir)
         self.logs = LogBook()
-        self.supervisor = Supervisor(self.logs, ready_timeout=config.ready_timeout, stop_timeout=config.stop_timeout)
+        # each function's Python environment is prepared under envs/ (see :mod:`~.pyenv`)
+        self.supervisor = Supervisor(self.logs, ready_timeout=config.ready_timeout, stop_timeout=config.stop_timeout,
+                                     envs_dir=config.state_dir / "envs")  # fmt: skip
         self._invocations: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
         self._change = asyncio.Lock()
@@ -258,7 +260,10 @@ class Gateway:
         """``/system/functions``: GET lists ``FunctionStatus`` (re-serialised, omitempty, with
         ``invocationCount``, §1.8 Q1); POST deploys (202; 400 for an existing function, a bad
         body, name, namespace, image or a missing secret); PUT replaces a deployment and
-        restarts its replicas (202; 404 when missing); DELETE stops and removes (200; 404)."""
+        restarts its replicas (202; 404 when missing); DELETE stops and removes (200; 404).
+        POST and PUT answer before the function's Python environment is prepared, as CE answers
+        before the image is pulled: a ``pip install`` failure shows in ``/system/logs`` and as
+        ``availableReplicas`` 0 (see :mod:`~.processes`)."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
             return JSONResponse([self._status(d, with_count=True) for d in self.state.functions(namespace)])

@@ -10,10 +10,14 @@ The environment of a replica: the gateway's own environment (the image ``ENV`` o
 then the deployment's ``envVars``, then ``fprocess``, ``mode=http``, ``upstream_url``,
 ``OPENFAAS_NAME``, ``OPENFAAS_NAMESPACE``, ``secret_mount_path`` and ``PYTHONUNBUFFERED=1``.
 
-**Interpreter.** This first version runs every function with the gateway's own interpreter
-(``sys.executable`` in place of a leading ``python`` or ``python3``): the function's
-``requirements.txt`` is not installed, so the packages it needs must be installed where the
-gateway runs (as they are when the gateway runs in the app's own environment).
+**Interpreter.** A supervisor given ``envs_dir`` prepares each function's Python environment
+before its first replica starts (:mod:`~.pyenv`): the gateway's own interpreter when the build
+context's requirements are already met there, else a virtual environment built once per set of
+requirements under ``envs_dir`` and reused. Either replaces a leading ``python`` or ``python3`` of
+``envProcess``. When the environment cannot be built (``pip install`` fails), the reason is in the
+function's logs (``/system/logs``) and its replicas are not started: the deployment stays listed
+with ``availableReplicas`` 0, as a Kubernetes deployment whose image cannot be pulled; an update
+(PUT) or a gateway restart tries again. Without ``envs_dir`` every function runs with ``python``.
 
 **No orphans.** Each replica runs in its own process group (``start_new_session``), and is
 stopped with SIGTERM to the group, then SIGKILL after ``stop_timeout`` seconds. On Linux each
@@ -46,6 +50,7 @@ import httpx
 
 from servey_faas.faas._models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
+from servey_faas.faas.gateway.pyenv import EnvironmentBuildError, PythonEnvironments
 
 #: ``fprocess`` when a deployment has no ``envProcess``: the python3-http template's (§5.2).
 DEFAULT_FPROCESS = "python index.py"
@@ -177,8 +182,10 @@ class Supervisor:
 
     ``logs`` receives every line the replicas print. ``ready_timeout`` (seconds) bounds the wait
     for ``/_/ready`` before a replica is restarted; ``stop_timeout`` (seconds) the wait between
-    SIGTERM and SIGKILL. ``python`` replaces a leading ``python`` of ``envProcess``; ``environ``
-    (default ``os.environ``) is the base environment of the replicas.
+    SIGTERM and SIGKILL. ``python`` replaces a leading ``python`` of ``envProcess`` and makes the
+    virtual environments; ``envs_dir`` (``None``: none, every function runs with ``python``) is
+    where they are kept (see the module docstring); ``environ`` (default ``os.environ``) is the
+    base environment of the replicas.
     """
 
     def __init__(
@@ -188,6 +195,7 @@ class Supervisor:
         ready_timeout: float = 60.0,
         stop_timeout: float = 5.0,
         python: str = sys.executable,
+        envs_dir: Path | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.logs = logs
@@ -199,6 +207,9 @@ class Supervisor:
         self._live: dict[int, Replica] = {}
         self._live_lock = threading.Lock()
         self._preexec = _die_with_parent()
+        self.environments = (
+            None if envs_dir is None else PythonEnvironments(envs_dir, base_python=python, preexec=self._preexec)
+        )
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -221,6 +232,8 @@ class Supervisor:
         """Run ``replicas`` replicas of ``spec`` (namespace filled in), its secrets mounted at
         ``mount``. A function already running is replaced: the new replicas start, then the old
         ones are stopped. Returns without waiting for readiness."""
+        if self.environments is not None:
+            self.environments.reopen()
         key = (spec.namespace, spec.service)
         old = self._functions.get(key)
         fresh = FunctionReplicas(spec, mount)
@@ -255,6 +268,8 @@ class Supervisor:
     def kill_all(self) -> None:
         """Stop every replica process still alive (SIGTERM, then SIGKILL), from any thread; the
         last line of defence of the command line's shutdown."""
+        if self.environments is not None:
+            self.environments.close()
         with self._live_lock:
             replicas = list(self._live.values())
         for replica in replicas:
@@ -281,9 +296,12 @@ class Supervisor:
         backoff = _FIRST_BACKOFF
         spec = function.spec
         try:
+            python = await self._python(spec)
+            if python is None:
+                return
             while True:
                 try:
-                    slot.replica = self._launch(function)
+                    slot.replica = self._launch(function, python)
                 except (OSError, ValueError) as e:
                     self.logs.append(spec.service, spec.namespace, "", f"cannot start {spec.service}: {e}\n")
                 else:
@@ -304,9 +322,30 @@ class Supervisor:
             if slot.replica is not None:
                 await asyncio.shield(self._stop_replica(slot.replica))
 
-    def _launch(self, function: FunctionReplicas) -> Replica:
+    async def _python(self, spec: FunctionDeployment) -> str | None:
+        """The interpreter of ``spec``'s replicas (see the module docstring); ``None`` (logged) when
+        its environment cannot be prepared."""
+        if self.environments is None:
+            return self.python
+
+        def log(line: str) -> None:
+            self.logs.append(spec.service, spec.namespace, "", line)
+
+        try:
+            context = context_dir(spec.image)
+            # nothing to build (the usual case): no thread hop, the replica starts at once
+            ready = self.environments.ready_python(context)
+            if ready is not None:
+                return ready
+            return await asyncio.to_thread(self.environments.python_for, context, log)
+        except (EnvironmentBuildError, OSError, ValueError) as e:
+            log(f"cannot prepare the Python environment of {spec.service}: {e}; not started "
+                "(fix its requirements, then update the function)\n")  # fmt: skip
+            return None
+
+    def _launch(self, function: FunctionReplicas, python: str) -> Replica:
         spec = function.spec
-        argv = command_line(spec.env_process, self.python)
+        argv = command_line(spec.env_process, python)
         cwd = context_dir(spec.image)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
