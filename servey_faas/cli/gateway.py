@@ -55,22 +55,66 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
     help="How many async jobs run at once (CE's queue-worker runs one).",
 )
 @click.option(
+    "--async-max-retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Retry a failed async invocation up to N times, with exponential backoff (the Pro "
+    "queue-worker's retries; 0: none, as CE).",
+)
+@click.option(
+    "--async-retry-codes",
+    default=",".join(str(c) for c in (429, 502, 500, 504, 408)),
+    show_default=True,
+    metavar="CODES",
+    help="Comma-separated HTTP statuses of a function that are retried (gateway errors always are).",
+)
+@click.option(
+    "--async-retry-min-wait",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The wait before the first retry; it doubles for each next one.",
+)
+@click.option(
+    "--async-retry-max-wait",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The longest wait between two attempts.",
+)
+@click.option(
     "--log-level", type=click.Choice(_LOG_LEVELS, case_sensitive=False), default="info", show_default=True,
     metavar="LEVEL", help=f"Uvicorn's log level: {', '.join(_LOG_LEVELS)}.",
 )  # fmt: skip
 def gateway(
-    host: str, port: int, state_dir: Path, basic_auth: bool, ready_timeout: float, max_inflight: int, log_level: str
+    host: str,
+    port: int,
+    state_dir: Path,
+    basic_auth: bool,
+    ready_timeout: float,
+    max_inflight: int,
+    async_max_retries: int,
+    async_retry_codes: str,
+    async_retry_min_wait: float,
+    async_retry_max_wait: float,
+    log_level: str,
 ) -> None:
     """Serve the OpenFaaS gateway REST API on HOST:PORT and run each deployed function from its
     build context as local processes (a development and test tool, not a production engine).
 
     Deploy to it with --run=deploy --builder local, which sends each function's build context as
     a file:// image. Each replica runs the function's envProcess (python index.py) with this
-    gateway's Python interpreter, so the app's packages must be installed where the gateway runs.
+    gateway's Python interpreter when the build context's requirements are installed here, else
+    in a virtual environment made from them (once, kept under the state folder's envs/).
     Deployments are kept in the state folder and started again when the gateway restarts; every
     function process is stopped when the gateway stops. Async calls (POST /async-function/NAME)
     are queued in the state folder (SQLite), so accepted work survives a restart, and their
-    results are POSTed to X-Callback-Url. Functions annotated topic=cron-function are invoked on
+    results are POSTed to X-Callback-Url; --async-max-retries retries the failed ones with
+    exponential backoff, as the Pro queue-worker does. Functions annotated topic=cron-function are invoked on
     their schedule annotation, as the cron-connector does. A function whose OPENFAAS_URL is the
     in-cluster gateway (http://gateway.openfaas:8080, the packager's default) or unset gets this
     gateway's URL instead, so the API router reaches the action functions.
@@ -91,6 +135,13 @@ def gateway(
     from servey_faas.faas.gateway.credentials import PASSWORD_FILE, load_or_create
     from servey_faas.faas.gateway.environment import reachable_url
     from servey_faas.faas.gateway.processes import free_port
+    from servey_faas.faas.gateway.worker import RetryPolicy
+
+    try:
+        codes = frozenset(int(code) for code in async_retry_codes.split(",") if code.strip())
+        retry = RetryPolicy(async_max_retries, codes, async_retry_min_wait, async_retry_max_wait)
+    except ValueError as e:
+        raise click.BadParameter(f"bad retry settings: {e}", param_hint="--async-retry-*") from e
 
     state_dir = state_dir.resolve()
     try:
@@ -115,7 +166,7 @@ def gateway(
                    err=True)  # fmt: skip
     local_url = reachable_url(host, port)  # functions' in-cluster OPENFAAS_URL points here
     local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight,
-                                  local_url=local_url))  # fmt: skip
+                                  local_url=local_url, retry=retry))  # fmt: skip
     level = log_level.lower()
     try:
         uvicorn.run(local.app, host=host, port=port, log_level=level, lifespan="on", timeout_graceful_shutdown=5)

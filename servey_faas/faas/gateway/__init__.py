@@ -3,15 +3,14 @@ CONTRACTS.md §1-2 over functions run from their build contexts as local process
 and test tool, as LocalStack is for AWS; not a production engine.
 
 Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (synchronous invocation),
-:mod:`~.queue` (the durable async queue, SQLite) and :mod:`~.worker` (the queue-worker and its
-callbacks), :mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and
-secrets under the state folder), :mod:`~.logs` (function logs), :mod:`~.credentials` (basic
-auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``, OIDC discovery, JWKS, ``jwt_auth`` checks,
-§7), :mod:`~.protocol` (CE wire behaviour shared with the tests' fake gateway), :mod:`~.cron`
-(the cron-connector, §4), :mod:`~.environment` (``OPENFAAS_URL`` of the functions), :mod:`~.pyenv`
-(the Python environment of each function, from its build context's requirements).
-
-Not there yet (issue 7): async retries.
+:mod:`~.queue` (the durable async queue, SQLite) and :mod:`~.worker` (the queue-worker, its
+callbacks and optional retries with backoff, Pro §3.5), :mod:`~.processes` (function replicas as
+processes), :mod:`~.state` (deployments and secrets under the state folder), :mod:`~.logs`
+(function logs), :mod:`~.credentials` (basic auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``,
+OIDC discovery, JWKS, ``jwt_auth`` checks, §7), :mod:`~.protocol` (CE wire behaviour shared with
+the tests' fake gateway), :mod:`~.cron` (the cron-connector, §4), :mod:`~.environment`
+(``OPENFAAS_URL`` of the functions), :mod:`~.pyenv` (the Python environment of each function, from
+its build context's requirements).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,7 +62,7 @@ from servey_faas.faas.gateway.protocol import (
 from servey_faas.faas.gateway.proxy import InvocationProxy
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
 from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
-from servey_faas.faas.gateway.worker import QueueWorker
+from servey_faas.faas.gateway.worker import QueueWorker, RetryPolicy
 
 #: ``provider.provider`` of ``/system/info``.
 PROVIDER_NAME = "servey-faas-local"
@@ -88,6 +88,8 @@ class GatewayConfig:
     local_url: str | None = None
     #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
     public_url: str | None = None
+    #: Retries of failed async invocations (Pro queue-worker, §3.5); the default: none, as CE.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class _BadRequest(Exception):
@@ -165,7 +167,7 @@ class Gateway:
                 await self._run(deployed)
             self._schedule()
             self.worker = QueueWorker(self.queue, itself, callbacks, max_inflight=self.config.max_inflight,
-                                      wait_ready=self._wait_ready)  # fmt: skip
+                                      wait_ready=self._wait_ready, retry=self.config.retry)  # fmt: skip
             working = asyncio.get_running_loop().create_task(self.worker.run(), name="queue-worker")
             try:
                 yield

@@ -1,13 +1,17 @@
 """The local gateway's queue-worker: runs the jobs of the durable async queue as the CE
-nats-queue-worker does (CONTRACTS.md §3.2-3.3) and POSTs each result to its callback URL."""
+nats-queue-worker does (CONTRACTS.md §3.2-3.3) and POSTs each result to its callback URL; with a
+:class:`RetryPolicy`, retries failed invocations with exponential backoff as the Pro queue-worker
+does (§3.5)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import httpx
 
@@ -20,6 +24,65 @@ CALLBACK_USER_AGENT = "Go-http-client/1.1"
 #: Seconds an idle worker sleeps before looking at the queue again when nothing woke it.
 _IDLE_POLL = 1.0
 _logger = logging.getLogger(__name__)
+#: The Pro queue-worker's ``httpRetryCodes`` (CONTRACTS.md §3.5).
+DEFAULT_RETRY_CODES = frozenset({429, 502, 500, 504, 408})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of failed async invocations, modelled on the Pro queue-worker (CONTRACTS.md §3.5).
+
+    ``max_retries`` retries after the first attempt (``0``, the default: none, as CE); an attempt
+    is retried when the function answered a status in ``codes`` (Pro's ``httpRetryCodes``), when
+    the answer carries ``X-OpenFaaS-Internal`` (the gateway's own error, such as no ready replica),
+    or when the invocation itself failed. Retry ``n`` (1, 2, ...) waits ``min_wait * 2**(n-1)``
+    seconds, at most ``max_wait`` (Pro's ``initialRetryWait`` 10 s and ``maxRetryWait`` 120 s; the
+    ``exponential`` backoff, no jitter); on 429 and 503 a ``Retry-After`` (seconds or an HTTP-date)
+    longer than that is waited instead, up to ``max_wait``. The callback carries the last
+    attempt's answer, with ``X-Retry`` (retries made) and ``X-Retry-Max`` (``max_retries``).
+
+    Not modelled: the per-function ``com.openfaas.retry.*`` annotations and the jitter choices.
+
+    :raises ValueError: for a negative ``max_retries`` or wait, or ``min_wait > max_wait``.
+    """
+
+    max_retries: int = 0
+    codes: frozenset[int] = DEFAULT_RETRY_CODES
+    min_wait: float = 10.0
+    max_wait: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.min_wait < 0 or self.max_wait < self.min_wait:
+            raise ValueError(
+                f"retries need max_retries >= 0 and 0 <= min_wait <= max_wait, not {self.max_retries}, "
+                f"{self.min_wait}, {self.max_wait}"
+            )
+
+    def should_retry(self, status: int, headers: httpx.Headers | None) -> bool:
+        """True when an attempt that answered ``status`` (``headers``: ``None`` when the invocation
+        failed, reported as 503) is retried, retries left aside."""
+        return headers is None or status in self.codes or "x-openfaas-internal" in headers
+
+    def wait(self, retry: int, status: int = 0, headers: httpx.Headers | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (from 1) after an answer ``status`` with
+        ``headers`` (see the class docstring)."""
+        backoff = min(self.max_wait, self.min_wait * 2.0 ** (retry - 1))
+        after = None if headers is None or status not in (429, 503) else headers.get("retry-after")
+        if after:
+            return min(self.max_wait, max(backoff, _retry_after(after)))
+        return backoff
+
+
+def _retry_after(value: str) -> float:
+    """Seconds a ``Retry-After`` value (RFC 9110 §10.2.3: seconds or an HTTP-date) asks for; 0 if unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(0.0, when.timestamp() - time.time())
 
 
 class QueueWorker:
@@ -35,7 +98,9 @@ class QueueWorker:
     ``X-Function-Status`` (``503`` when the invoke itself failed), ``X-Function-Name`` (as
     called) and ``X-Duration-Seconds`` (the worker's total time, ``%f`` seconds). A failed
     callback is logged, never retried; its status is ignored. A job is removed from the queue
-    only after that, so a job cut short by a stop runs again after the next start.
+    only after that, so a job cut short by a stop runs again after the next start (from its
+    first attempt). ``retry`` (default: none, as CE) retries failed invocations (see
+    :class:`RetryPolicy`); a job waiting for its next attempt keeps its ``max_inflight`` place.
     """
 
     def __init__(
@@ -46,6 +111,7 @@ class QueueWorker:
         *,
         max_inflight: int = 1,
         wait_ready: Callable[[str], Awaitable[None]],
+        retry: RetryPolicy | None = None,
     ) -> None:
         if max_inflight < 1:
             raise ValueError(f"max_inflight must be at least 1, not {max_inflight}")
@@ -54,6 +120,7 @@ class QueueWorker:
         self.callbacks = callbacks
         self.max_inflight = max_inflight
         self._wait_ready = wait_ready
+        self.retry = retry or RetryPolicy()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -88,13 +155,16 @@ class QueueWorker:
                    if (k.lower() == "host" or k.lower() not in HOP_BY_HOP) and k.lower() != "user-agent"]  # fmt: skip
         headers.append(("User-Agent", WORKER_USER_AGENT))
         url = f"/function/{job.function}{job.path or '/'}" + (f"?{job.query}" if job.query else "")
-        try:
-            response = await self.gateway.post(url, content=job.body, headers=headers)
-            status, body = response.status_code, response.content
-            out = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
-        except httpx.HTTPError as e:
-            _logger.warning("async job %s: invoking %s failed: %s", job.call_id, job.function, e)
-            status, body, out = 503, b"", []
+        retries = 0
+        while True:
+            status, body, out, answered = await self._attempt(job, url, headers)
+            if retries >= self.retry.max_retries or not self.retry.should_retry(status, answered):
+                break
+            retries += 1
+            pause = self.retry.wait(retries, status, answered)
+            _logger.info("async job %s: %s answered %d; retry %d of %d in %gs",
+                         job.call_id, job.function, status, retries, self.retry.max_retries, pause)  # fmt: skip
+            await asyncio.sleep(pause)
         if not job.callback_url:
             return
         replaced = {"x-call-id", "x-function-status", "x-function-name", "x-duration-seconds", "user-agent"}
@@ -102,7 +172,22 @@ class QueueWorker:
         out += [("X-Call-Id", job.call_id), ("X-Function-Status", str(status)), ("X-Function-Name", job.function),
                 ("X-Duration-Seconds", f"{time.perf_counter() - started:f}"),
                 ("User-Agent", CALLBACK_USER_AGENT)]  # fmt: skip
+        if self.retry.max_retries:
+            out += [("X-Retry", str(retries)), ("X-Retry-Max", str(self.retry.max_retries))]
         try:
             await self.callbacks.post(job.callback_url, content=body, headers=out)
         except (httpx.HTTPError, httpx.InvalidURL) as e:  # CE accepts a relative URL, then fails here (§3.1)
             _logger.warning("async job %s: the callback to %s failed: %s", job.call_id, job.callback_url, e)
+
+    async def _attempt(
+        self, job: QueuedRequest, url: str, headers: list[tuple[str, str]]
+    ) -> tuple[int, bytes, list[tuple[str, str]], httpx.Headers | None]:
+        """One invocation of ``job``: its status, body, headers to pass on and the answer's headers
+        (``503``, empty and ``None`` when the invocation itself failed)."""
+        try:
+            response = await self.gateway.post(url, content=job.body, headers=headers)
+        except httpx.HTTPError as e:
+            _logger.warning("async job %s: invoking %s failed: %s", job.call_id, job.function, e)
+            return 503, b"", [], None
+        out = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        return response.status_code, response.content, out, response.headers
