@@ -204,6 +204,9 @@ class Supervisor:
         self.python = python
         self._environ = dict(os.environ if environ is None else environ)
         self._functions: dict[tuple[str, str], FunctionReplicas] = {}
+        #: Replacements started by an update and not yet ready; the old replicas serve meanwhile.
+        self._incoming: dict[tuple[str, str], FunctionReplicas] = {}
+        self._rollouts: set[asyncio.Task[None]] = set()
         self._live: dict[int, Replica] = {}
         self._live_lock = threading.Lock()
         self._preexec = _die_with_parent()
@@ -230,17 +233,43 @@ class Supervisor:
 
     async def deploy(self, spec: FunctionDeployment, mount: Path, replicas: int) -> None:
         """Run ``replicas`` replicas of ``spec`` (namespace filled in), its secrets mounted at
-        ``mount``. A function already running is replaced: the new replicas start, then the old
-        ones are stopped. Returns without waiting for readiness."""
+        ``mount``. Returns without waiting for readiness.
+
+        A function already running is replaced by a rolling update: the new replicas start while
+        the old ones keep serving, and the old ones stop once a new one is ready (or the new ones
+        had ``ready_timeout`` seconds), so an update never leaves the function without a replica."""
         if self.environments is not None:
             self.environments.reopen()
         key = (spec.namespace, spec.service)
-        old = self._functions.get(key)
         fresh = FunctionReplicas(spec, mount)
-        self._functions[key] = fresh
         self._resize(fresh, replicas)
-        if old is not None:
+        await self._drop_incoming(key)
+        old = self._functions.get(key)
+        if old is None:
+            self._functions[key] = fresh
+            return
+        self._incoming[key] = fresh
+        rollout = asyncio.get_running_loop().create_task(self._roll(key, old, fresh), name=f"rollout:{spec.service}")
+        self._rollouts.add(rollout)
+        rollout.add_done_callback(self._rollouts.discard)
+
+    async def _roll(self, key: tuple[str, str], old: FunctionReplicas, fresh: FunctionReplicas) -> None:
+        deadline = asyncio.get_running_loop().time() + self.ready_timeout
+        while not fresh.ready() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        if self._incoming.get(key) is not fresh:  # replaced or removed meanwhile: not ours any more
+            return
+        del self._incoming[key]
+        if self._functions.get(key) is old:
+            self._functions[key] = fresh
             await self._stop_slots(old.slots)
+        else:
+            await self._stop_slots(fresh.slots)
+
+    async def _drop_incoming(self, key: tuple[str, str]) -> None:
+        pending = self._incoming.pop(key, None)
+        if pending is not None:
+            await self._stop_slots(pending.slots)
 
     async def scale(self, namespace: str, name: str, replicas: int) -> None:
         """Run ``replicas`` replicas of a running function: start new slots, or stop the last ones."""
@@ -254,14 +283,18 @@ class Supervisor:
 
     async def remove(self, namespace: str, name: str) -> None:
         """Stop every replica of the function and forget it."""
+        await self._drop_incoming((namespace, name))
         found = self._functions.pop((namespace, name), None)
         if found is not None:
             await self._stop_slots(found.slots)
 
     async def close(self) -> None:
         """Stop every replica of every function."""
-        functions = list(self._functions.values())
+        for rollout in list(self._rollouts):
+            rollout.cancel()
+        functions = [*self._functions.values(), *self._incoming.values()]
         self._functions.clear()
+        self._incoming.clear()
         await self._stop_slots([slot for f in functions for slot in f.slots])
         await asyncio.to_thread(self.kill_all)
 

@@ -232,3 +232,25 @@ def test_deployments_come_back_after_a_restart(state_dir: Path, function_context
         assert "secret api-key does not exist" in again.http.get("/system/logs", params={"name": "echo"}).text
     finally:
         next(third, None)
+
+
+def test_an_update_is_rolling_no_call_fails_meanwhile(running: RunningGateway, function_context: MakeContext) -> None:
+    """The old replica serves until a new one is ready: no 503 window during an update."""
+    context = function_context("echo")
+    running.deploy("echo", context, envVars={"GREETING": "one"})
+    running.echo("/function/echo")
+    update = running.http.put(
+        "/system/functions", json=running.deployment("echo", context, envVars={"GREETING": "two"})
+    )
+    assert update.status_code == 202
+    statuses: list[int] = []
+    greetings: list[str] = []
+    for _ in range(400):  # bounded: stop as soon as the new replica answers
+        response = httpx.post(f"{running.url}/function/echo", timeout=30)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            greetings.append(response.json()["env"]["GREETING"])
+            if greetings[-1] == "two":
+                break
+    assert set(statuses) == {200}, statuses
+    assert greetings[-1] == "two" and greetings[0] == "one"
