@@ -8,6 +8,10 @@ from pathlib import Path
 import click
 
 from servey_faas.cli._shared import CliError, RunCommand
+from servey_faas.faas.gateway.retrying import RetryPolicy
+
+#: The CLI's retry defaults are the policy's own (off, as CE).
+_RETRY = RetryPolicy()
 
 #: The state folder when --state-dir is not given (relative to the current folder).
 DEFAULT_STATE_DIR = Path(".servey_faas") / "gateway"
@@ -57,7 +61,7 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 @click.option(
     "--async-max-retries",
     type=click.IntRange(min=0),
-    default=0,
+    default=_RETRY.max_retries,
     show_default=True,
     metavar="N",
     help="Retry a failed async invocation up to N times, with exponential backoff (the Pro "
@@ -65,7 +69,7 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 )
 @click.option(
     "--async-retry-codes",
-    default=",".join(str(c) for c in (429, 502, 500, 504, 408)),
+    default=",".join(str(c) for c in sorted(_RETRY.codes)),
     show_default=True,
     metavar="CODES",
     help="Comma-separated HTTP statuses of a function that are retried (gateway errors always are).",
@@ -73,7 +77,7 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 @click.option(
     "--async-retry-min-wait",
     type=click.FloatRange(min=0),
-    default=10.0,
+    default=_RETRY.min_wait,
     show_default=True,
     metavar="SECONDS",
     help="The wait before the first retry; it doubles for each next one.",
@@ -81,7 +85,7 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 @click.option(
     "--async-retry-max-wait",
     type=click.FloatRange(min=0),
-    default=120.0,
+    default=_RETRY.max_wait,
     show_default=True,
     metavar="SECONDS",
     help="The longest wait between two attempts.",
@@ -135,7 +139,7 @@ def gateway(
     from servey_faas.faas.gateway.credentials import PASSWORD_FILE, load_or_create
     from servey_faas.faas.gateway.environment import reachable_url
     from servey_faas.faas.gateway.processes import free_port
-    from servey_faas.faas.gateway.worker import RetryPolicy
+    from servey_faas.faas.gateway.retrying import RetryPolicy
 
     try:
         codes = frozenset(int(code) for code in async_retry_codes.split(",") if code.strip())

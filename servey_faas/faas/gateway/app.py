@@ -61,8 +61,9 @@ from servey_faas.faas.gateway.protocol import (
 )
 from servey_faas.faas.gateway.proxy import InvocationProxy
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
+from servey_faas.faas.gateway.retrying import RetryPolicy
 from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
-from servey_faas.faas.gateway.worker import QueueWorker, RetryPolicy
+from servey_faas.faas.gateway.worker import QueueWorker
 
 #: ``provider.provider`` of ``/system/info``.
 PROVIDER_NAME = "servey-faas-local"

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from servey_faas.faas.gateway import BasicCredentials, Gateway, GatewayConfig
-from servey_faas.faas.gateway.worker import DEFAULT_RETRY_CODES, RetryPolicy
+from servey_faas.faas.gateway.retrying import DEFAULT_RETRY_CODES, RetryPolicy
 from servey_faas.testing import serve_app
 
 from .conftest import PASSWORD, USER, WAIT, CallbackReceiver, RunningGateway, pid_alive
