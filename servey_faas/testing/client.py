@@ -30,7 +30,7 @@ from servey_faas.settings import Settings
 from servey_faas.testing._lifespan import Lifespan
 
 if TYPE_CHECKING:
-    from servey_faas.web.rest import WebRoute
+    from servey_faas.web.handling import WebRoute
 
 DEFAULT_BASE_URL = "http://testserver"
 
@@ -305,7 +305,7 @@ def _require_servey(servey: ServeyApp | None) -> ServeyApp:
 
 
 def _first_routes(servey: ServeyApp) -> dict[str, WebRoute]:
-    from servey_faas.web.rest import web_routes
+    from servey_faas.web.handling import web_routes
 
     routes: dict[str, WebRoute] = {}
     for route in web_routes(servey.invokers):

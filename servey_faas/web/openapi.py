@@ -44,7 +44,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.examples import Example
 from servey_faas.invocation import ActionInvoker, Parameter
 from servey_faas.schemas import COMPONENTS_PREFIX, hoist_components
-from servey_faas.web.rest import WebRoute, web_routes
+from servey_faas.web.handling import WebRoute, web_routes
 
 OPENAPI_VERSION = "3.1.0"
 DEFAULT_TITLE = "servey_faas"

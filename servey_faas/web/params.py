@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from servey_faas.errors import BadRequestError
@@ -62,17 +62,17 @@ class QueryReader:
             else:
                 self._scalars[p.name] = coercer_for(p.schema)
 
-    def read(self, query: Any, path_params: Mapping[str, str]) -> dict[str, Any]:
-        """``query`` is a Starlette ``QueryParams`` (a multi-dict); unknown keys are kept so that
-        validation reports them."""
+    def read(self, query: Iterable[tuple[str, str]], path_params: Mapping[str, str]) -> dict[str, Any]:
+        """``query`` is the decoded query string as ``(key, value)`` pairs in order; a key given
+        more than once is a list for array params and its last value otherwise. Unknown keys are
+        kept so that validation reports them."""
         params: dict[str, Any] = {}
-        for key in query:
+        for key, value in query:
             arr = self._arrays.get(key)
             if arr is not None:
-                params[key] = [arr(v) for v in query.getlist(key)]
+                params.setdefault(key, []).append(arr(value))
             else:
-                coerce = self._scalars.get(key, _identity)
-                params[key] = coerce(query[key])
+                params[key] = self._scalars.get(key, _identity)(value)
         params.update(self.read_path(path_params))
         return params
 

@@ -1,4 +1,5 @@
-"""JSON responses, including the error bodies every route shares.
+"""Starlette responses: JSON, the error bodies every route shares, and
+:class:`~servey_faas.web.handling.Reply` objects sent by Starlette.
 
 Error body shape (documented in OpenAPI as ``Error`` and ``ValidationError``)::
 
@@ -8,36 +9,34 @@ Error body shape (documented in OpenAPI as ``Error`` and ``ValidationError``)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import Response
 
 from servey_faas.errors import FieldError
+from servey_faas.web.handling import Reply, error_reply, render_json, validation_error_reply
 
 
 class JSONResponse(Response):
-    """A compact UTF-8 JSON response."""
+    """A compact UTF-8 JSON response (:func:`~servey_faas.web.handling.render_json`)."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        return render_json(content)
 
 
-def error_response(status_code: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def to_response(reply: Reply) -> Response:
+    """``reply`` as a Starlette response (``Content-Length`` and ``Content-Type`` set by Starlette)."""
+    return Response(reply.body, status_code=reply.status, headers=dict(reply.headers), media_type=reply.media_type)
+
+
+def error_response(status_code: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """``{"error": error, "message": message}`` with ``status_code``."""
-    return JSONResponse({"error": error, "message": message}, status_code=status_code, headers=headers)
+    return to_response(error_reply(status_code, error, message, headers))
 
 
-def validation_error_response(errors: Sequence[FieldError]) -> JSONResponse:
+def validation_error_response(errors: Sequence[FieldError]) -> Response:
     """HTTP 422 listing every invalid field with its location and message."""
-    return JSONResponse(
-        {
-            "error": "validation_error",
-            "message": "invalid params",
-            "errors": [{"location": list(e.location), "message": e.message} for e in errors],
-        },
-        status_code=422,
-    )
+    return to_response(validation_error_reply(errors))

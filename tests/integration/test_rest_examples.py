@@ -13,7 +13,7 @@ import pytest
 
 from servey_faas.examples import Example
 from servey_faas.invocation import ActionInvoker
-from servey_faas.web.rest import WebRoute, web_routes
+from servey_faas.web.handling import WebRoute, web_routes
 
 from .demo import load_demo_app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from starlette.datastructures import QueryParams
@@ -105,8 +106,19 @@ def test_is_array() -> None:
 # --- QueryReader --------------------------------------------------------------------------------
 
 
+def _pairs(query_string: str) -> list[tuple[str, str]]:
+    """The query pairs as the WSGI function server reads them."""
+    return parse_qsl(query_string, keep_blank_values=True)
+
+
+def test_both_servers_read_the_same_query_pairs() -> None:
+    # The dev server passes Starlette's QueryParams.multi_items(), the function server parse_qsl's pairs.
+    query = "a=1&a=2&b=&c=%C3%A9&d+e=f+g&flag"
+    assert QueryParams(query).multi_items() == _pairs(query)
+
+
 def test_query_reader_coerces_each_param_to_its_schema(reader: QueryReader) -> None:
-    query = QueryParams(
+    query = _pairs(
         "count=3&ratio=0.5&flag=true&name=007&tags=a&tags=b&ids=1&ids=2&mode=FAST"
         '&window={"start":1,"end":2}&limit=10&anything=x'
     )
@@ -125,24 +137,24 @@ def test_query_reader_coerces_each_param_to_its_schema(reader: QueryReader) -> N
 
 
 def test_query_reader_single_array_value_is_a_list(reader: QueryReader) -> None:
-    assert reader.read(QueryParams("tags=only&ids=5"), {}) == {"tags": ["only"], "ids": [5]}
+    assert reader.read(_pairs("tags=only&ids=5"), {}) == {"tags": ["only"], "ids": [5]}
 
 
 def test_query_reader_keeps_unknown_keys_and_bad_values_for_validation(reader: QueryReader) -> None:
-    assert reader.read(QueryParams("count=many&ids=x&extra=1"), {}) == {"count": "many", "ids": ["x"], "extra": "1"}
+    assert reader.read(_pairs("count=many&ids=x&extra=1"), {}) == {"count": "many", "ids": ["x"], "extra": "1"}
 
 
 def test_query_reader_repeated_scalar_takes_the_last_value(reader: QueryReader) -> None:
-    assert reader.read(QueryParams("count=1&count=2"), {}) == {"count": 2}
+    assert reader.read(_pairs("count=1&count=2"), {}) == {"count": 2}
 
 
 def test_query_reader_path_params_win_and_are_coerced(reader: QueryReader) -> None:
-    assert reader.read(QueryParams("count=1"), {"count": "9"}) == {"count": 9}
+    assert reader.read(_pairs("count=1"), {"count": "9"}) == {"count": 9}
     assert reader.read_path({"count": "9", "other": "x"}) == {"count": 9, "other": "x"}
 
 
 def test_query_reader_empty_query(reader: QueryReader) -> None:
-    assert reader.read(QueryParams(""), {}) == {}
+    assert reader.read(_pairs(""), {}) == {}
 
 
 # --- parse_json_body ----------------------------------------------------------------------------

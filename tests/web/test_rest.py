@@ -21,7 +21,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.web import create_app
-from servey_faas.web.rest import web_routes
+from servey_faas.web.handling import web_routes
 
 pytestmark = pytest.mark.anyio
 
