@@ -1,13 +1,18 @@
-"""The worker threads sync actions run on, so the event loop never waits on them."""
+"""The worker threads sync actions run on, so the event loop never waits on them.
+
+asyncio and the executor are imported on first use: an action's function server (WSGI, no event
+loop) imports this module through the invocation path and never needs them.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 R = TypeVar("R")
 
@@ -31,6 +36,8 @@ class WorkerThreads:
 
     async def run(self, fn: Callable[[], R]) -> R:
         """Run ``fn()`` on a worker thread and return (or raise) what it did."""
+        import asyncio  # already imported by the running loop: a dict lookup
+
         executor = self._executor or self._start()
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(executor, context.run, fn)
@@ -45,5 +52,7 @@ class WorkerThreads:
     def _start(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="servey-action")
             return self._executor
