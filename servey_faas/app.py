@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from servey_faas.authentication import TokenVerifier
 from servey_faas.discovery import ActionRegistry, find_actions
@@ -35,15 +36,26 @@ class ServeyApp:
         return cls.from_registry(find_actions(settings.action_path), settings)
 
     @classmethod
-    def from_registry(cls, actions: ActionRegistry, settings: Settings | None = None) -> ServeyApp:
+    def from_registry(
+        cls,
+        actions: ActionRegistry,
+        settings: Settings | None = None,
+        *,
+        schemas: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> ServeyApp:
         """An app over actions already found (or listed by hand, as tests do).
 
-        :raises ActionDefinitionError: when an action cannot be served as declared.
+        ``schemas`` maps action names to precomputed schema documents
+        (:attr:`~servey_faas.invocation.ActionInvoker.schema_document`, as ``--run=build`` writes
+        them); those actions' schemas are not generated again (see :func:`build_invokers`).
+
+        :raises ActionDefinitionError: when an action cannot be served as declared, or its schema
+            document does not match it (stale).
         :raises ConfigurationError: when an action needs bearer tokens and no JWT key is configured,
             or the key does not suit the JWT algorithms.
         """
         settings = settings or Settings()
-        invokers = build_invokers(actions.values())
+        invokers = build_invokers(actions.values(), schemas=schemas)
         verifier = settings.jwt.verifier(invokers.values())
         return cls(settings, actions, invokers, verifier)
 

@@ -11,6 +11,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +48,27 @@ class ActionInvoker:
     Sync actions run on ``threads`` (one :class:`~servey_faas._threads.WorkerThreads` shared by
     the app's invokers, see :func:`build_invokers`), or on anyio's worker threads without it.
 
+    ``schemas``, when given, is a :attr:`schema_document` written earlier (``--run=build`` writes
+    it into each function's build context): ``{"params": <params schema>, "result": <result
+    schema>}``. The schemas and the params' JSON defaults are then read from it instead of being
+    generated, nothing is asked of ``codec`` at construction and the examples are not checked
+    again (the build checked them), so that a function starts without schemey or marshy. Only the
+    names and the required set of the params are checked against the signature.
+
     :raises ActionDefinitionError: at construction, when a parameter or the return value has no
         annotation or no JSON form, when the function takes ``*args``/``**kwargs``, or when an
-        example names unknown params or fails validation.
+        example names unknown params or fails validation; with ``schemas``, when the document is
+        not of the shape above or its params differ from the signature's (stale: rebuild).
     """
 
-    def __init__(self, action: Action, codec: TypeCodec, threads: WorkerThreads | None = None) -> None:
+    def __init__(
+        self,
+        action: Action,
+        codec: TypeCodec,
+        threads: WorkerThreads | None = None,
+        *,
+        schemas: Mapping[str, Any] | None = None,
+    ) -> None:
         self.action = action
         self.codec = codec
         self._threads = threads
@@ -61,6 +77,7 @@ class ActionInvoker:
             hints = typing.get_type_hints(fn)
         except Exception as e:
             raise ActionDefinitionError(f"action {action.name!r}: cannot resolve type hints: {e}") from e
+        document = None if schemas is None else _read_document(action.name, schemas)
         params: list[Parameter] = []
         #: The parameter that receives the caller's Authorization (never a schema field).
         self.authorization_param: str | None = None
@@ -75,16 +92,23 @@ class ActionInvoker:
                 self.authorization_param = p.name
                 self._authorization_required = type_ is Authorization and p.default is inspect.Parameter.empty
                 continue
-            schema = self._schema_for(type_, f"#/properties/{p.name}", f"parameter {p.name!r}")
             required = p.default is inspect.Parameter.empty
-            if not required:
-                schema = {**schema, "default": _to_json(codec, p.default, type_)}
+            if document is not None:
+                schema = document.param_schemas.get(p.name, {})
+            else:
+                schema = self._schema_for(type_, f"#/properties/{p.name}", f"parameter {p.name!r}")
+                if not required:
+                    schema = {**schema, "default": _to_json(codec, p.default, type_)}
             params.append(Parameter(p.name, type_, required, None if required else p.default, schema))
         if "return" not in hints:
             raise ActionDefinitionError(f"action {action.name!r}: the return value needs a type annotation")
         self.params: tuple[Parameter, ...] = tuple(params)
         self.result_type: Any = normalize_type(hints["return"])
-        self.result_schema: dict[str, Any] = self._schema_for(self.result_type, "#", "return value")
+        if document is not None:
+            document.check_params(self.params)
+            self.result_schema: dict[str, Any] = document.result_schema
+        else:
+            self.result_schema = self._schema_for(self.result_type, "#", "return value")
         self.params_schema: dict[str, Any] = {
             "type": "object",
             "properties": {p.name: p.schema for p in self.params},
@@ -95,7 +119,14 @@ class ActionInvoker:
         self._loaders: dict[str, Callable[[Any], Any]] = {p.name: self._loader(p.type) for p in self.params}
         self._dump: Callable[[Any], JSON] = self._dumper(self.result_type)
         self._is_async = action.is_async
-        self._check_examples()
+        if document is None:
+            self._check_examples()
+
+    @property
+    def schema_document(self) -> dict[str, Any]:
+        """``{"params": params_schema, "result": result_schema}``: what ``schemas=`` takes to build
+        this invoker again without generating them (a copy; JSON-serialisable)."""
+        return {"params": deepcopy(self.params_schema), "result": deepcopy(self.result_schema)}
 
     @property
     def name(self) -> str:
@@ -213,12 +244,84 @@ class ActionInvoker:
                 raise ActionDefinitionError(f"action {self.name!r}: example {example.name!r} is invalid: {e}") from e
 
 
-def build_invokers(actions: Iterable[Action], codec: TypeCodec | None = None) -> dict[str, ActionInvoker]:
+def build_invokers(
+    actions: Iterable[Action],
+    codec: TypeCodec | None = None,
+    schemas: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, ActionInvoker]:
     """One :class:`ActionInvoker` per action, by action name, sharing one codec and one pool of
-    worker threads for the sync actions."""
+    worker threads for the sync actions.
+
+    ``schemas`` maps action names to their :attr:`ActionInvoker.schema_document`; those actions'
+    invokers are built from it, the others' schemas are generated. Names of actions not in
+    ``actions`` are ignored.
+
+    :raises ActionDefinitionError: as :class:`ActionInvoker`.
+    """
     codec = codec or TypeCodec()
     threads = WorkerThreads()
-    return {a.name: ActionInvoker(a, codec, threads) for a in actions}
+    given = schemas or {}
+    return {a.name: ActionInvoker(a, codec, threads, schemas=given.get(a.name)) for a in actions}
+
+
+@dataclass(frozen=True)
+class _Document:
+    """A checked schema document (see :attr:`ActionInvoker.schema_document`), copied."""
+
+    action_name: str
+    param_schemas: dict[str, dict[str, Any]]
+    required: list[str]
+    result_schema: dict[str, Any]
+
+    def check_params(self, params: Iterable[Parameter]) -> None:
+        """Raise unless the document's params are ``params``: same names, same required ones.
+
+        :raises ActionDefinitionError: saying the schemas are stale and what differs.
+        """
+        params = list(params)
+        differences = []
+        names, documented = {p.name for p in params}, set(self.param_schemas)
+        if names != documented:
+            differences.append(f"params {_names(documented)} in the schemas, {_names(names)} in the signature")
+        required, documented_required = {p.name for p in params if p.required}, set(self.required)
+        if required != documented_required:
+            differences.append(
+                f"required params {_names(documented_required)} in the schemas, {_names(required)} in the signature"
+            )
+        if differences:
+            raise _stale(self.action_name, "; ".join(differences))
+
+
+def _read_document(action_name: str, schemas: Mapping[str, Any]) -> _Document:
+    params, result = schemas.get("params"), schemas.get("result")
+    if not isinstance(params, Mapping) or not isinstance(result, Mapping):
+        raise _stale(action_name, "they need a params and a result schema")
+    properties, required = params.get("properties"), params.get("required")
+    if (
+        params.get("type") != "object"
+        or not isinstance(properties, Mapping)
+        or not all(isinstance(v, Mapping) for v in properties.values())
+        or not isinstance(required, list)
+        or not all(isinstance(r, str) for r in required)
+    ):
+        raise _stale(action_name, "the params schema is not an object schema with properties and required")
+    return _Document(
+        action_name,
+        {str(k): deepcopy(dict(v)) for k, v in properties.items()},
+        list(required),
+        deepcopy(dict(result)),
+    )
+
+
+def _stale(action_name: str, why: str) -> ActionDefinitionError:
+    return ActionDefinitionError(
+        f"action {action_name!r}: the precomputed schemas do not match the function ({why}); they are stale: "
+        "rebuild the function (servey-faas --run=build)"
+    )
+
+
+def _names(names: set[str]) -> str:
+    return "(" + ", ".join(sorted(names)) + ")" if names else "(none)"
 
 
 def _identity(value: Any) -> Any:

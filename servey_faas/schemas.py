@@ -9,40 +9,45 @@ libraries' process-global defaults.
 from __future__ import annotations
 
 import datetime
+import threading
 import types
 import typing
 from collections.abc import Mapping
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
+    from marshy.marshy_context import MarshyContext
+    from schemey.schema_context import SchemaContext
 
 COMPONENTS_PREFIX = "#/components/schemas/"
 
 
 class TypeCodec:
-    """One app's JSON Schema generator and marshaller. Build once; not thread-hostile after that.
+    """One app's JSON Schema generator and marshaller. Build once; safe to share between threads.
 
-    Schemey and marshy are imported here, not at ``import servey_faas``, to keep the core's import
-    time low.
+    Creating one is free: its schemey and marshy contexts (their imports and plug-in discovery)
+    are made on first use of :meth:`schema`, :meth:`load`, :meth:`dump` or :meth:`check`, once,
+    under a lock, so that an app whose invokers come from precomputed schemas (see
+    :class:`~servey_faas.invocation.ActionInvoker`) and whose types are all JSON-native never
+    imports schemey, marshy or injecty.
     """
 
     def __init__(self) -> None:
-        from marshy.marshy_context import create_marshy_context
-        from schemey.schema_context import create_schema_context
+        self._lock = threading.Lock()
+        self._built: _Contexts | None = None
 
-        from servey_faas import _codec_extensions as ext
-
-        self._marshy = create_marshy_context()
-        for marshaller in ext.marshallers():
-            self._marshy.register_marshaller(marshaller)
-        for factory in ext.marshaller_factories():
-            self._marshy.register_factory(factory)
-        self._schemey = create_schema_context(self._marshy)
-        self._schemey.factories = sorted(
-            [*self._schemey.factories, *ext.schema_factories()], key=lambda f: f.priority, reverse=True
-        )
+    def _contexts(self) -> _Contexts:
+        """The contexts, made by the first caller; every caller gets the same object."""
+        built = self._built
+        if built is None:
+            with self._lock:
+                built = self._built
+                if built is None:
+                    built = self._built = _create_contexts()
+        return built
 
     def schema(self, type_: Any, path: str = "#") -> dict[str, Any]:
         """The JSON Schema (2020-12) of ``type_``, nested dataclasses inlined.
@@ -52,16 +57,17 @@ class TypeCodec:
 
         :raises ValueError: for a type that has no JSON form.
         """
-        schema: dict[str, Any] = _drop_generated_docs(deepcopy(self._schemey.schema_from_type(type_, path).schema))
+        generated = self._contexts().schemey.schema_from_type(type_, path).schema
+        schema: dict[str, Any] = _drop_generated_docs(deepcopy(generated))
         return schema
 
     def load(self, type_: Any, value: Any) -> Any:
         """Turn the JSON form ``value`` into an instance of ``type_``."""
-        return self._marshy.load(type_, value)
+        return self._contexts().marshy.load(type_, value)
 
     def dump(self, value: Any, type_: Any = None) -> Any:
         """Turn ``value`` (of ``type_``, or its own type) into its JSON form."""
-        return self._marshy.dump(value, type_)
+        return self._contexts().marshy.dump(value, type_)
 
     def check(self, type_: Any) -> None:
         """Raise unless ``type_`` can be loaded and dumped.
@@ -69,7 +75,7 @@ class TypeCodec:
         :raises ValueError: naming the type.
         """
         try:
-            self._marshy.get_marshaller(type_)
+            self._contexts().marshy.get_marshaller(type_)
         except Exception as e:
             raise ValueError(f"no marshaller for {type_!r}: {e}") from e
 
@@ -82,6 +88,30 @@ class TypeCodec:
         checker = FormatChecker(("date", "uuid"))
         checker.checks("date-time", raises=ValueError)(_is_datetime)
         return Draft202012Validator(dict(schema), format_checker=checker)
+
+
+@dataclass(frozen=True)
+class _Contexts:
+    marshy: MarshyContext
+    schemey: SchemaContext
+
+
+def _create_contexts() -> _Contexts:
+    """A marshy context with the extensions' marshallers, and a schemey context over it with the
+    extensions' schema factories (neither library's process-global default is touched)."""
+    from marshy.marshy_context import create_marshy_context
+    from schemey.schema_context import create_schema_context
+
+    from servey_faas import _codec_extensions as ext
+
+    marshy = create_marshy_context()
+    for marshaller in ext.marshallers():
+        marshy.register_marshaller(marshaller)
+    for factory in ext.marshaller_factories():
+        marshy.register_factory(factory)
+    schemey = create_schema_context(marshy)
+    schemey.factories = sorted([*schemey.factories, *ext.schema_factories()], key=lambda f: f.priority, reverse=True)
+    return _Contexts(marshy, schemey)
 
 
 def _is_datetime(value: object) -> bool:

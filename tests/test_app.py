@@ -14,7 +14,7 @@ import pytest
 from servey_faas import action, get_action
 from servey_faas.app import ServeyApp
 from servey_faas.discovery import ActionRegistry
-from servey_faas.errors import ActionDefinitionError, ActionNotFoundError, DiscoveryError
+from servey_faas.errors import ActionDefinitionError, ActionNotFoundError, DiscoveryError, ValidationError
 from servey_faas.settings import Settings
 
 ACTIONS = """
@@ -112,6 +112,28 @@ def test_from_registry_reports_actions_that_cannot_be_served() -> None:
     assert found is not None
     with pytest.raises(ActionDefinitionError, match="parameter 'x' needs a type annotation"):
         ServeyApp.from_registry(ActionRegistry([found]))
+
+
+def test_from_registry_builds_invokers_from_precomputed_schemas() -> None:
+    def double(x: int) -> int:
+        return 2 * x
+
+    def halve(x: float) -> float:
+        return x / 2
+
+    actions = ActionRegistry([a for a in (get_action(action(double)), get_action(action(halve))) if a is not None])
+    computed = ServeyApp.from_registry(actions)
+    documents = {"double": computed.invoker("double").schema_document}
+    documents["double"]["params"]["properties"]["x"]["maximum"] = 10  # taken as given, not generated
+    app = ServeyApp.from_registry(actions, schemas=documents)
+    assert app.invoker("double").params_schema["properties"]["x"] == {"type": "integer", "maximum": 10}
+    assert app.invoker("double").invoke_sync({"x": 4}) == 8
+    with pytest.raises(ValidationError):
+        app.invoker("double").invoke_sync({"x": 11})
+    assert app.invoker("halve").schema_document == computed.invoker("halve").schema_document
+    stale = {"double": {"params": {**documents["double"]["params"], "required": []}, "result": {"type": "integer"}}}
+    with pytest.raises(ActionDefinitionError, match=r"action 'double': the precomputed schemas .* stale"):
+        ServeyApp.from_registry(actions, schemas=stale)
 
 
 def test_app_is_frozen() -> None:

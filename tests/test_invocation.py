@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import datetime
 import enum
+import json
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from servey_faas import Example, action, get_action
+from servey_faas import Authorization, Example, action, get_action
+from servey_faas.action import Action
+from servey_faas.discovery import find_actions
 from servey_faas.errors import ActionDefinitionError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker, build_invokers
 from servey_faas.schemas import TypeCodec
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Size(enum.Enum):
@@ -523,3 +532,228 @@ def test_a_bare_date_is_not_a_date_time() -> None:
         invoker.invoke_sync({"at": "2026-01-01"})
     assert caught.value.errors[0].location == ("at",)
     assert invoker.invoke_sync({"at": "2026-01-01T10:00:00+00:00"}) == "2026-01-01T10:00:00+00:00"
+
+
+# --- invokers from precomputed schemas ----------------------------------------------------------
+
+
+class RecordingCodec(TypeCodec):
+    """A codec that records which of its methods were called (``validator`` is static: not recorded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def schema(self, type_: Any, path: str = "#") -> dict[str, Any]:
+        self.calls.append("schema")
+        return super().schema(type_, path)
+
+    def load(self, type_: Any, value: Any) -> Any:
+        self.calls.append("load")
+        return super().load(type_, value)
+
+    def dump(self, value: Any, type_: Any = None) -> Any:
+        self.calls.append("dump")
+        return super().dump(value, type_)
+
+    def check(self, type_: Any) -> None:
+        self.calls.append("check")
+        super().check(type_)
+
+
+@pytest.fixture(scope="module")
+def demo_actions() -> dict[str, Action]:
+    """The repository's demo actions (``actions/``)."""
+    entry = str(REPO_ROOT)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        return dict(find_actions("actions"))
+    finally:
+        if added:
+            sys.path.remove(entry)
+
+
+def as_written(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` after a trip through a file as the packager writes it (sorted keys)."""
+    loaded: dict[str, Any] = json.loads(json.dumps(document, sort_keys=True, indent=2))
+    return loaded
+
+
+def bad_params(invoker: ActionInvoker) -> list[dict[str, Any]]:
+    """Params that fail validation in different ways (missing, unexpected, wrong types, nested), or
+    may pass for some types (null for an optional param, any JSON for ``Any``)."""
+    cases: list[dict[str, Any]] = [{}, {"not_a_param": 1}]
+    for p in invoker.params:
+        for wrong in ([[]], None, {"nested": {"deeper": [1]}}, "text", 1.5):
+            cases.append({p.name: wrong})
+    return cases
+
+
+def test_every_demo_action_is_the_same_from_its_schema_document(demo_actions: dict[str, Action]) -> None:
+    """Built from its own document (through JSON), an invoker has the same schemas and params, gives
+    the same results and the same field errors as the one that generated them."""
+    assert {"say_hello", "quote_order", "get_order_line", "cancel_order"} <= set(demo_actions)
+    for name, found in demo_actions.items():
+        computed = ActionInvoker(found, TypeCodec())
+        codec = RecordingCodec()
+        precomputed = ActionInvoker(found, codec, schemas=as_written(computed.schema_document))
+        assert codec.calls == [], name
+        assert precomputed.params_schema == computed.params_schema, name
+        assert precomputed.result_schema == computed.result_schema, name
+        assert precomputed.params == computed.params, name
+        assert precomputed.schema_document == computed.schema_document, name
+        assert found.examples, name
+        for example in found.examples:
+            params = computed.example_params(example.params)
+            assert precomputed.invoke_sync(params) == computed.invoke_sync(params), (name, example.name)
+        outcomes = [(outcome(computed, p), outcome(precomputed, p)) for p in bad_params(computed)]
+        assert all(expected == actual for expected, actual in outcomes), name
+        assert sum(expected[0] == "invalid" for expected, _ in outcomes) >= 2, name
+
+
+def outcome(invoker: ActionInvoker, params: dict[str, Any]) -> tuple[str, Any]:
+    """``("ok", result)`` or ``("invalid", field errors)``."""
+    try:
+        return "ok", invoker.invoke_sync(params)
+    except ValidationError as e:
+        return "invalid", e.errors
+
+
+def test_a_str_action_from_its_document_never_uses_the_codec(demo_actions: dict[str, Action]) -> None:
+    say_hello = demo_actions["say_hello"]
+    document = ActionInvoker(say_hello, TypeCodec()).schema_document
+    codec = RecordingCodec()
+    invoker = ActionInvoker(say_hello, codec, schemas=document)
+    assert invoker.invoke_sync({"name": "Ada"}) == "Hello Ada!"
+    with pytest.raises(ValidationError):
+        invoker.invoke_sync({"name": 1})
+    assert codec.calls == []
+
+
+def test_dataclass_params_from_the_document_are_loaded_on_first_call(demo_actions: dict[str, Action]) -> None:
+    quote_order = demo_actions["quote_order"]
+    document = ActionInvoker(quote_order, TypeCodec()).schema_document
+    codec = RecordingCodec()
+    invoker = ActionInvoker(quote_order, codec, schemas=document)
+    assert codec.calls == []
+    result = invoker.invoke_sync({"order": {"customer": "ada", "lines": [{"sku": "tea", "quantity": 2}]}})
+    assert result["item_count"] == 2 and result["currency"] == "EUR"
+    assert codec.calls == ["load", "dump"]
+
+
+def test_the_schema_document_is_a_copy() -> None:
+    def greet(name: str = "you") -> str:
+        return f"hi {name}"
+
+    invoker = invoker_of(greet, TypeCodec())
+    document = invoker.schema_document
+    assert document == {
+        "params": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "default": "you"}},
+            "required": [],
+            "additionalProperties": False,
+        },
+        "result": {"type": "string"},
+    }
+    document["params"]["properties"]["name"]["type"] = "integer"
+    assert invoker.params_schema["properties"]["name"] == {"type": "string", "default": "you"}
+    again = ActionInvoker(invoker.action, TypeCodec(), schemas=invoker.schema_document)
+    assert again.params[0].default == "you" and again.invoke_sync({}) == "hi you"
+
+
+def test_the_document_is_copied_when_the_invoker_is_built() -> None:
+    def echo(text: str) -> str:
+        return text
+
+    computed = invoker_of(echo, TypeCodec())
+    document = computed.schema_document
+    invoker = ActionInvoker(computed.action, TypeCodec(), schemas=document)
+    document["params"]["properties"]["text"]["type"] = "integer"
+    assert invoker.invoke_sync({"text": "x"}) == "x"
+
+
+def test_examples_are_not_checked_again_with_a_document() -> None:
+    """The build checked them; an invoker from the document does not run them at start-up."""
+
+    def double(n: int) -> int:
+        return 2 * n
+
+    found = get_action(action(examples=(Example(name="two", params={"n": 2}, result=4),))(double))
+    assert found is not None
+    document = ActionInvoker(found, TypeCodec()).schema_document
+    broken = dataclasses.replace(found, examples=(Example(name="bad", params={"m": 1}, result=0),))
+    with pytest.raises(ActionDefinitionError, match="unknown params"):
+        ActionInvoker(broken, TypeCodec())
+    assert ActionInvoker(broken, TypeCodec(), schemas=document).invoke_sync({"n": 3}) == 6
+
+
+def test_the_authorization_param_stays_out_of_the_document() -> None:
+    def whoami(auth: Authorization, greeting: str = "hi") -> str:
+        return f"{greeting} {auth.subject_id}"
+
+    computed = invoker_of(whoami, TypeCodec())
+    assert set(computed.schema_document["params"]["properties"]) == {"greeting"}
+    invoker = ActionInvoker(computed.action, TypeCodec(), schemas=as_written(computed.schema_document))
+    assert invoker.authorization_param == "auth" and invoker.requires_token
+    assert invoker.invoke_sync({}, Authorization(subject_id="ann")) == "hi ann"
+
+
+def _stale(document: dict[str, Any], change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    change(changed)
+    return changed
+
+
+def _place_document() -> dict[str, Any]:
+    return invoker_of(place, TypeCodec()).schema_document
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda d: d["params"]["properties"].pop("note"), r"params \(copies, day, order\) in the schemas"),
+        (
+            lambda d: d["params"]["properties"].update(extra={"type": "string"}),
+            r"params \(copies, day, extra, note, order\) in the schemas, \(copies, day, note, order\)",
+        ),
+        (
+            lambda d: d["params"].update(required=["order"]),
+            r"required params \(order\) in the schemas, \(day, order\) in the signature",
+        ),
+        (lambda d: d["params"].update(required=["order", "day", "copies"]), r"required params \(copies, day, order\)"),
+        (lambda d: d.pop("result"), "they need a params and a result schema"),
+        (lambda d: d.update(params=[]), "they need a params and a result schema"),
+        (lambda d: d["params"].update(type="array"), "not an object schema with properties and required"),
+        (lambda d: d["params"].pop("required"), "not an object schema with properties and required"),
+        (lambda d: d["params"]["properties"].update(order=1), "not an object schema with properties and required"),
+    ],
+)
+def test_a_stale_or_malformed_document_is_refused(change: Callable[[dict[str, Any]], object], says: str) -> None:
+    found = get_action(place) or get_action(action(place))
+    assert found is not None
+    with pytest.raises(ActionDefinitionError, match="the precomputed schemas do not match") as error:
+        ActionInvoker(found, TypeCodec(), schemas=_stale(_place_document(), change))
+    assert "action 'place'" in str(error.value)
+    assert "stale: rebuild the function (servey-faas --run=build)" in str(error.value)
+    assert error.match(says)
+
+
+def test_build_invokers_takes_documents_by_action_name() -> None:
+    def one(text: str) -> str:
+        return text
+
+    def two(n: int = 2) -> int:
+        return n
+
+    actions = [a for a in (get_action(action(one)), get_action(action(two))) if a is not None]
+    documents = {"one": build_invokers(actions)["one"].schema_document, "elsewhere": {}}
+    codec = RecordingCodec()
+    invokers = build_invokers(actions, codec, schemas=documents)
+    assert codec.calls == ["check", "schema", "check", "schema"]  # two's param and result only
+    assert invokers["one"].invoke_sync({"text": "x"}) == "x" and invokers["two"].invoke_sync({}) == 2
+    stale = {"one": {"params": {**documents["one"]["params"], "properties": {}}, "result": {}}}
+    with pytest.raises(ActionDefinitionError, match="action 'one': the precomputed schemas"):
+        build_invokers(actions, schemas=stale)

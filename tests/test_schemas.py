@@ -5,6 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import json
+import subprocess
+import sys
+import threading
+import time
 import typing
 import uuid
 from dataclasses import dataclass, field
@@ -12,6 +17,7 @@ from typing import Any, Optional
 
 import pytest
 
+from servey_faas import schemas
 from servey_faas.schemas import COMPONENTS_PREFIX, TypeCodec, hoist_components, normalize_type
 
 
@@ -387,3 +393,65 @@ def test_a_dataclass_docstring_is_its_description() -> None:
         x: int
 
     assert TypeCodec().schema(Documented)["description"] == "A documented thing."
+
+
+# --- contexts made on first use ---------------------------------------------------------------------
+
+LAZINESS = """
+import json, sys
+from servey_faas.schemas import TypeCodec
+heavy = ("schemey", "marshy", "injecty")
+codec = TypeCodec()
+created = sorted(m for m in heavy if m in sys.modules)
+codec.validator({"type": "string"}).validate("x")
+validated = sorted(m for m in heavy if m in sys.modules)
+dumped = codec.dump(3, int)
+used = sorted(m for m in heavy if m in sys.modules)
+print(json.dumps([created, validated, dumped, used]))
+"""
+
+
+def test_a_codec_makes_its_schemey_and_marshy_contexts_on_first_use() -> None:
+    """In a fresh interpreter: creating a codec and validating import neither schemey, marshy nor
+    injecty (their plug-in discovery); the first dump does."""
+    result = subprocess.run([sys.executable, "-c", LAZINESS], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    created, validated, dumped, used = json.loads(result.stdout)
+    assert (created, validated, dumped) == ([], [], 3)
+    assert used == ["injecty", "marshy", "schemey"]
+
+
+def test_first_use_from_many_threads_makes_the_contexts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    real = schemas._create_contexts
+
+    def counting() -> Any:
+        time.sleep(0.05)  # widens the window in which other threads may start making their own
+        contexts = real()
+        made.append(contexts)
+        return contexts
+
+    monkeypatch.setattr(schemas, "_create_contexts", counting)
+    codec = TypeCodec()
+    assert made == []
+    start = threading.Barrier(8)
+    results: list[tuple[Any, Any, Any]] = []
+    failures: list[BaseException] = []
+
+    def first_use() -> None:
+        try:
+            start.wait(timeout=30)
+            shape = Shape("s", [Point(1, 2)])
+            results.append((codec.dump(shape), codec.schema(Point), codec.load(Point, {"x": 3})))
+        except BaseException as e:  # reported below, with the thread's own error
+            failures.append(e)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == [] and len(results) == 8
+    assert len(made) == 1
+    assert all(r == results[0] for r in results)
+    assert results[0][2] == Point(3)
