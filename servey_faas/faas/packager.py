@@ -8,6 +8,8 @@
         .dockerignore
         template.yml                language, fprocess (§5.2)
         index.py                    the entrypoint (fprocess ``python index.py``)
+        schemas.json                the action's params and result schemas (action functions only),
+                                    so that the function does not generate them at start-up
         requirements.txt            servey_faas's runtime dependencies (from its installed metadata)
         servey_faas/                servey_faas itself, so the image builds from the context alone
         function/requirements.txt   the app's own dependencies (``BuildOptions.requirements``)
@@ -55,6 +57,9 @@ if TYPE_CHECKING:
 ROUTER_NAME = "api"
 #: The watchdog's ``fprocess`` of every function (§5.2).
 FPROCESS = "python index.py"
+#: The file beside an action function's ``index.py`` with its params and result schemas, read at
+#: start-up instead of generating them (see :func:`schemas_json`).
+SCHEMAS_FILE = "schemas.json"
 #: Seconds the watchdog's read/write timeouts exceed ``exec_timeout``, so that the watchdog's own
 #: 504 answers before its HTTP server gives up (§5.1).
 TIMEOUT_MARGIN = 5.0
@@ -567,7 +572,14 @@ def _context_files(
 ) -> dict[str, bytes]:
     is_router = plan.action is None
     files: dict[str, bytes] = {}
-    dockerfile = _template("Dockerfile").replace("{{PYTHON_VERSION}}", options.python_version)
+    # The router has no schemas file: the COPY line names the files there are (a glob that may match
+    # nothing is an error for some builders).
+    entrypoint_files = "index.py template.yml" if is_router else f"index.py template.yml {SCHEMAS_FILE}"
+    dockerfile = (
+        _template("Dockerfile")
+        .replace("{{PYTHON_VERSION}}", options.python_version)
+        .replace("{{ENTRYPOINT_FILES}}", entrypoint_files)
+    )
     files["Dockerfile"] = dockerfile.encode()
     files[".dockerignore"] = _template("dockerignore").encode()
     files["template.yml"] = _template("template.yml").encode()
@@ -583,6 +595,7 @@ def _context_files(
         index = _template("index.py.in").format(
             function=plan.name, action=plan.action.name, module=_literal(module), attribute=_literal(attribute)
         )
+        files[SCHEMAS_FILE] = schemas_json(plan.action.name, app.invokers[plan.action.name].schema_document)
     files["index.py"] = index.encode()
     lines = [req for name, req in requirements if is_router or name not in _NOT_IN_ACTION_FUNCTIONS]
     files["requirements.txt"] = _requirements_text(
@@ -608,6 +621,15 @@ def _context_files(
                 raise BuildError(f"copy path {extra!r}: {target} is already in the build context")
             files[target] = data
     return files
+
+
+def schemas_json(action_name: str, document: Mapping[str, Any]) -> bytes:
+    """The bytes of an action function's :data:`SCHEMAS_FILE`: ``{"action": action_name, "params":
+    ..., "result": ...}`` from ``document`` (an invoker's ``schema_document``), as UTF-8 JSON with
+    sorted keys, an indent of 2 and a trailing newline, so that the same schemas give the same bytes.
+    """
+    body = {"action": action_name, "params": document["params"], "result": document["result"]}
+    return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _template(name: str) -> str:

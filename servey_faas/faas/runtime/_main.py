@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from servey_faas.action import Action, get_action
@@ -43,19 +43,63 @@ def load_action(module: str, attribute: str) -> Action:
     return action
 
 
-def load_app(module: str, attribute: str, environ: Mapping[str, str] | None = None) -> ServeyApp:
+def load_app(
+    module: str,
+    attribute: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    schemas_file: str | os.PathLike[str] | None = None,
+) -> ServeyApp:
     """The :class:`~servey_faas.app.ServeyApp` of the one action at ``module:attribute``, with the
     settings read from ``environ`` (default ``os.environ``): the same invoker as the dev server.
 
-    :raises ConfigurationError: as :func:`load_action`, or when the action cannot be served
-        (its settings or its definition are wrong).
+    ``schemas_file`` is the ``schemas.json`` that ``--run=build`` writes beside ``index.py`` (see
+    :func:`read_schemas`): the invoker takes its schemas from it instead of generating them, so
+    that the function starts without schemey and marshy (cold start, issue 6).
+
+    :raises ConfigurationError: as :func:`load_action` and :func:`read_schemas`, or when the action
+        cannot be served (its settings or its definition are wrong, or the schemas file is stale).
     """
     from servey_faas.app import ServeyApp
     from servey_faas.discovery import ActionRegistry
     from servey_faas.settings import Settings
 
     action = load_action(module, attribute)
-    return ServeyApp.from_registry(ActionRegistry([action]), Settings.load(environ))
+    schemas = None if schemas_file is None else {action.name: read_schemas(schemas_file, action.name)}
+    return ServeyApp.from_registry(ActionRegistry([action]), Settings.load(environ), schemas=schemas)
+
+
+def read_schemas(path: str | os.PathLike[str], action_name: str) -> dict[str, Any]:
+    """The schema document of ``action_name`` in the JSON file ``path``: the file holds
+    ``{"action": <name>, "params": <params schema>, "result": <result schema>}``; returns
+    ``{"params": ..., "result": ...}`` (:attr:`~servey_faas.invocation.ActionInvoker.schema_document`).
+
+    :raises ConfigurationError: naming ``path``, when it is missing or unreadable, is not such a
+        JSON object, or names another action.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            document = json.load(f)
+    except OSError as e:
+        raise ConfigurationError(f"cannot read the schemas file {path}: {e.strerror or e}") from e
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise ConfigurationError(f"the schemas file {path} is not JSON: {e}") from e
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("action"), str)
+        or not isinstance(document.get("params"), dict)
+        or not isinstance(document.get("result"), dict)
+    ):
+        raise ConfigurationError(
+            f"the schemas file {path} is not an object with an action name and params and result schemas"
+        )
+    if document["action"] != action_name:
+        raise ConfigurationError(
+            f"the schemas file {path} is for action {document['action']!r}, not {action_name!r}: "
+            "rebuild the function (servey-faas --run=build)"
+        )
+    return {"params": document["params"], "result": document["result"]}
 
 
 def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
@@ -140,9 +184,12 @@ def self_test(app: ServeyApp, action_name: str, out: TextIO) -> int:
     return 1 if failures else 0
 
 
-def run(module: str, attribute: str, argv: Sequence[str] = ()) -> int:
+def run(
+    module: str, attribute: str, argv: Sequence[str] = (), *, schemas_file: str | os.PathLike[str] | None = None
+) -> int:
     """The entrypoint of a function's ``index.py``: serve the action ``module:attribute``
-    (``fprocess``: ``python index.py``), or with ``--self-test`` run its examples.
+    (``fprocess``: ``python index.py``), or with ``--self-test`` run its examples. ``schemas_file``
+    is passed to :func:`load_app` (``index.py`` passes its ``schemas.json``).
 
     Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
     as ``Error: ...`` on stderr with status 1 (the watchdog then exits too, §5.1).
@@ -152,7 +199,7 @@ def run(module: str, attribute: str, argv: Sequence[str] = ()) -> int:
         sys.stderr.write(f"usage: python index.py [--self-test] (got {' '.join(args)})\n")
         return 2
     try:
-        app = load_app(module, attribute)
+        app = load_app(module, attribute, schemas_file=schemas_file)
         action_name = next(iter(app.invokers))
         if args:
             return self_test(app, action_name, sys.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import textwrap
 from importlib import metadata
@@ -72,16 +73,38 @@ def test_golden_trees(demo_build: BuildResult) -> None:
 
 @pytest.mark.parametrize("function", ["say-hello", "api"])
 def test_golden_context_files(demo_build: BuildResult, function: str) -> None:
-    context = next(f.context for f in demo_build.functions if f.name == function)
-    for name in GOLDEN_FILES:
-        check_golden(f"{function}/{name.replace('.dockerignore', 'dockerignore')}", (context / name).read_text())
+    built = next(f for f in demo_build.functions if f.name == function)
+    names = GOLDEN_FILES if built.action_name is None else (*GOLDEN_FILES, "schemas.json")
+    for name in names:
+        check_golden(f"{function}/{name.replace('.dockerignore', 'dockerignore')}", (built.context / name).read_text())
 
 
-def test_every_action_context_differs_only_in_its_entrypoint(demo_build: BuildResult) -> None:
+def test_every_action_context_differs_only_in_its_entrypoint_and_schemas(demo_build: BuildResult) -> None:
     contexts = [context_files(f.context) for f in demo_build.functions if f.action_name is not None]
-    first = {k: v for k, v in contexts[0].items() if k != "index.py"}
+    own = ("index.py", "schemas.json")
+    first = {k: v for k, v in contexts[0].items() if k not in own}
     for files in contexts[1:]:
-        assert {k: v for k, v in files.items() if k != "index.py"} == first
+        assert {k: v for k, v in files.items() if k not in own} == first
+
+
+def test_action_functions_carry_their_schemas(demo_build: BuildResult, demo_app: ServeyApp) -> None:
+    """schemas.json beside index.py: the invoker's schema document and the action's name, as sorted,
+    indented JSON with a trailing newline; the Dockerfile copies it; the router has none."""
+    for fn in demo_build.functions:
+        dockerfile = (fn.context / "Dockerfile").read_text()
+        if fn.action_name is None:
+            assert not (fn.context / "schemas.json").exists()
+            assert "COPY --chown=app:app index.py template.yml ./\n" in dockerfile
+            continue
+        data = (fn.context / "schemas.json").read_bytes()
+        document = json.loads(data)
+        assert document == {"action": fn.action_name, **demo_app.invokers[fn.action_name].schema_document}
+        assert data == (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+        assert "COPY --chown=app:app index.py template.yml schemas.json ./\n" in dockerfile
+        index = (fn.context / "index.py").read_text()
+        assert 'schemas_file=os.path.join(here, "schemas.json")' in index
+    # dataclasses, an enum, dates, a nested list: the whole document, byte for byte
+    check_golden("quote-order/schemas.json", (context_of(demo_build, "quote_order") / "schemas.json").read_text())
 
 
 def runtime_requirements(router: bool) -> list[str]:
@@ -242,7 +265,7 @@ def test_test_app_schedules_timeouts_and_entrypoints(test_build: BuildResult) ->
     router = by_action[None]
     assert router.deployment.env_vars["exec_timeout"] == "1m35s"  # the slowest action plus a margin
     index = (by_action["move"].context / "index.py").read_text()
-    assert 'run("svf_packaging_test_actions", "move", sys.argv[1:])' in index
+    assert 'run("svf_packaging_test_actions", "move", sys.argv[1:], schemas_file=' in index
     assert test_build.warnings == ()
 
 

@@ -3,14 +3,15 @@ REST paths (written by servey_faas --run=build; do not edit).
 
 The watchdog starts it as ``python index.py`` (fprocess, CONTRACTS.md §5.1); it listens where
 ``upstream_url`` points (default http://127.0.0.1:5000). ``python index.py --self-test`` runs the
-action's examples instead.
+action's examples instead. The action's schemas are read from schemas.json beside this file.
 """
 
 import os
 import sys
 
 if __name__ == "__main__":
-    sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(1, os.path.join(here, "function"))
     from servey_faas.faas.runtime import run
 
-    sys.exit(run("actions.greetings", "say_hello", sys.argv[1:]))
+    sys.exit(run("actions.greetings", "say_hello", sys.argv[1:], schemas_file=os.path.join(here, "schemas.json")))
