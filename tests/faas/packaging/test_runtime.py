@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -18,12 +19,14 @@ from servey_faas import ScopeAccessControl, WebTrigger, action
 from servey_faas.app import ServeyApp
 from servey_faas.authorization import Authorization
 from servey_faas.discovery import ActionRegistry
-from servey_faas.errors import ConfigurationError
-from servey_faas.faas.packager import BuildResult
+from servey_faas.errors import ConfigurationError, ValidationError
+from servey_faas.faas.packager import BuildOptions, BuildResult, build
 from servey_faas.faas.runtime import (
     function_app,
     load_action,
+    load_app,
     read_secret,
+    run,
     secret_path,
     self_test,
     upstream_address,
@@ -218,27 +221,56 @@ def test_bad_upstream_urls(url: str) -> None:
 FORBIDDEN = ("strawberry", "celery", "servey_faas.web.graphql", "servey_faas.web.docs", "servey_faas.web.openapi",
              "servey_faas.scheduling", "servey_faas.testing", "servey_faas.cli")  # fmt: skip
 
+#: Modules the function of a str-only action never imports when it starts from its schemas.json.
+CODEC_MODULES = ("schemey", "marshy", "injecty")
+
+#: An action function's start-up: load the app as index.py does (with the build context's
+#: schemas.json), make its HTTP app, answer one call.
 IMPORT_PATH = """
 import json, sys
 from servey_faas.faas.runtime import function_app, load_app
-import uvicorn
-app = load_app(sys.argv[1], sys.argv[2])
-config = uvicorn.Config(function_app(app), lifespan="off", ws="none", log_config=None)
-config.load()
+app = load_app(sys.argv[1], sys.argv[2], schemas_file=sys.argv[3])
+function_app(app)
+result = app.invoker(sys.argv[2]).invoke_sync(json.loads(sys.argv[4]))
 import servey_faas
-print(json.dumps({"modules": sorted(sys.modules), "servey_faas": servey_faas.__file__}))
+print(json.dumps({"modules": sorted(sys.modules), "servey_faas": servey_faas.__file__, "result": result}))
 """
 
 
-@pytest.mark.parametrize("from_context", [False, True], ids=["installed", "build-context"])
-def test_the_import_path_stays_small(test_build: BuildResult, from_context: bool) -> None:
-    """In a fresh interpreter, serving an action (with the action's module imported) loads no
-    GraphQL, Celery, docs, OpenAPI, scheduling or CLI code: with the installed servey_faas, and with
-    the build context's own copy first on the path, as in the image."""
-    context = context_of(test_build, "greet")
+@pytest.fixture(scope="module")
+def demo_build(demo_app: ServeyApp, tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The demo app's action functions (no router)."""
+    return build(demo_app, BuildOptions(output_dir=tmp_path_factory.mktemp("demo") / "serverless", router=False))
+
+
+@pytest.mark.parametrize(
+    ("app", "module", "action_name", "params", "expected", "from_context"),
+    [
+        ("test", "svf_packaging_test_actions", "greet", {"name": "Ada"}, "Hello Ada!", False),
+        ("test", "svf_packaging_test_actions", "greet", {"name": "Ada"}, "Hello Ada!", True),
+        ("demo", "actions.greetings", "say_hello", {"name": "Bo"}, "Hello Bo!", True),
+    ],
+    ids=["greet-installed", "greet-build-context", "say-hello-build-context"],
+)
+def test_the_import_path_stays_small(
+    request: pytest.FixtureRequest,
+    app: str,
+    module: str,
+    action_name: str,
+    params: dict[str, str],
+    expected: str,
+    from_context: bool,
+) -> None:
+    """In a fresh interpreter, starting an action's function (the action's module imported, the app
+    loaded with its schemas.json, its HTTP app made, one call answered) loads no GraphQL, Celery,
+    docs, OpenAPI, scheduling or CLI code, and for these str-only actions neither schemey, marshy
+    nor injecty (validation is python-jsonschema's): with the installed servey_faas, and with the
+    build context's own copy first on the path, as in the image."""
+    built: BuildResult = request.getfixturevalue("test_build" if app == "test" else "demo_build")
+    context = context_of(built, action_name)
     path = [str(context)] if from_context else []
     result = subprocess.run(
-        [sys.executable, "-c", IMPORT_PATH, "svf_packaging_test_actions", "greet"],
+        [sys.executable, "-c", IMPORT_PATH, module, action_name, str(context / "schemas.json"), json.dumps(params)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -249,6 +281,85 @@ def test_the_import_path_stays_small(test_build: BuildResult, from_context: bool
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     modules = found["modules"]
-    assert "servey_faas.faas.runtime" in modules and "starlette" in modules
+    assert found["result"] == expected
+    assert "servey_faas.faas.runtime" in modules and "jsonschema" in modules and module in modules
     assert [m for m in modules if m.startswith(FORBIDDEN)] == []
+    assert [m for m in modules if m.split(".")[0] in CODEC_MODULES] == []
     assert Path(found["servey_faas"]).is_relative_to(context) == from_context
+
+
+# --- load_app and run with a schemas file ----------------------------------------------------------
+
+
+def test_load_app_takes_the_schemas_from_the_file(test_build: BuildResult, test_app: ServeyApp) -> None:
+    schemas_file = context_of(test_build, "move") / "schemas.json"
+    app = load_app("svf_packaging_test_actions", "move", {}, schemas_file=schemas_file)
+    computed = test_app.invoker("move")
+    assert app.invoker("move").schema_document == computed.schema_document
+    assert app.invoker("move").invoke_sync({"dx": 2, "point": {"x": 1, "y": 1}}) == {"x": 3, "y": 1}
+    with pytest.raises(ValidationError) as error:
+        app.invoker("move").invoke_sync({"dx": "x", "point": {"x": 1}})
+    with pytest.raises(ValidationError) as expected:
+        computed.invoke_sync({"dx": "x", "point": {"x": 1}})
+    assert error.value.errors == expected.value.errors
+    # and a file edited by hand is what the function validates with
+    document = json.loads(schemas_file.read_text())
+    document["params"]["properties"]["dx"]["maximum"] = 5
+    edited = schemas_file.parent.parent / "move-edited-schemas.json"
+    edited.write_text(json.dumps(document))
+    try:
+        strict = load_app("svf_packaging_test_actions", "move", {}, schemas_file=str(edited))
+    finally:
+        edited.unlink()
+    with pytest.raises(ValidationError):
+        strict.invoker("move").invoke_sync({"dx": 6, "point": {"x": 1, "y": 1}})
+
+
+def bad_schemas_files(tmp_path: Path, good: dict[str, Any]) -> list[tuple[Path, str]]:
+    """``(file, what the error says)`` for every way a schemas file can be wrong."""
+    cases: list[tuple[Path, str]] = [(tmp_path / "missing.json", "cannot read the schemas file {path}: No such file")]
+    contents = {
+        "malformed.json": (b'{"action": ', "the schemas file {path} is not JSON"),
+        "binary.json": (b"\xff\xfe\x00", "the schemas file {path} is not JSON"),
+        "array.json": (b"[]", "the schemas file {path} is not an object with an action name"),
+        "no-result.json": (
+            json.dumps({"action": "greet", "params": good["params"]}).encode(),
+            "the schemas file {path} is not an object with an action name",
+        ),
+        "other.json": (
+            json.dumps({**good, "action": "move"}).encode(),
+            "the schemas file {path} is for action 'move', not 'greet': rebuild the function",
+        ),
+        "stale.json": (
+            json.dumps({**good, "params": {**good["params"], "required": []}}).encode(),
+            "action 'greet': the precomputed schemas do not match the function (required params (none) in the "
+            "schemas, (name) in the signature); they are stale",
+        ),
+    }
+    for name, (data, says) in contents.items():
+        (tmp_path / name).write_bytes(data)
+        cases.append((tmp_path / name, says))
+    cases.append((tmp_path, "cannot read the schemas file {path}: Is a directory"))
+    return cases
+
+
+def test_a_bad_schemas_file_is_a_configuration_error(
+    test_build: BuildResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = json.loads((context_of(test_build, "greet") / "schemas.json").read_text())
+    for path, says in bad_schemas_files(tmp_path, good):
+        message = says.format(path=path)
+        with pytest.raises(ConfigurationError) as error:
+            load_app("svf_packaging_test_actions", "greet", {}, schemas_file=path)
+        assert str(error.value).startswith(message), path
+        # run() (index.py) prints it and fails, for serving and for the self-test alike
+        for argv in ([], ["--self-test"]):
+            assert run("svf_packaging_test_actions", "greet", argv, schemas_file=str(path)) == 1
+            out, err = capsys.readouterr()
+            assert (out, err.startswith(f"Error: {message}"), err.count("\n")) == ("", True, 1), err
+
+
+def test_run_self_test_with_the_schemas_file(test_build: BuildResult, capsys: pytest.CaptureFixture[str]) -> None:
+    schemas_file = context_of(test_build, "greet") / "schemas.json"
+    assert run("svf_packaging_test_actions", "greet", ["--self-test"], schemas_file=schemas_file) == 0
+    assert capsys.readouterr().out == "ok   greet::world\n1 of 1 examples passed\n"
