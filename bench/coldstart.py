@@ -3,7 +3,8 @@
 Run from the repository root, in the dev venv with the ``bench`` extra (``pip install -e '.[bench]'``,
 which adds flask and waitress)::
 
-    python bench/coldstart.py                 # 15 interleaved rounds
+    python bench/coldstart.py                 # 15 interleaved rounds, this interpreter
+    python bench/coldstart.py --venv /tmp/coldstart-venv   # as in an image (see below)
     python bench/coldstart.py --rounds 30 --keep /tmp/coldstart
 
 Measures process start → first ``200`` answer to ``GET /?name=World`` on a free 127.0.0.1 port, with
@@ -18,6 +19,11 @@ the current interpreter (or ``--python``), for:
   same copy of servey_faas, which the action's module imports);
 - ``flask-inline`` (reported, not held to the target): the same handler with the function's body
   inlined, importing nothing of the app (no servey_faas at all).
+
+``--venv DIR`` runs both with a virtual environment holding only what the function image installs
+(the context's ``requirements.txt``) plus flask and waitress, created there on first use (pip needs
+the package index): a dev environment's extra packages (an editable install's import hook,
+jsonschema's optional format checkers) slow both sides down and are not in an image.
 
 The client connects every millisecond until the port accepts, then sends one request. After one
 warm-up start of each (bytecode caches written, as the image precompiles), rounds alternate the
@@ -160,6 +166,17 @@ def build_flask(root: Path, handler: str, servey_faas_copy: Path) -> Path:
     return context
 
 
+def image_like_venv(venv: Path, requirements: Path) -> str:
+    """The interpreter of ``venv``, created (once) with ``requirements`` plus flask and waitress."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} with {requirements.name} + flask + waitress ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, "-r", str(requirements), "flask", "waitress"], check=True)
+    return str(python)
+
+
 def start_to_200(context: Path, python: str = sys.executable, timeout: float = 20.0) -> float:
     """Seconds from starting ``python index.py`` in ``context`` to its first 200 on ``GET /``."""
     port = _free_port()
@@ -210,6 +227,35 @@ def _p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
+def measure(args: argparse.Namespace, root: Path) -> dict[str, list[float]]:
+    """Seconds to the first 200 of each server, ``args.rounds`` interleaved rounds after a warm-up.
+
+    :raises RuntimeError: when a server cannot start or answers wrong, or flask/waitress are missing.
+    """
+    servey = build_servey(root / "servey")
+    if args.venv is not None:
+        args.python = image_like_venv(args.venv, servey / "requirements.txt")
+    check = subprocess.run([args.python, "-c", "import flask, waitress"], capture_output=True, check=False)
+    if check.returncode != 0:
+        raise RuntimeError(f"{args.python} lacks flask or waitress: pip install -e '.[bench]'")
+    contexts = {
+        "servey": servey,
+        "flask": build_flask(root / "flask", FLASK_HANDLER, servey / "servey_faas"),
+        "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER, servey / "servey_faas"),
+    }
+    print(f"{args.python}, {args.rounds} rounds, contexts in {root}")
+    for context in contexts.values():
+        start_to_200(context, args.python)  # warm-up: bytecode caches written, files in the page cache
+    times: dict[str, list[float]] = {name: [] for name in contexts}
+    order = list(contexts)
+    for i in range(args.rounds):
+        for name in order if i % 2 == 0 else reversed(order):
+            times[name].append(start_to_200(contexts[name], args.python))
+        line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in contexts)
+        print(f"round {i + 1:2d}: {line}", flush=True)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
@@ -220,31 +266,17 @@ def main(argv: list[str] | None = None) -> int:
         help="interpreter that runs both servers (default: this one); e.g. a clean venv holding only the "
         "function's requirements.txt plus flask and waitress, as in an image",
     )
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        help="run both with this virtual environment, created on first use with the function's "
+        "requirements.txt plus flask and waitress (as in an image); overrides --python",
+    )
     args = parser.parse_args(argv)
-    check = subprocess.run([args.python, "-c", "import flask, waitress"], capture_output=True, check=False)
-    if check.returncode != 0:
-        print(f"{args.python} lacks flask or waitress: pip install -e '.[bench]'", file=sys.stderr)
-        return 2
-
     root = args.keep or Path(tempfile.mkdtemp(prefix="coldstart-"))
     try:
-        servey = build_servey(root / "servey")
-        contexts = {
-            "servey": servey,
-            "flask": build_flask(root / "flask", FLASK_HANDLER, servey / "servey_faas"),
-            "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER, servey / "servey_faas"),
-        }
-        print(f"{args.python}, {args.rounds} rounds, contexts in {root}")
-        for context in contexts.values():
-            start_to_200(context, args.python)  # warm-up: bytecode caches written, files in the page cache
-        times: dict[str, list[float]] = {name: [] for name in contexts}
-        order = list(contexts)
-        for i in range(args.rounds):
-            for name in order if i % 2 == 0 else reversed(order):
-                times[name].append(start_to_200(contexts[name], args.python))
-            line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in contexts)
-            print(f"round {i + 1:2d}: {line}")
-    except RuntimeError as e:
+        times = measure(args, root)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         print(f"cannot run: {e}", file=sys.stderr)
         return 2
     finally:

@@ -22,19 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import inspect
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 from servey_faas.faas._models import FunctionDeployment, FunctionStatus, LogEntry, Secret
 from servey_faas.faas._spec_check import SpecChecker
@@ -137,7 +141,7 @@ class FakeGateway:
         self._functions: dict[tuple[str, str], _Function] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
         self._logs: dict[tuple[str, str], list[LogEntry]] = {}
-        self._upstreams: dict[tuple[str, str], ASGIApp | str] = {}
+        self._upstreams: dict[tuple[str, str], ASGIApp | WSGIApplication | str] = {}
         self._faults: list[_Fault] = []
         self._tokens: dict[str, _IssuedToken] = {}
         self._queue: asyncio.Queue[tuple[RecordedRequest, str, str, str]] | None = None
@@ -149,10 +153,13 @@ class FakeGateway:
     # --- test controls -------------------------------------------------------------------------
 
     def attach(
-        self, name: str, upstream: ASGIApp | str, *, namespace: str = DEFAULT_NAMESPACE, deploy: bool = True
-    ) -> None:
-        """Serve function ``name.namespace`` with ``upstream``: an ASGI app (in-process) or a base
-        URL. With ``deploy``, the function is also deployed (image ``fake/<name>``) if missing."""
+        self, name: str, upstream: ASGIApp | WSGIApplication | str, *, namespace: str = DEFAULT_NAMESPACE,
+        deploy: bool = True,
+    ) -> None:  # fmt: skip
+        """Serve function ``name.namespace`` with ``upstream``: an ASGI app (an async callable),
+        a WSGI app (a sync callable, such as an action's
+        :func:`~servey_faas.faas.runtime.function_app`), both in-process, or a base URL. With
+        ``deploy``, the function is also deployed (image ``fake/<name>``) if missing."""
         with self._lock:
             self._upstreams[(namespace, name)] = upstream
             if deploy and (namespace, name) not in self._functions:
@@ -526,18 +533,10 @@ class FakeGateway:
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         headers.update({"x-call-id": call_id, "x-start-time": start})
         headers.setdefault("x-forwarded-host", request.headers.get("host", ""))
-        if isinstance(upstream, str):
-            client = httpx.AsyncClient(base_url=upstream)
-        else:
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=upstream), base_url="http://function")
-        async with client:
-            try:
-                response = await client.request(
-                    request.method, sub_path, params=query or None, headers=headers, content=request.body or None,
-                    timeout=60.0,
-                )  # fmt: skip
-            except httpx.TransportError:
-                return 500, {"X-OpenFaaS-Internal": "proxy"}, f"Can't reach service for: {name}.".encode()
+        try:
+            response = await _forward(upstream, request.method, sub_path, query, headers, request.body)
+        except httpx.TransportError:
+            return 500, {"X-OpenFaaS-Internal": "proxy"}, f"Can't reach service for: {name}.".encode()
         with self._lock:
             fn.invocations += 1
         out = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -596,3 +595,30 @@ class FakeGateway:
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
+
+
+async def _forward(
+    upstream: ASGIApp | WSGIApplication | str,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+) -> httpx.Response:
+    """One request to a function's upstream: a base URL, an ASGI app, or a WSGI app (called on a
+    worker thread, as a WSGI server would)."""
+    arguments: dict[str, Any] = {"params": query or None, "headers": headers, "content": body or None, "timeout": 60.0}
+    if isinstance(upstream, str):
+        async with httpx.AsyncClient(base_url=upstream) as client:
+            return await client.request(method, path, **arguments)
+    if inspect.iscoroutinefunction(upstream) or inspect.iscoroutinefunction(type(upstream).__call__):
+        transport = httpx.ASGITransport(app=upstream)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://function") as client:
+            return await client.request(method, path, **arguments)
+
+    def call() -> httpx.Response:
+        wsgi = httpx.WSGITransport(app=upstream)  # type: ignore[arg-type]
+        with httpx.Client(transport=wsgi, base_url="http://function") as client:
+            return client.request(method, path, **arguments)
+
+    return await asyncio.get_running_loop().run_in_executor(None, call)

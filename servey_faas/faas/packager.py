@@ -69,8 +69,11 @@ CRON_TOPIC = "cron-function"
 RESERVED_ENVIRONMENT = frozenset(
     {"exec_timeout", "read_timeout", "write_timeout", "jwt_auth", "fprocess", "mode", "upstream_url"}
 )
-#: Runtime dependencies an action's function does not need (docs assets, schedulers, GraphQL).
-_NOT_IN_ACTION_FUNCTIONS = frozenset({"swagger-ui-bundle-v2", "croniter", "celery", "strawberry-graphql"})
+#: Runtime dependencies an action's function does not need: docs assets, schedulers, GraphQL, and
+#: the dev server's stack (its server is waitress, servey_faas/faas/runtime/_server.py) and CLI.
+_NOT_IN_ACTION_FUNCTIONS = frozenset(
+    {"swagger-ui-bundle-v2", "croniter", "celery", "strawberry-graphql", "starlette", "uvicorn", "click", "rich"}
+)
 #: Parts of servey_faas an action's function never imports (``/``-separated, relative to the package).
 _ACTION_FUNCTION_SKIPS = ("__main__.py", "cli", "scheduling", "testing", "web/static", "web/graphql", "faas/template")
 _TEMPLATE_DIR = Path(__file__).parent / "template"

@@ -228,10 +228,14 @@ def router_app(
 
     :raises ConfigurationError: for an unknown mode or a bad function name.
     """
+    from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from servey_faas.faas.runtime._app import READY_PATH, ready
+    from servey_faas.faas.runtime._app import READY_PATH
     from servey_faas.web import create_app
+
+    async def ready(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("OK")
 
     extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]  # the watchdog's ready_path (§5.1)
     if mode == IN_PROCESS_MODE:

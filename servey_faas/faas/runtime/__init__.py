@@ -1,17 +1,20 @@
 """What runs inside an action's OpenFaaS function: the entrypoint and its helpers.
 
 A build context's ``index.py`` (the watchdog's ``fprocess``, CONTRACTS.md §5.2) calls
-:func:`run`, which loads the one action it serves and serves it with uvicorn where the watchdog's
-``upstream_url`` points (§5.1): the action at ``/`` and under its REST paths (:func:`function_app`).
+:func:`run`, which loads the one action it serves and serves it where the watchdog's
+``upstream_url`` points (§5.1): the action at ``/`` and under its REST paths (:func:`function_app`,
+a WSGI app answering through the dev server's route handlers), with waitress, the python3-http
+template's server, draining in-flight requests on SIGTERM.
 Action code reads the function's secrets with :func:`read_secret` (§5.3); a JWT public key for
 end users' tokens can be a secret too: ``JWT_PUBLIC_KEY_FILE=/var/openfaas/secrets/<name>`` in the
 function's environment.
 
-The import path is kept small for cold start: the core, Starlette and uvicorn; never GraphQL,
-Celery, the docs pages or the OpenAPI builder.
+The import path is kept small for cold start (issue 6, ``bench/coldstart.py``): the core and
+waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQL, Celery, the docs
+pages or the OpenAPI builder. The API router function is a Starlette app (:func:`serve_asgi`).
 """
 
-from servey_faas.faas.runtime._app import READY_PATH, function_app
+from servey_faas.faas.runtime._app import READY_PATH, FunctionApp, function_app
 from servey_faas.faas.runtime._main import (
     DEFAULT_UPSTREAM_URL,
     load_action,
@@ -28,6 +31,7 @@ __all__ = [
     "DEFAULT_SECRET_MOUNT_PATH",
     "DEFAULT_UPSTREAM_URL",
     "READY_PATH",
+    "FunctionApp",
     "function_app",
     "load_action",
     "load_app",

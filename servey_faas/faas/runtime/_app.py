@@ -1,40 +1,131 @@
-"""The ASGI app of one action's OpenFaaS function: the action at ``/`` and under its REST paths.
+"""The WSGI app of one action's OpenFaaS function: the action at ``/`` and under its REST paths.
 
 Behind of-watchdog in ``mode=http`` (CONTRACTS.md §5.1) every request reaches this app with the
 path the gateway left after ``/function/<name>`` (§2.1), and a request body sent chunked without
-``Content-Length``. Requests go through the dev server's own endpoint
-(:class:`servey_faas.web.rest.ActionEndpoint`) and so through
-:class:`servey_faas.invocation.ActionInvoker`: validation, errors and results are those of the dev
-server. Only Starlette and the core are imported: no GraphQL, docs or scheduling code.
+``Content-Length`` (the server, waitress, de-chunks it). Each route answers through the dev
+server's own :class:`~servey_faas.web.handling.RouteHandler` and so through
+:class:`~servey_faas.invocation.ActionInvoker`: access decisions, validation errors, results and
+caching headers are the dev server's bytes. No web framework is imported: WSGI keeps the
+function's cold start small (issue 6; ``bench/coldstart.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+import re
+import threading
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from servey_faas.app import ServeyApp
+from servey_faas.errors import ConfigurationError
+from servey_faas.invocation import ActionInvoker
 from servey_faas.triggers import WebTrigger
-from servey_faas.web.responses import error_response
-from servey_faas.web.rest import ActionEndpoint, WebRoute, rest_routes, web_routes
+from servey_faas.web.handling import JSON_MEDIA_TYPE, Reply, RouteHandler, WebRoute, error_reply, web_routes
+
+if TYPE_CHECKING:
+    import asyncio
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 #: The upstream path the watchdog's ``ready_path`` points at (CONTRACTS.md §5.1).
 READY_PATH = "/_/ready"
 #: What ``/`` serves: GET reads the query string, POST a JSON object body (§2.3).
 _ROOT_TRIGGERS = (WebTrigger("GET", "/"), WebTrigger("POST", "/"))
+_READY = Reply(200, b"OK", media_type="text/plain; charset=utf-8")
+_NOT_FOUND = error_reply(404, "not_found", "Not Found")
+_STATUS_LINES = {
+    200: "200 OK",
+    304: "304 Not Modified",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    422: "422 Unprocessable Content",
+    500: "500 Internal Server Error",
+}
 
-_USER_HEADER = b"x-servey-authorization"
-_ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+class FunctionApp:
+    """The WSGI application serving one action (PEP 3333); build it with :func:`function_app`.
+
+    Sync actions run in the server's worker thread; async actions on one event loop of the app's
+    own (a daemon thread started on the first async call, stopped by :meth:`close`).
+    """
+
+    def __init__(self, invoker: ActionInvoker, routes: list[_Path], *, function_auth: bool) -> None:
+        self.invoker = invoker
+        self._routes = routes
+        self._token_key = "HTTP_X_SERVEY_AUTHORIZATION" if function_auth else "HTTP_AUTHORIZATION"
+        self._loop: _LoopThread | None = None
+        self._loop_lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        # PEP 3333 gives PATH_INFO as latin-1; the URL's bytes are UTF-8 (as uvicorn decodes them).
+        path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8", "replace")
+        reply = self._answer(method, path, environ)
+        status = _STATUS_LINES.get(reply.status) or f"{reply.status} Status"
+        headers = list(reply.headers.items())
+        if reply.media_type is not None:
+            headers.append(("Content-Type", reply.media_type))
+        if reply.status not in (204, 304):
+            headers.append(("Content-Length", str(len(reply.body))))
+        start_response(status, headers)
+        return [b"" if method == "HEAD" else reply.body]
+
+    def _answer(self, method: str, path: str, environ: WSGIEnvironment) -> Reply:
+        get_like = "GET" if method == "HEAD" else method
+        if path == READY_PATH:
+            return _READY if get_like == "GET" else _not_allowed(["GET"])
+        for route in self._routes:
+            path_params = route.match(path)
+            if path_params is None:
+                continue
+            handler = route.handlers.get(get_like)
+            if handler is None:
+                return _not_allowed(list(route.handlers))
+            return self._handle(handler, method, path, path_params, environ)
+        return _NOT_FOUND
+
+    def _handle(
+        self, handler: RouteHandler, method: str, path: str, path_params: dict[str, str], environ: WSGIEnvironment
+    ) -> Reply:
+        loaded = handler.load(
+            environ.get(self._token_key),
+            parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            path_params,
+            _read_body(environ) if handler.reads_body else b"",
+            environ.get("CONTENT_TYPE") or None,
+        )
+        if isinstance(loaded, Reply):
+            return loaded
+        try:
+            result = self._call(loaded)
+            return handler.reply(result, environ.get("HTTP_IF_NONE_MATCH"))
+        except Exception:
+            return handler.failure(method, path)
+
+    def _call(self, kwargs: dict[str, Any]) -> Any:
+        invoker = self.invoker
+        if not invoker.action.is_async:
+            return invoker.action.fn(**kwargs)
+        with self._loop_lock:
+            if self._loop is None:
+                self._loop = _LoopThread()
+            loop = self._loop
+        return loop.run(invoker.call(kwargs))
+
+    def close(self) -> None:
+        """Stop the event loop of async actions, if one was started (idempotent)."""
+        with self._loop_lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop()
 
 
-def function_app(app: ServeyApp, action_name: str | None = None, *, function_auth: bool = False) -> ASGIApp:
-    """The ASGI app serving one action of ``app`` (``action_name``, or its only action).
+def function_app(app: ServeyApp, action_name: str | None = None, *, function_auth: bool = False) -> FunctionApp:
+    """The WSGI app serving one action of ``app`` (``action_name``, or its only action).
 
     Routes:
 
@@ -42,81 +133,100 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
       the queue-worker send, §4.3) → 200 with the JSON result; ``GET /`` (and HEAD): the params
       in the query string, read as for a GET route of the dev server;
     * every REST route of the action (its ``WebTrigger`` paths), with the dev server's semantics;
-    * ``GET /_/ready``: 200 ``OK`` once the app serves (the watchdog's ``ready_path``, §5.1).
+    * ``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, §5.1).
 
     Errors are the dev server's JSON bodies: 422 ``validation_error`` listing field errors, 400
-    ``bad_request`` (malformed JSON, wrong content type), 404/405, and 500 ``internal_error``
-    when the action raises (the traceback goes to the log, never to the caller, §2.4). Nothing
-    about the caller's identity is read from the payload: function authentication is the
-    watchdog's ``jwt_auth`` (§7.4), and end users' bearer tokens are verified here, as on the dev
-    server, with the app's own key.
+    ``bad_request`` (malformed JSON, wrong content type), 401/403 with bearer challenges, 404
+    ``not_found`` and 405 ``method_not_allowed`` (with ``Allow``), and 500 ``internal_error`` when
+    the action raises (the traceback goes to the log, never to the caller, §2.4). A trailing slash
+    is not redirected (behind the gateway a redirect would drop ``/function/<name>``). Nothing about
+    the caller's identity is read from the payload: function authentication is the watchdog's
+    ``jwt_auth`` (§7.4), and end users' bearer tokens are verified here, as on the dev server, with
+    the app's own key.
 
     With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
     the OpenFaaS function token the watchdog has already checked; it is not an end user's token and
-    is dropped, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
+    is ignored, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
     API router puts it, :data:`servey_faas.faas.router.USER_AUTHORIZATION_HEADER`).
 
     :raises ActionNotFoundError: when ``action_name`` is not an action of ``app``.
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.
     """
     invoker = app.invoker(action_name) if action_name is not None else _only_invoker(app)
-    invokers = {invoker.name: invoker}
-    routes: list[BaseRoute] = list(rest_routes(invokers, app.verifier))
-    claimed = {r.method for r in web_routes(invokers) if r.path == "/"}
-    root: dict[str, ActionEndpoint] = {
-        t.method: ActionEndpoint(WebRoute(invoker, t, "/"), app.verifier)
-        for t in _ROOT_TRIGGERS
-        if t.method not in claimed
-    }
-    if root:
-        routes.append(Route("/", _RootDispatch(root).handle, methods=list(root), name=f"{invoker.name}:root"))
-    routes.append(Route(READY_PATH, ready, methods=["GET"], name="ready"))
-    starlette = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
-    starlette.state.servey = app
-    return _UserAuthorization(starlette) if function_auth else starlette
+    by_path: dict[str, dict[str, RouteHandler]] = {}
+    for route in web_routes({invoker.name: invoker}):
+        by_path.setdefault(route.path, {})[route.method] = RouteHandler(route, app.verifier)
+    root = by_path.setdefault("/", {})
+    for trigger in _ROOT_TRIGGERS:
+        root.setdefault(trigger.method, RouteHandler(WebRoute(invoker, trigger, "/"), app.verifier))
+    routes = [_Path(path, handlers) for path, handlers in by_path.items()]
+    return FunctionApp(invoker, routes, function_auth=function_auth)
 
 
-def _only_invoker(app: ServeyApp) -> Any:
+def _only_invoker(app: ServeyApp) -> ActionInvoker:
     if len(app.invokers) != 1:
-        from servey_faas.errors import ConfigurationError
-
         raise ConfigurationError(
             f"a function serves exactly one action; this app has {len(app.invokers)}: name the action"
         )
     return next(iter(app.invokers.values()))
 
 
-class _RootDispatch:
-    """``/``: GET (and HEAD) or POST, each an :class:`ActionEndpoint` of the action."""
-
-    def __init__(self, endpoints: dict[str, ActionEndpoint]) -> None:
-        self._endpoints = endpoints
-
-    async def handle(self, request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await self._endpoints[method].handle(request)
+_PLACEHOLDER = re.compile(r"{([^{}]+)}")
 
 
-class _UserAuthorization:
-    """ASGI middleware for ``jwt_auth`` functions: ``Authorization`` (the function token) is dropped
-    and ``X-Servey-Authorization`` (the end user's token, if any) takes its place."""
+class _Path:
+    """One path of the function and its handlers by method. ``{name}`` placeholders match one
+    non-empty segment, as Starlette's default ``str`` convertor does on the dev server."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, path: str, handlers: dict[str, RouteHandler]) -> None:
+        self.handlers = handlers
+        self._literal: str | None = path if _PLACEHOLDER.search(path) is None else None
+        pattern, last = [], 0
+        for m in _PLACEHOLDER.finditer(path):
+            pattern.append(re.escape(path[last : m.start()]) + f"(?P<{m.group(1)}>[^/]+)")
+            last = m.end()
+        self._pattern = re.compile("".join(pattern) + re.escape(path[last:]))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = [(k, v) for k, v in scope["headers"] if k not in (b"authorization", _USER_HEADER)]
-            headers.extend((b"authorization", v) for k, v in scope["headers"] if k == _USER_HEADER)
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path params when ``path`` is this path, else None."""
+        if self._literal is not None:
+            return {} if path == self._literal else None
+        m = self._pattern.fullmatch(path)
+        return m.groupdict() if m is not None else None
 
 
-async def ready(request: Request) -> Response:
-    """``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, CONTRACTS.md §5.1)."""
-    return PlainTextResponse("OK")
+def _not_allowed(methods: Iterable[str]) -> Reply:
+    allowed = set(methods)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    reply = error_reply(405, "method_not_allowed", "Method Not Allowed")
+    return Reply(reply.status, reply.body, JSON_MEDIA_TYPE, {"Allow": ", ".join(sorted(allowed))})
 
 
-async def _http_error(request: Request, exc: Any) -> Response:
-    status = int(exc.status_code)
-    return error_response(status, _ERROR_NAMES.get(status, "http_error"), str(exc.detail), headers=exc.headers)
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    body: bytes = stream.read(int(length)) if length else stream.read()
+    return body
+
+
+class _LoopThread:
+    """An asyncio event loop running on a daemon thread; :meth:`run` blocks the calling (WSGI
+    worker) thread until a coroutine finishes on it."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self._loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="servey-faas-async", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return self._asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()

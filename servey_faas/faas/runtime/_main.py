@@ -1,4 +1,4 @@
-"""Starting a function: load its one action, then serve it with uvicorn where the watchdog's
+"""Starting a function: load its one action, then serve it with waitress where the watchdog's
 ``upstream_url`` points (CONTRACTS.md §5.1), or run the action's examples (the image's test stage).
 
 The generated ``index.py`` of a build context calls :func:`run`; nothing here runs at import.
@@ -121,27 +121,38 @@ def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int
 
 
 def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = None) -> None:
-    """Serve :func:`~servey_faas.faas.runtime.function_app` of ``action_name`` with
-    :func:`serve_asgi`; ``jwt_auth`` in ``environ`` (default ``os.environ``) turns on its function
-    auth handling (CONTRACTS.md §7.4)."""
+    """Serve :func:`~servey_faas.faas.runtime.function_app` of ``action_name`` with waitress at
+    :func:`upstream_address` until SIGTERM or SIGINT, draining in-flight requests first (the
+    watchdog forwards SIGTERM at once and exits with this process, CONTRACTS.md §5.1; see
+    :func:`~servey_faas.faas.runtime._server.serve_wsgi`). ``jwt_auth`` in ``environ`` (default
+    ``os.environ``) turns on the function auth handling (§7.4). Errors go to stderr, the
+    function's log; no access log.
+
+    :raises ConfigurationError: for an ``upstream_url`` that is not ``http://HOST:PORT``.
+    """
     from servey_faas.faas.runtime._app import function_app
+    from servey_faas.faas.runtime._server import serve_wsgi
 
     env = os.environ if environ is None else environ
+    host, port = upstream_address(env)
     function_auth = env.get("jwt_auth", "").strip().lower() in ("1", "t", "true")
-    serve_asgi(function_app(app, action_name, function_auth=function_auth), env, lifespan="off")
+    _log_to_stderr()
+    wsgi = function_app(app, action_name, function_auth=function_auth)
+    try:
+        serve_wsgi(wsgi, host, port)
+    finally:
+        wsgi.close()
 
 
 def serve_asgi(asgi_app: ASGIApp, environ: Mapping[str, str] | None = None, *, lifespan: str = "auto") -> None:
-    """Serve ``asgi_app`` with uvicorn at :func:`upstream_address` until SIGTERM or SIGINT; in-flight
-    requests are drained before the process exits (the watchdog forwards SIGTERM at once, §5.1).
-    No access log; errors go to stderr, the function's log. ``lifespan`` is uvicorn's setting."""
-    import logging
-
+    """Serve ``asgi_app`` (the API router function's Starlette app) with uvicorn at
+    :func:`upstream_address` until SIGTERM or SIGINT; in-flight requests are drained before the
+    process exits (the watchdog forwards SIGTERM at once, §5.1). No access log; errors go to
+    stderr, the function's log. ``lifespan`` is uvicorn's setting."""
     import uvicorn
 
     host, port = upstream_address(environ)
-    # One plain handler on the root logger (uvicorn's dictConfig would cost logging.config's import).
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     config = uvicorn.Config(
         asgi_app,
         host=host,
@@ -155,6 +166,13 @@ def serve_asgi(asgi_app: ASGIApp, environ: Mapping[str, str] | None = None, *, l
         timeout_graceful_shutdown=None,
     )
     uvicorn.Server(config).run()
+
+
+def _log_to_stderr() -> None:
+    """One plain handler on the root logger (uvicorn's dictConfig would cost logging.config's import)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
 def self_test(app: ServeyApp, action_name: str, out: TextIO) -> int:
