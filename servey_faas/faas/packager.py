@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from servey_faas.errors import BuildError, ConfigurationError
 from servey_faas.faas._models import FunctionDeployment, FunctionResources
+from servey_faas.faas.runtime._main import SCHEMAS_FILE, schemas_json
 from servey_faas.faas.stack import Stack, StackFunction
 from servey_faas.naming import function_name
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
@@ -57,9 +58,6 @@ if TYPE_CHECKING:
 ROUTER_NAME = "api"
 #: The watchdog's ``fprocess`` of every function (§5.2).
 FPROCESS = "python index.py"
-#: The file beside an action function's ``index.py`` with its params and result schemas, read at
-#: start-up instead of generating them (see :func:`schemas_json`).
-SCHEMAS_FILE = "schemas.json"
 #: Seconds the watchdog's read/write timeouts exceed ``exec_timeout``, so that the watchdog's own
 #: 504 answers before its HTTP server gives up (§5.1).
 TIMEOUT_MARGIN = 5.0
@@ -624,15 +622,6 @@ def _context_files(
                 raise BuildError(f"copy path {extra!r}: {target} is already in the build context")
             files[target] = data
     return files
-
-
-def schemas_json(action_name: str, document: Mapping[str, Any]) -> bytes:
-    """The bytes of an action function's :data:`SCHEMAS_FILE`: ``{"action": action_name, "params":
-    ..., "result": ...}`` from ``document`` (an invoker's ``schema_document``), as UTF-8 JSON with
-    sorted keys, an indent of 2 and a trailing newline, so that the same schemas give the same bytes.
-    """
-    body = {"action": action_name, "params": document["params"], "result": document["result"]}
-    return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _template(name: str) -> str:

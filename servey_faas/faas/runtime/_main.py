@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
     from servey_faas.app import ServeyApp
 
+#: The file beside an action function's ``index.py`` with its params and result schemas, written by
+#: the packager (:func:`schemas_json`) and read at start-up (:func:`read_schemas`) instead of
+#: generating them.
+SCHEMAS_FILE = "schemas.json"
 #: The upstream address of the python3-http template (CONTRACTS.md §5.1-5.2).
 DEFAULT_UPSTREAM_URL = "http://127.0.0.1:5000"
 
@@ -67,6 +71,15 @@ def load_app(
     action = load_action(module, attribute)
     schemas = None if schemas_file is None else {action.name: read_schemas(schemas_file, action.name)}
     return ServeyApp.from_registry(ActionRegistry([action]), Settings.load(environ), schemas=schemas)
+
+
+def schemas_json(action_name: str, document: Mapping[str, Any]) -> bytes:
+    """The bytes of an action function's :data:`SCHEMAS_FILE`: ``{"action": action_name, "params":
+    ..., "result": ...}`` from ``document`` (an invoker's ``schema_document``), as UTF-8 JSON with
+    sorted keys, an indent of 2 and a trailing newline, so that the same schemas give the same bytes.
+    """
+    body = {"action": action_name, "params": document["params"], "result": document["result"]}
+    return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def read_schemas(path: str | os.PathLike[str], action_name: str) -> dict[str, Any]:
