@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl
 from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError
 from servey_faas.invocation import ActionInvoker
-from servey_faas.triggers import WebTrigger
-from servey_faas.web.handling import JSON_MEDIA_TYPE, Reply, RouteHandler, WebRoute, error_reply, web_routes
+from servey_faas.triggers import _PATH_PARAM, WebTrigger
+from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, web_routes
 
 if TYPE_CHECKING:
     import asyncio
@@ -171,18 +171,15 @@ def _only_invoker(app: ServeyApp) -> ActionInvoker:
     return next(iter(app.invokers.values()))
 
 
-_PLACEHOLDER = re.compile(r"{([^{}]+)}")
-
-
 class _Path:
     """One path of the function and its handlers by method. ``{name}`` placeholders match one
     non-empty segment, as Starlette's default ``str`` convertor does on the dev server."""
 
     def __init__(self, path: str, handlers: dict[str, RouteHandler]) -> None:
         self.handlers = handlers
-        self._literal: str | None = path if _PLACEHOLDER.search(path) is None else None
+        self._literal: str | None = path if _PATH_PARAM.search(path) is None else None
         pattern, last = [], 0
-        for m in _PLACEHOLDER.finditer(path):
+        for m in _PATH_PARAM.finditer(path):
             pattern.append(re.escape(path[last : m.start()]) + f"(?P<{m.group(1)}>[^/]+)")
             last = m.end()
         self._pattern = re.compile("".join(pattern) + re.escape(path[last:]))
@@ -199,8 +196,7 @@ def _not_allowed(methods: Iterable[str]) -> Reply:
     allowed = set(methods)
     if "GET" in allowed:
         allowed.add("HEAD")
-    reply = error_reply(405, "method_not_allowed", "Method Not Allowed")
-    return Reply(reply.status, reply.body, JSON_MEDIA_TYPE, {"Allow": ", ".join(sorted(allowed))})
+    return error_reply(405, "method_not_allowed", "Method Not Allowed", headers={"Allow": ", ".join(sorted(allowed))})
 
 
 def _read_body(environ: WSGIEnvironment) -> bytes:
