@@ -279,8 +279,8 @@ def authorize(
 class JwtSettings:
     """JWT verification settings, read once from the environment.
 
-    ``JWT_SECRET_KEY`` (HS256, at least 32 bytes) or ``JWT_PUBLIC_KEY`` / ``JWT_PUBLIC_KEY_FILE``
-    (PEM public key or certificate; RS256 for RSA, ES256/ES384/ES512 by curve for EC, EdDSA);
+    ``JWT_SECRET_KEY`` / ``JWT_SECRET_KEY_FILE`` (HS256, at least 32 bytes) or ``JWT_PUBLIC_KEY`` /
+    ``JWT_PUBLIC_KEY_FILE`` (PEM public key or certificate; RS256 for RSA, ES256/ES384/ES512 by curve for EC, EdDSA);
     ``JWT_ALGORITHMS`` (comma-separated) overrides the algorithms the key implies; ``JWT_ISSUER``
     and ``JWT_AUDIENCE`` turn on the ``iss``/``aud`` checks; ``JWT_LEEWAY`` in seconds. ``key``
     never appears in a repr.
@@ -294,22 +294,23 @@ class JwtSettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> JwtSettings:
-        """:raises ConfigurationError: for an unreadable key file, both a secret and a public key,
-        or a bad leeway."""
-        secret = environ.get("JWT_SECRET_KEY") or None
-        public = environ.get("JWT_PUBLIC_KEY") or None
-        key_file = environ.get("JWT_PUBLIC_KEY_FILE") or None
-        if public is None and key_file is not None:
-            try:
-                public = Path(key_file).read_text()
-            except (OSError, UnicodeDecodeError) as e:
-                raise ConfigurationError(f"JWT_PUBLIC_KEY_FILE {key_file!r} cannot be read: {e}") from e
+        """Read the settings from ``environ``. Key material comes from a variable or from a file
+        its ``_FILE`` variable names (``JWT_SECRET_KEY_FILE``, ``JWT_PUBLIC_KEY_FILE``), as an
+        OpenFaaS secret mounted at ``/var/openfaas/secrets/<name>`` is read; surrounding whitespace
+        of a secret file is trimmed (secret files often end with a newline).
+
+        :raises ConfigurationError: for an unreadable key file, a variable set together with its
+            ``_FILE`` variant, both a secret and a public key, or a bad leeway."""
+        secret = _key_setting(environ, "JWT_SECRET_KEY")
+        public = _key_setting(environ, "JWT_PUBLIC_KEY")
         if secret and public:
             raise ConfigurationError("set either JWT_SECRET_KEY (HS256) or a public key (RS256/ES256), not both")
         if public is not None and not _is_pem(public):
             raise ConfigurationError("JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE must hold a PEM public key or certificate")
         if secret is not None and _is_pem(secret):
-            raise ConfigurationError("JWT_SECRET_KEY holds a PEM key; put public keys in JWT_PUBLIC_KEY")
+            raise ConfigurationError(
+                "JWT_SECRET_KEY / JWT_SECRET_KEY_FILE holds a PEM key; put public keys in JWT_PUBLIC_KEY[_FILE]"
+            )
         algorithms = tuple(a.strip() for a in environ.get("JWT_ALGORITHMS", "").split(",") if a.strip())
         leeway_text = environ.get("JWT_LEEWAY", "0")
         try:
@@ -341,7 +342,7 @@ class JwtSettings:
                 who = f"action {names} needs" if len(protected) == 1 else f"actions {names} need"
                 raise ConfigurationError(
                     f"{who} bearer tokens, but no JWT key is configured: "
-                    "set JWT_SECRET_KEY (HS256) or JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE (RS256/ES256)"
+                    "set JWT_SECRET_KEY[_FILE] (HS256) or JWT_PUBLIC_KEY[_FILE] (RS256/ES256)"
                 )
             return None
         return JwtVerifier(self.key, self.algorithms, self.issuer, self.audience, self.leeway)
@@ -359,6 +360,32 @@ class JwtSettings:
             )
         verifier = JwtVerifier(self.key, self.algorithms, self.issuer, self.audience, self.leeway)
         return TokenSigner(self.key, verifier.algorithms[0], self.issuer, self.audience)
+
+
+#: The settings that hold JWT key material, each also readable from a file (``<NAME>_FILE``).
+KEY_VARIABLES = ("JWT_SECRET_KEY", "JWT_PUBLIC_KEY")
+
+
+def _key_setting(environ: Mapping[str, str], name: str) -> str | None:
+    """The key in ``environ[name]``, or in the file ``environ[name + "_FILE"]`` names (whitespace
+    trimmed; a PEM key keeps its lines); None when neither is set (empty counts as unset).
+
+    :raises ConfigurationError: when both are set, or the file cannot be read or is empty.
+    """
+    value = environ.get(name) or None
+    path = environ.get(f"{name}_FILE") or None
+    if path is None:
+        return value
+    if value is not None:
+        raise ConfigurationError(f"set either {name} or {name}_FILE, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigurationError(f"{name}_FILE {path!r} cannot be read: {reason}") from e
+    if not text:
+        raise ConfigurationError(f"{name}_FILE {path!r} is empty")
+    return text + "\n" if _is_pem(text) else text
 
 
 @dataclass(frozen=True)

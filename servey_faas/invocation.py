@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from servey_faas._threads import WorkerThreads
+from servey_faas.access_control import ALLOW_ALL, ALLOW_NONE
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
 from servey_faas.errors import ActionDefinitionError, FieldError, UnauthorizedError, ValidationError
@@ -137,6 +138,14 @@ class ActionInvoker:
         """True when no call succeeds without a valid bearer token: the access control requires one,
         or a parameter annotated ``Authorization`` (not ``Authorization | None``) has no default."""
         return self.action.requires_token or self._authorization_required
+
+    @property
+    def reads_token(self) -> bool:
+        """True when a call's outcome can depend on the caller's verified token, so that whatever
+        serves the action needs the JWT key: an access control other than ``ALLOW_ALL`` and
+        ``ALLOW_NONE`` (it decides by the token), or a parameter annotated ``Authorization``."""
+        access = self.action.access_control
+        return self.authorization_param is not None or (access is not None and access not in (ALLOW_ALL, ALLOW_NONE))
 
     def load_params(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> dict[str, Any]:
         """Validate JSON ``params`` against the params schema and unmarshal them to keyword args.

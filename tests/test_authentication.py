@@ -345,6 +345,15 @@ def test_a_public_key_from_the_environment_or_a_file(tmp_path: Path) -> None:
     assert verifier is not None and verifier.verify(sign(keys.private_pem, "ES256")).subject_id == "alice"
 
 
+def test_a_secret_from_a_file_as_openfaas_mounts_it(tmp_path: Path) -> None:
+    key_file = tmp_path / "jwt-secret-key"
+    key_file.write_text(SECRET + "\n")  # a secret file may end with a newline
+    settings = JwtSettings.from_environ({"JWT_SECRET_KEY_FILE": str(key_file)})
+    assert settings.key == SECRET and settings.has_secret
+    verifier = settings.verifier()
+    assert verifier is not None and verifier.verify(sign(SECRET)).subject_id == "alice"
+
+
 def test_algorithms_are_a_comma_separated_list() -> None:
     settings = JwtSettings.from_environ({"JWT_SECRET_KEY": SECRET + SECRET, "JWT_ALGORITHMS": " HS256, HS384 ,"})
     assert settings.algorithms == ("HS256", "HS384")
@@ -357,6 +366,10 @@ def test_algorithms_are_a_comma_separated_list() -> None:
         ({"JWT_PUBLIC_KEY_FILE": "/nonexistent/jwt.pem"}, "cannot be read"),
         ({"JWT_PUBLIC_KEY": "ssh-rsa AAAA..."}, "PEM"),
         ({"JWT_SECRET_KEY": "-----BEGIN PUBLIC KEY-----\n..."}, "JWT_PUBLIC_KEY"),
+        ({"JWT_SECRET_KEY_FILE": "/nonexistent/jwt-key"}, "JWT_SECRET_KEY_FILE '/nonexistent/jwt-key' cannot be read"),
+        ({"JWT_SECRET_KEY": SECRET, "JWT_SECRET_KEY_FILE": "/etc/hostname"}, "JWT_SECRET_KEY or JWT_SECRET_KEY_FILE"),
+        ({"JWT_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----", "JWT_PUBLIC_KEY_FILE": "/x"}, "not both"),
+        ({"JWT_SECRET_KEY_FILE": "/dev/null"}, "is empty"),
         ({"JWT_LEEWAY": "soon"}, "JWT_LEEWAY"),
         ({"JWT_LEEWAY": "-5"}, "JWT_LEEWAY"),
         ({"JWT_LEEWAY": "nan"}, "JWT_LEEWAY"),
@@ -416,6 +429,17 @@ def test_with_a_key_the_app_has_a_verifier() -> None:
     app = ServeyApp.from_registry(registry(list_orders, whoami, maybe_whoami), Settings(jwt=JwtSettings(SECRET)))
     assert isinstance(app.verifier, JwtVerifier)
     assert app.invokers["whoami"].requires_token and not app.invokers["maybe_whoami"].requires_token
+
+
+def test_what_verifies_no_token_needs_no_key() -> None:
+    app = ServeyApp.from_registry(registry(list_orders, whoami), Settings(), verify_tokens=False)
+    assert app.verifier is None and set(app.invokers) == {"list_orders", "whoami"}
+
+
+def test_which_actions_read_the_callers_token() -> None:
+    app = ServeyApp.from_registry(registry(list_orders, whoami, maybe_whoami, never), Settings(), verify_tokens=False)
+    reads = {name for name, invoker in app.invokers.items() if invoker.reads_token}
+    assert reads == {"list_orders", "whoami", "maybe_whoami"}  # ALLOW_NONE decides without a token
 
 
 def test_a_bad_key_fails_at_startup_even_without_protected_actions() -> None:

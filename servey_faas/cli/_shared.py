@@ -83,8 +83,12 @@ def echo_traceback(error: BaseException) -> None:
     click.echo("".join(traceback.format_exception(error)).rstrip("\n"), err=True)
 
 
-def load_app(settings: Settings) -> ServeyApp:
+def load_app(settings: Settings, *, verify_tokens: bool) -> ServeyApp:
     """Find the actions named by ``settings`` and build the app, as the command line does.
+
+    ``verify_tokens`` is for the runs that serve requests (the dev server): it needs the JWT key
+    when an action needs bearer tokens. Runs that only package, deploy, call or describe the
+    actions pass False and need no key (see :meth:`ServeyApp.from_registry`).
 
     The console script ``servey-faas`` does not put the current folder on ``sys.path`` the way
     ``python -m`` does, so ``settings.project_dir`` is put first on ``sys.path`` when no entry
@@ -92,11 +96,12 @@ def load_app(settings: Settings) -> ServeyApp:
 
     :raises DiscoveryError: when the actions cannot be imported or two share a name.
     :raises ActionDefinitionError: when an action cannot be served as declared.
+    :raises ConfigurationError: with ``verify_tokens``, when the JWT key is missing or wrong.
     """
     from servey_faas.app import ServeyApp
 
     _put_on_sys_path(settings.project_dir)
-    return ServeyApp.load(settings)
+    return ServeyApp.load(settings, verify_tokens=verify_tokens)
 
 
 def _put_on_sys_path(folder: Path) -> None:

@@ -76,6 +76,6 @@ def build(
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     kwargs["prefix"] = settings.function_prefix if prefix is None else prefix
-    app = load_app(settings)
+    app = load_app(settings, verify_tokens=False)
     click.echo(f"packaging {len(app.actions)} actions from {settings.action_path!r}")
     build_functions(app, BuildOptions(**kwargs), progress=click.echo)

@@ -261,7 +261,7 @@ def deploy(
     kwargs["prefix"] = settings.function_prefix if prefix is None else prefix
     if image_builder.pushes and not kwargs.get("registry"):
         raise missing_registry(image_builder.name)  # before anything is written
-    app = load_app(settings)
+    app = load_app(settings, verify_tokens=False)
     result = build(app, BuildOptions(**kwargs))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -84,7 +84,7 @@ def invoke(
     params = read_event(event)
     settings = Settings.load()
     table = build_table(settings)
-    action = load_app(settings).invoker(action_name).action
+    action = load_app(settings, verify_tokens=False).invoker(action_name).action
     name = function_name(action.name, settings.function_prefix if prefix is None else prefix)
     target_namespace = namespace if namespace is not None else (table.get("namespace") or None)
     with gateway_client(gateway, stack_file_of(settings, table)) as client:

@@ -59,7 +59,7 @@ def remove(
     settings = Settings.load()
     table = build_table(settings)
     fn_prefix = settings.function_prefix if prefix is None else prefix
-    app = load_app(settings)
+    app = load_app(settings, verify_tokens=False)
     names = [function_name(action.name, fn_prefix) for action in app.actions.values()]
     names.append(f"{fn_prefix}{ROUTER_NAME}")
     target_namespace = namespace if namespace is not None else str(table.get("namespace") or "")

@@ -33,7 +33,7 @@ LOG_LEVELS = {
 _ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound by default
 
 #: The settings that configure a JWT key; --generate-jwt-key refuses to run when one is set.
-_JWT_KEY_VARIABLES = ("JWT_SECRET_KEY", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE")
+_JWT_KEY_VARIABLES = ("JWT_SECRET_KEY", "JWT_SECRET_KEY_FILE", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE")
 
 
 def create_web_app() -> Starlette:
@@ -46,7 +46,7 @@ def create_web_app() -> Starlette:
     """
     from servey_faas.web import create_app
 
-    return create_app(load_app(Settings.load()))
+    return create_app(load_app(Settings.load(), verify_tokens=True))
 
 
 @click.command(
@@ -56,7 +56,7 @@ def create_web_app() -> Starlette:
     environment=(
         ("SERVER_HOST", "Interface to listen on (default 127.0.0.1; --host wins)."),
         ("SERVER_PORT", "Port to listen on (default 8000; --port wins)."),
-        ("JWT_SECRET_KEY", "HS256 secret (>= 32 bytes) verifying end users' bearer tokens."),
+        ("JWT_SECRET_KEY[_FILE]", "HS256 secret (>= 32 bytes) verifying end users' bearer tokens (or its file)."),
         ("JWT_PUBLIC_KEY[_FILE]", "PEM public key or certificate (RS256/ES256/EdDSA) instead of a secret."),
         ("JWT_ALGORITHMS", "Comma-separated accepted algorithms (default: the one the key implies)."),
         ("JWT_ISSUER, JWT_AUDIENCE", "Required iss / aud claims (checked only when set)."),
@@ -111,7 +111,7 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str, gen
     host = settings.server_host if host is None else host
     port = settings.server_port if port is None else port
     log_level = log_level.lower()
-    app = load_app(settings)
+    app = load_app(settings, verify_tokens=True)
     web_app = create_app(app)
     if port == 0:
         port = _free_port(host)

@@ -43,8 +43,14 @@ Payload: TypeAlias = bytes | str | Mapping[str, Any] | list[Any] | None
 # A function or namespace name: the gateway's character class without '.', which it reads as
 # the namespace separator (CONTRACTS.md §1.2, §1.4).
 _NAME = re.compile(r"^[-a-zA-Z_0-9]+$")
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 AuthKind: TypeAlias = Literal["system", "function", "none"]
+
+#: Where an end user's bearer token travels to a function whose ``Authorization`` carries an
+#: OpenFaaS function token (``jwt_auth=true``): servey_faas functions read it from here then.
+USER_AUTHORIZATION_HEADER = "X-Servey-Authorization"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,8 @@ class Call(Generic[T]):
     ``function`` a scoped function token when function auth is on, never the gateway
     credentials (CONTRACTS.md §7.2), ``none`` nothing. ``function`` is ``(name, namespace)`` for
     invocations. ``idempotent`` calls are retried on 502/503/504 and connection errors.
+    ``bearer`` is an end user's token for the function: sent as ``Authorization: Bearer``, or in
+    :data:`USER_AUTHORIZATION_HEADER` when the call carries a function token.
     """
 
     method: str
@@ -67,6 +75,7 @@ class Call(Generic[T]):
     idempotent: bool = True
     auth: AuthKind = "system"
     function: tuple[str, str] | None = None
+    bearer: str | None = None
 
 
 def check_name(name: str, what: str = "function name") -> str:
@@ -314,10 +323,12 @@ def invoke(
     call_id: str | None = None,
     raise_for_status: bool = True,
     idempotent: bool = False,
+    token: str | None = None,
 ) -> Call[httpx.Response]:
     """``{method} /function/NAME.NS[/path][?query]`` (CONTRACTS.md §2.1). An ``X-Call-Id`` is
     generated unless one is given (§2.2 advises generating our own). ``parse`` returns the
-    response, or raises :class:`FunctionError` for a non-2xx one when ``raise_for_status``."""
+    response, or raises :class:`FunctionError` for a non-2xx one when ``raise_for_status``.
+    ``token`` is the end user's bearer token (:attr:`Call.bearer`)."""
     target = function_target(name, namespace)
     sent: dict[str, str] = dict(headers or {})
     given = _has_header(sent, "x-call-id")
@@ -341,6 +352,7 @@ def invoke(
         idempotent=idempotent,
         auth="function",
         function=(name, namespace),
+        bearer=_token(token),
     )
 
 
@@ -366,10 +378,13 @@ def invoke_async(
     headers: Mapping[str, str] | None = None,
     query: Query | None = None,
     path: str = "",
+    token: str | None = None,
 ) -> Call[str]:
     """POST ``/async-function/NAME.NS[/path]`` with ``X-Callback-Url`` (§3.1). ``parse`` returns
-    the call id we sent (generated unless given) on 202, else raises a status error
-    (404 means the gateway has no async queue, §1.8 Q5)."""
+    the call id on 202 — the ``X-Call-Id`` the gateway answered, else the one we sent (generated
+    unless given; a gateway echoes only an id it made itself, §2.2) — else raises a status error
+    (404 means the gateway has no async queue, §1.8 Q5). ``token`` is the end user's bearer token
+    (:attr:`Call.bearer`); the queue replays it when the call runs, so it must outlive the wait."""
     target = function_target(name, namespace)
     sent: dict[str, str] = dict(headers or {})
     given = _has_header(sent, "x-call-id")
@@ -392,7 +407,7 @@ def invoke_async(
             )
         if not response.is_success:
             raise status_error(response)
-        return cid
+        return response.headers.get("X-Call-Id") or cid
 
     return Call(
         "POST",
@@ -404,4 +419,21 @@ def invoke_async(
         idempotent=False,
         auth="function",
         function=(name, namespace),
+        bearer=_token(token),
     )
+
+
+def _token(token: str | None) -> str | None:
+    """``token`` unchanged when it can be sent as a bearer token (RFC 6750 §2.1: one b64token).
+
+    :raises InvalidArgumentError: for an empty token, one with whitespace, or a whole
+        ``Bearer ...`` header value.
+    """
+    if token is None:
+        return None
+    if not _B64TOKEN.match(token):
+        raise InvalidArgumentError(
+            "token must be the bearer token itself (RFC 6750 §2.1 b64token: letters, digits, -._~+/ and "
+            "trailing =), without 'Bearer ' or whitespace"
+        )
+    return token

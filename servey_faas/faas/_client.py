@@ -116,6 +116,13 @@ class _ClientConfig:
     def function_auth_on(self, call: Call[Any], override: bool | None) -> bool:
         return call.auth == "function" and (self.function_auth if override is None else override)
 
+    def place_bearer(self, request: httpx.Request, call: Call[Any], function_token: bool) -> None:
+        """Put the end user's token of ``call`` on ``request``: ``Authorization: Bearer``, or the
+        header servey_faas functions read it from when ``Authorization`` carries a function token."""
+        if call.bearer is not None:
+            header = _api.USER_AUTHORIZATION_HEADER if function_token else "Authorization"
+            request.headers[header] = f"Bearer {call.bearer}"
+
     def function_source(self) -> TokenSource:
         if self.function_token_source is None:
             from servey_faas.errors import ConfigurationError
@@ -242,6 +249,7 @@ class GatewayClient:
         )  # fmt: skip
         auth = config.auth if call.auth == "system" else None
         use_fn_token = config.function_auth_on(call, function_auth)
+        config.place_bearer(request, call, use_fn_token)
         fn_token = self._set_function_token(request, call) if use_fn_token else None
         policy, resend = config.policy_for(call, retries)
         attempt = 0
@@ -440,19 +448,24 @@ class GatewayClient:
         retries: int | None = None,
         function_auth: bool | None = None,
         raise_for_status: bool = True,
+        token: str | None = None,
     ) -> httpx.Response:
         """Call ``{method} /function/NAME.NS[/path][?query]`` and return the read response
         (CONTRACTS.md §2). ``payload``: bytes and text are sent as is, a mapping or list as JSON.
         An ``X-Call-Id`` is generated unless given. ``timeout`` (seconds) overrides the client's;
         ``retries`` opts in to retries (502/503/504 and connection errors; off by default, since
         a function call may not be idempotent). ``function_auth`` overrides the client's setting.
+        ``token`` is the end user's bearer token for this call (a servey_faas function verifies it
+        as the dev server does): sent as ``Authorization: Bearer <token>``, or as
+        ``X-Servey-Authorization`` when the call carries a scoped function token.
 
         :raises FunctionError: for a non-2xx answer (unless ``raise_for_status=False``).
         :raises GatewayConnectionError: / :class:`GatewayTimeoutError` when nothing answered.
+        :raises InvalidArgumentError: for a ``token`` that is not one RFC 6750 b64token.
         """
         call = _api.invoke(
             name, payload, namespace=namespace or self.namespace, method=method, headers=headers, query=query,
-            path=path, call_id=call_id, raise_for_status=raise_for_status,
+            path=path, call_id=call_id, raise_for_status=raise_for_status, token=token,
         )  # fmt: skip
         return self._run(call, timeout=timeout, retries=retries, function_auth=function_auth)
 
@@ -468,17 +481,20 @@ class GatewayClient:
         query: Query | None = None,
         path: str = "",
         function_auth: bool | None = None,
+        token: str | None = None,
     ) -> str:
-        """Queue ``POST /async-function/NAME.NS`` (CONTRACTS.md §3) and return the call id (the
-        ``X-Call-Id`` sent, generated unless given). The result, if any, is POSTed to the absolute
-        ``callback_url`` with ``X-Call-Id`` and ``X-Function-Status`` (§3.3). Never retried.
+        """Queue ``POST /async-function/NAME.NS`` (CONTRACTS.md §3) and return the call id: the
+        ``X-Call-Id`` the gateway answered, else the one sent (generated unless given). The
+        result, if any, is POSTed to the absolute ``callback_url`` with ``X-Call-Id`` and
+        ``X-Function-Status`` (§3.3). ``token`` as for :meth:`invoke` (the queue replays it when the
+        call runs). Never retried.
 
-        :raises InvalidArgumentError: for a relative ``callback_url``.
+        :raises InvalidArgumentError: for a relative ``callback_url`` or a malformed ``token``.
         :raises NotFoundError: when the gateway has no async queue (§1.8 Q5).
         """
         call = _api.invoke_async(
             name, payload, namespace=namespace or self.namespace, callback_url=callback_url, call_id=call_id,
-            headers=headers, query=query, path=path,
+            headers=headers, query=query, path=path, token=token,
         )  # fmt: skip
         return self._run(call, function_auth=function_auth)
 
@@ -586,6 +602,7 @@ class AsyncGatewayClient:
         )  # fmt: skip
         auth = config.auth if call.auth == "system" else None
         use_fn_token = config.function_auth_on(call, function_auth)
+        config.place_bearer(request, call, use_fn_token)
         fn_token = await self._set_function_token(request, call) if use_fn_token else None
         policy, resend = config.policy_for(call, retries)
         attempt = 0
@@ -760,11 +777,12 @@ class AsyncGatewayClient:
         retries: int | None = None,
         function_auth: bool | None = None,
         raise_for_status: bool = True,
+        token: str | None = None,
     ) -> httpx.Response:
         """See :meth:`GatewayClient.invoke`."""
         call = _api.invoke(
             name, payload, namespace=namespace or self.namespace, method=method, headers=headers, query=query,
-            path=path, call_id=call_id, raise_for_status=raise_for_status,
+            path=path, call_id=call_id, raise_for_status=raise_for_status, token=token,
         )  # fmt: skip
         return await self._run(call, timeout=timeout, retries=retries, function_auth=function_auth)
 
@@ -780,10 +798,11 @@ class AsyncGatewayClient:
         query: Query | None = None,
         path: str = "",
         function_auth: bool | None = None,
+        token: str | None = None,
     ) -> str:
         """See :meth:`GatewayClient.invoke_async`."""
         call = _api.invoke_async(
             name, payload, namespace=namespace or self.namespace, callback_url=callback_url, call_id=call_id,
-            headers=headers, query=query, path=path,
+            headers=headers, query=query, path=path, token=token,
         )  # fmt: skip
         return await self._run(call, function_auth=function_auth)

@@ -7,6 +7,7 @@
      │    │    ├── UnauthorizedError      401: missing or wrong credentials
      │    │    ├── ForbiddenError         403: the credentials lack a permission
      │    │    ├── NotFoundError          404: no such function, secret or namespace
+     │    │    │    └── IamNotAvailableError  404 from /oauth/token: the gateway has no OpenFaaS IAM
      │    │    ├── ConflictError          409: it exists already (e.g. a secret)
      │    │    └── GatewayServerError     5xx: the gateway or provider failed
      │    ├── GatewayConnectionError     no HTTP answer at all (refused, reset, protocol error)
@@ -71,6 +72,23 @@ class ForbiddenError(GatewayStatusError):
 
 class NotFoundError(GatewayStatusError):
     """404: no such function, secret or namespace; also ``/async-function`` without NATS (§1.8 Q5)."""
+
+
+class IamNotAvailableError(NotFoundError):
+    """404 from the gateway's token endpoint ``/oauth/token``: the gateway has no OpenFaaS IAM.
+    Token exchange and scoped function tokens are OpenFaaS IAM, part of OpenFaaS Enterprise (the
+    Community Edition answers 404 there; https://docs.openfaas.com/openfaas-pro/iam/overview/);
+    servey_faas's local gateway (``--run=gateway``) has them too. The message says so, and how to
+    deploy without them."""
+
+    def __init__(self, status_code: int, body: str, *, method: str, url: str, headers: Mapping[str, str]) -> None:
+        super().__init__(status_code, body, method=method, url=url, headers=headers)
+        self.args = (
+            f"{method} {url} answered {status_code}: this gateway has no OpenFaaS IAM. Scoped function tokens "
+            "(function auth, jwt_auth=true) need OpenFaaS IAM, part of OpenFaaS Enterprise, or servey_faas's "
+            "local gateway (--run=gateway). On OpenFaaS CE, deploy without --function-auth "
+            "(and without function_auth in [tool.servey_faas.build]).",
+        )
 
 
 class ConflictError(GatewayStatusError):

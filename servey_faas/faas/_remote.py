@@ -9,6 +9,7 @@ result; any failure is a non-2xx status with a JSON error body.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -29,6 +30,50 @@ R = TypeVar("R")
 _JSON_HEADERS = {"Accept": "application/json"}
 
 
+class _Clients:
+    """The gateway clients of a :class:`RemoteAction` and of the copies :meth:`RemoteAction.with_token`
+    makes: the one given, or those made on first use (from ``OPENFAAS_URL`` and saved credentials)."""
+
+    def __init__(self, client: GatewayClient | AsyncGatewayClient | None, owner: str) -> None:
+        self.given = client
+        self.owner = owner
+        self.own_sync: GatewayClient | None = None
+        self.own_async: AsyncGatewayClient | None = None
+        self.lock = threading.Lock()
+
+    def sync(self) -> GatewayClient:
+        if isinstance(self.given, GatewayClient):
+            return self.given
+        if self.given is not None:
+            raise ConfigurationError(f"{self.owner} was given an AsyncGatewayClient: use call_async / spawn_async")
+        with self.lock:
+            if self.own_sync is None:
+                self.own_sync = GatewayClient()
+            return self.own_sync
+
+    def asynchronous(self) -> AsyncGatewayClient | None:
+        """The async client; None when a sync client was given (its calls run in a worker thread)."""
+        if isinstance(self.given, AsyncGatewayClient):
+            return self.given
+        if self.given is not None:
+            return None
+        with self.lock:
+            if self.own_async is None:
+                self.own_async = AsyncGatewayClient()
+            return self.own_async
+
+    def close(self) -> None:
+        if self.own_sync is not None:
+            self.own_sync.close()
+            self.own_sync = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self.own_async is not None:
+            await self.own_async.aclose()
+            self.own_async = None
+
+
 class RemoteAction(Generic[P, R]):
     """A deployed action, called like the local one. Build it with :func:`remote`.
 
@@ -36,17 +81,21 @@ class RemoteAction(Generic[P, R]):
     * ``await proxy.call_async(*args, **params)`` does the same from asyncio code;
     * ``proxy.spawn(*args, callback_url=None, **params)`` queues it (``/async-function``) and
       returns the call id; the JSON result is POSTed to ``callback_url`` (CONTRACTS.md §3.3);
-      ``await proxy.spawn_async(...)`` likewise.
+      ``await proxy.spawn_async(...)`` likewise;
+    * ``proxy.with_token(token)`` is the same proxy calling on behalf of an end user: every call
+      carries ``token`` as its bearer token, which the function verifies as the dev server does
+      (``token`` is never a param, so it cannot clash with the action's own parameters).
 
     Params are marshalled and validated with the action's own schema before anything is sent
     (:class:`~servey_faas.errors.ValidationError`); the JSON result is loaded into the declared
     return type. A non-2xx answer raises :class:`FunctionError` (an ``InvocationError``)
-    carrying the status and body; gateway failures raise the ``GatewayError`` subclasses.
+    carrying the status and body (401/403 when the function refuses the token); gateway failures
+    raise the ``GatewayError`` subclasses.
 
     ``function`` is the OpenFaaS function name (``servey_faas.naming.function_name``, as the
     packager names it) and ``namespace`` its namespace (``None``: the client's). Clients it
     created itself (from ``OPENFAAS_URL`` and saved credentials) are closed by :meth:`close`
-    / :meth:`aclose` or the context managers.
+    / :meth:`aclose` or the context managers; copies made by :meth:`with_token` share them.
     """
 
     def __init__(
@@ -56,21 +105,25 @@ class RemoteAction(Generic[P, R]):
         *,
         client: GatewayClient | AsyncGatewayClient | None = None,
         namespace: str | None = None,
+        token: str | None = None,
     ) -> None:
         self.invoker = invoker
         self.action: Action = invoker.action
         self.function = function
         self.namespace = namespace
-        self._client = client if isinstance(client, GatewayClient) else None
-        self._async_client = client if isinstance(client, AsyncGatewayClient) else None
-        self._own_client: GatewayClient | None = None
-        self._own_async_client: AsyncGatewayClient | None = None
-        self._given = client is not None
-        self._lock = threading.Lock()
+        self.token = token
+        self._clients = _Clients(client, repr(self))
         self._names = [p.name for p in invoker.params]
 
     def __repr__(self) -> str:
         return f"RemoteAction({self.action.name!r}, function={self.function!r}, namespace={self.namespace!r})"
+
+    def with_token(self, token: str | None) -> RemoteAction[P, R]:
+        """This proxy with ``token`` (an end user's bearer token, without ``Bearer``; None: none)
+        sent on every call; the clients are shared with this one."""
+        copied = copy.copy(self)
+        copied.token = token
+        return copied
 
     # --- params and results --------------------------------------------------------------------
 
@@ -111,38 +164,13 @@ class RemoteAction(Generic[P, R]):
 
     # --- clients -------------------------------------------------------------------------------
 
-    def _sync_client(self) -> GatewayClient:
-        if self._client is not None:
-            return self._client
-        if self._given:
-            raise ConfigurationError(f"{self!r} was given an AsyncGatewayClient: use call_async / spawn_async")
-        with self._lock:
-            if self._own_client is None:
-                self._own_client = GatewayClient()
-            return self._own_client
-
-    def _async(self) -> AsyncGatewayClient | None:
-        if self._async_client is not None:
-            return self._async_client
-        if self._given:
-            return None  # a sync client was given: its calls run in a worker thread
-        with self._lock:
-            if self._own_async_client is None:
-                self._own_async_client = AsyncGatewayClient()
-            return self._own_async_client
-
     def close(self) -> None:
         """Close the sync client this proxy created (given clients are left open)."""
-        if self._own_client is not None:
-            self._own_client.close()
-            self._own_client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
         """Close the clients this proxy created (given clients are left open)."""
-        self.close()
-        if self._own_async_client is not None:
-            await self._own_async_client.aclose()
-            self._own_async_client = None
+        await self._clients.aclose()
 
     def __enter__(self) -> RemoteAction[P, R]:
         return self
@@ -158,46 +186,49 @@ class RemoteAction(Generic[P, R]):
 
     # --- calls ---------------------------------------------------------------------------------
 
+    def _invoke(self, client: GatewayClient, params: dict[str, Any]) -> httpx.Response:
+        return client.invoke(
+            self.function, params, namespace=self.namespace, headers=_JSON_HEADERS, token=self.token
+        )
+
+    def _queue(self, client: GatewayClient, params: dict[str, Any], callback_url: str | None) -> str:
+        return client.invoke_async(
+            self.function, params, namespace=self.namespace, callback_url=callback_url, token=self.token
+        )
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        params = self.params(args, kwargs)
-        response = self._sync_client().invoke(self.function, params, namespace=self.namespace, headers=_JSON_HEADERS)
-        return self.result(response)
+        return self.result(self._invoke(self._clients.sync(), self.params(args, kwargs)))
 
     async def call_async(self, *args: P.args, **kwargs: P.kwargs) -> R:
         params = self.params(args, kwargs)
-        client = self._async()
+        client = self._clients.asynchronous()
         if client is None:
             from anyio import to_thread
 
-            sync_client = self._sync_client()
-            response = await to_thread.run_sync(
-                lambda: sync_client.invoke(self.function, params, namespace=self.namespace, headers=_JSON_HEADERS)
-            )
+            sync_client = self._clients.sync()
+            response = await to_thread.run_sync(lambda: self._invoke(sync_client, params))
         else:
-            response = await client.invoke(self.function, params, namespace=self.namespace, headers=_JSON_HEADERS)
+            response = await client.invoke(
+                self.function, params, namespace=self.namespace, headers=_JSON_HEADERS, token=self.token
+            )
         return self.result(response)
 
     def spawn(self, *args: Any, callback_url: str | None = None, **kwargs: Any) -> str:
         """Queue a call; returns its call id (the ``X-Call-Id`` the callback will carry)."""
-        params = self.params(args, kwargs)
-        return self._sync_client().invoke_async(
-            self.function, params, namespace=self.namespace, callback_url=callback_url
-        )
+        return self._queue(self._clients.sync(), self.params(args, kwargs), callback_url)
 
     async def spawn_async(self, *args: Any, callback_url: str | None = None, **kwargs: Any) -> str:
         """Like :meth:`spawn`, awaited."""
         params = self.params(args, kwargs)
-        client = self._async()
+        client = self._clients.asynchronous()
         if client is None:
             from anyio import to_thread
 
-            sync_client = self._sync_client()
-            return await to_thread.run_sync(
-                lambda: sync_client.invoke_async(
-                    self.function, params, namespace=self.namespace, callback_url=callback_url
-                )
-            )
-        return await client.invoke_async(self.function, params, namespace=self.namespace, callback_url=callback_url)
+            sync_client = self._clients.sync()
+            return await to_thread.run_sync(lambda: self._queue(sync_client, params, callback_url))
+        return await client.invoke_async(
+            self.function, params, namespace=self.namespace, callback_url=callback_url, token=self.token
+        )
 
 
 def _find_action(action_or_name: object, settings: Settings | None) -> Action:
@@ -222,6 +253,7 @@ def remote(
     namespace: str | None = None,
     prefix: str | None = None,
     settings: Settings | None = None,
+    token: str | None = None,
 ) -> RemoteAction[P, R]: ...
 
 
@@ -233,6 +265,7 @@ def remote(
     namespace: str | None = None,
     prefix: str | None = None,
     settings: Settings | None = None,
+    token: str | None = None,
 ) -> RemoteAction[P, R]: ...
 
 
@@ -244,6 +277,7 @@ def remote(
     namespace: str | None = None,
     prefix: str | None = None,
     settings: Settings | None = None,
+    token: str | None = None,
 ) -> RemoteAction[..., Any]: ...
 
 
@@ -254,6 +288,7 @@ def remote(
     namespace: str | None = None,
     prefix: str | None = None,
     settings: Settings | None = None,
+    token: str | None = None,
 ) -> RemoteAction[..., Any]:
     """A :class:`RemoteAction` for a deployed action.
 
@@ -262,7 +297,8 @@ def remote(
     ``[tool.servey_faas] actions``). The function name is ``function_name(action.name,
     prefix)`` — the packager's rule — with ``prefix`` defaulting to ``[tool.servey_faas]
     function_prefix``. Without ``client``, one is made on first use from ``OPENFAAS_URL``
-    (default ``http://127.0.0.1:8080``) and the credentials ``faas-cli login`` saved.
+    (default ``http://127.0.0.1:8080``) and the credentials ``faas-cli login`` saved. ``token``
+    is an end user's bearer token sent on every call (see :meth:`RemoteAction.with_token`).
 
     :raises ActionDefinitionError: when the action cannot be served (no annotations…).
     :raises ActionNotFoundError: for an unknown action name.
@@ -272,4 +308,4 @@ def remote(
     if prefix is None:
         prefix = (settings or Settings.load()).function_prefix
     invoker = ActionInvoker(action, TypeCodec())
-    return RemoteAction(invoker, function_name(action.name, prefix), client=client, namespace=namespace)
+    return RemoteAction(invoker, function_name(action.name, prefix), client=client, namespace=namespace, token=token)

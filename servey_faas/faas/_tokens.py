@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas._errors import OAuthError, status_error, transport_error
+from servey_faas.faas._errors import IamNotAvailableError, OAuthError, status_error, transport_error
 
 #: A token counts as expired this many seconds before its real expiry (CONTRACTS.md §7.1).
 EXPIRY_MARGIN = 10.0
@@ -134,8 +134,14 @@ def parse_token_response(response: httpx.Response, now: float) -> Token:
     """The :class:`Token` of a read token-endpoint response; ``now`` is the clock at receipt.
 
     :raises OAuthError: for a 400 (RFC 6749 §5.2; ``unknown_error`` when not JSON, as python-sdk).
+    :raises IamNotAvailableError: for a 404: the gateway has no OpenFaaS IAM (CE).
     :raises GatewayStatusError: for any other non-2xx status.
     """
+    if response.status_code == 404:
+        request = response.request
+        raise IamNotAvailableError(
+            404, response.text, method=request.method, url=str(request.url), headers=response.headers
+        )
     if response.status_code == 400:
         try:
             body = response.json()

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
 from servey_faas.errors import ConfigurationError, InvocationError, ServeyFaasError
+from servey_faas.faas._api import USER_AUTHORIZATION_HEADER
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name
 from servey_faas.schemas import TypeCodec
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 #: Router modes (``SERVEY_ROUTER_MODE``).
 GATEWAY_MODE = "gateway"
 IN_PROCESS_MODE = "in-process"
-#: The header carrying the end user's ``Authorization`` to a function whose own ``Authorization``
-#: holds the OpenFaaS function token (``jwt_auth=true``, §7.4). The function verifies the token in
-#: it with its own key, as the router did: it is a signed JWT, never a claim taken on trust.
-USER_AUTHORIZATION_HEADER = "X-Servey-Authorization"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _user_authorization: contextvars.ContextVar[str | None] = contextvars.ContextVar(

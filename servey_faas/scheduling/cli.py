@@ -38,7 +38,7 @@ def _celery_app() -> Celery:
         from servey_faas.scheduling.celery_app import create_celery_app
     except ImportError as e:
         raise ConfigurationError(CELERY_MISSING) from e
-    return create_celery_app(load_app(Settings.load()), celery_settings)
+    return create_celery_app(load_app(Settings.load(), verify_tokens=False), celery_settings)
 
 
 @click.command(

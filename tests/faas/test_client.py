@@ -272,6 +272,89 @@ def test_transport_seam_runs_in_process() -> None:
     assert seen[0].headers["user-agent"].startswith("servey-faas/")
 
 
+def recording_gateway(seen: list[httpx.Request], *, token_status: int = 200, call_id: str | None = None) -> httpx.MockTransport:
+    """A gateway in a MockTransport: ``/oauth/token`` answers ``token_status`` (a function token on
+    200), ``/async-function`` 202 with ``call_id`` as its ``X-Call-Id`` (if any), other calls 200."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/oauth/token":
+            if token_status != 200:
+                return httpx.Response(token_status, text="404 page not found\n")
+            return httpx.Response(200, json={"access_token": "fn-token", "token_type": "Bearer", "expires_in": 60})
+        if request.url.path.startswith("/async-function/"):
+            return httpx.Response(202, headers={"X-Call-Id": call_id} if call_id else {})
+        return httpx.Response(200, json="ok")
+
+    return httpx.MockTransport(handler)
+
+
+class StaticSource:
+    def token(self) -> str:
+        return "service-account-token"
+
+
+def test_invoke_carries_the_end_users_token() -> None:
+    seen: list[httpx.Request] = []
+    with GatewayClient("http://gw.invalid:8080", None, transport=recording_gateway(seen), environ={}) as c:
+        c.invoke("orders", {}, token="user.jwt.sig")
+        c.invoke_async("orders", {}, token="user.jwt.sig")
+        c.invoke("orders", {})
+    assert [r.headers.get("authorization") for r in seen] == ["Bearer user.jwt.sig", "Bearer user.jwt.sig", None]
+    assert not any("x-servey-authorization" in r.headers for r in seen)
+
+
+def test_with_function_auth_the_end_users_token_moves_aside_for_the_function_token() -> None:
+    seen: list[httpx.Request] = []
+    transport = recording_gateway(seen)
+    with GatewayClient("http://gw.invalid:8080", None, function_auth=True, function_token_source=StaticSource(),
+                       transport=transport, environ={}) as c:  # fmt: skip
+        c.invoke("orders", {}, token="user.jwt.sig")
+    call = next(r for r in seen if r.url.path.startswith("/function/"))
+    assert call.headers["authorization"] == "Bearer fn-token"
+    assert call.headers["x-servey-authorization"] == "Bearer user.jwt.sig"
+
+
+@pytest.mark.parametrize("token", ["", "Bearer abc", "two words", "a\nb"])
+def test_a_token_must_be_the_bare_bearer_token(token: str) -> None:
+    with GatewayClient("http://gw.invalid:8080", None, transport=recording_gateway([]), environ={}) as c:
+        with pytest.raises(InvalidArgumentError, match="bearer token itself"):
+            c.invoke("orders", {}, token=token)
+
+
+def test_invoke_async_returns_the_call_id_the_gateway_answered() -> None:
+    seen: list[httpx.Request] = []
+    with GatewayClient("http://gw.invalid:8080", None, transport=recording_gateway(seen, call_id="gw-7"),
+                       environ={}) as c:  # fmt: skip
+        assert c.invoke_async("orders", {}) == "gw-7"
+    with GatewayClient("http://gw.invalid:8080", None, transport=recording_gateway(seen), environ={}) as c:
+        sent = c.invoke_async("orders", {})
+    assert sent == seen[-1].headers["x-call-id"]  # a gateway that echoes nothing: the id we sent
+
+
+def test_function_auth_against_a_gateway_without_iam_says_so() -> None:
+    from servey_faas.faas import IamNotAvailableError
+
+    with GatewayClient("http://gw.invalid:8080", None, function_auth=True, function_token_source=StaticSource(),
+                       transport=recording_gateway([], token_status=404), environ={}) as c:  # fmt: skip
+        with pytest.raises(IamNotAvailableError) as caught:
+            c.invoke("orders", {})
+    message = str(caught.value)
+    assert "/oauth/token answered 404" in message and "no OpenFaaS IAM" in message
+    assert "OpenFaaS Enterprise" in message and "--function-auth" in message
+    assert isinstance(caught.value, NotFoundError)
+
+
+@pytest.mark.anyio
+async def test_the_async_client_places_tokens_and_reads_call_ids_alike() -> None:
+    seen: list[httpx.Request] = []
+    async with AsyncGatewayClient("http://gw.invalid:8080", None, transport=recording_gateway(seen, call_id="gw-8"),
+                                  environ={}) as c:  # fmt: skip
+        await c.invoke("orders", {}, token="user.jwt.sig")
+        assert await c.invoke_async("orders", {}, token="user.jwt.sig") == "gw-8"
+    assert [r.headers["authorization"] for r in seen] == ["Bearer user.jwt.sig"] * 2
+
+
 @pytest.mark.anyio
 async def test_async_client_against_the_fake_gateway(gateway_url: str, gateway: FakeGateway) -> None:
     gateway.attach("echo-fn", echo_app())

@@ -157,4 +157,26 @@ def test_default_client_comes_from_openfaas_url(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("OPENFAAS_URL", gateway_url)
     monkeypatch.setenv("OPENFAAS_CONFIG", "/nonexistent-servey-faas-test")
     with remote(double, prefix="") as proxy:
-        assert proxy._sync_client().gateway_url == gateway_url
+        assert proxy._clients.sync().gateway_url == gateway_url
+
+
+def test_with_token_calls_on_behalf_of_an_end_user_and_shares_the_client() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.startswith("/async-function/"):
+            return httpx.Response(202, headers={"X-Call-Id": "gw-1"})
+        return httpx.Response(200, json=42)
+
+    with GatewayClient("http://gw.invalid:8080", None, transport=httpx.MockTransport(gateway), environ={}) as client:
+        anonymous = remote(double, client, prefix="")
+        as_ann = anonymous.with_token("ann.jwt.sig")
+        assert as_ann(n=21) == 42 and anonymous(n=21) == 42
+        assert as_ann.spawn(n=1) == "gw-1"
+        assert remote(double, client, prefix="", token="bob.jwt.sig")(n=1) == 42
+    assert [r.headers.get("authorization") for r in seen] == [
+        "Bearer ann.jwt.sig", None, "Bearer ann.jwt.sig", "Bearer bob.jwt.sig"]  # fmt: skip
+    assert as_ann._clients is anonymous._clients and anonymous.token is None

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 #: The upstream path the watchdog's ``ready_path`` points at (CONTRACTS.md §5.1).
 READY_PATH = "/_/ready"
-#: What ``/`` serves: GET reads the query string, POST a JSON object body (§2.3).
-_ROOT_TRIGGERS = (WebTrigger("GET", "/"), WebTrigger("POST", "/"))
+#: The method ``/`` always takes, with the params as a JSON object body: the one the queue-worker,
+#: cron-connector and ``GatewayClient.invoke`` use.
+ROOT_METHOD = "POST"
 _READY = Reply(200, b"OK", media_type="text/plain; charset=utf-8")
 _NOT_FOUND = error_reply(404, "not_found", "Not Found")
 _STATUS_LINES = {
@@ -53,10 +54,15 @@ class FunctionApp:
     own (a daemon thread started on the first async call, stopped by :meth:`close`).
     """
 
-    def __init__(self, invoker: ActionInvoker, routes: list[_Path], *, function_auth: bool) -> None:
+    def __init__(
+        self, invoker: ActionInvoker, routes: list[_Path], *, function_auth: bool, reads_token: bool = True
+    ) -> None:
         self.invoker = invoker
         self._routes = routes
-        self._token_key = "HTTP_X_SERVEY_AUTHORIZATION" if function_auth else "HTTP_AUTHORIZATION"
+        #: The WSGI key of the end user's ``Authorization`` header; None: the header is not read.
+        self._token_key: str | None = None
+        if reads_token:
+            self._token_key = "HTTP_X_SERVEY_AUTHORIZATION" if function_auth else "HTTP_AUTHORIZATION"
         self._loop: _LoopThread | None = None
         self._loop_lock = threading.Lock()
 
@@ -92,7 +98,7 @@ class FunctionApp:
         self, handler: RouteHandler, method: str, path: str, path_params: dict[str, str], environ: WSGIEnvironment
     ) -> Reply:
         loaded = handler.load(
-            environ.get(self._token_key),
+            environ.get(self._token_key) if self._token_key is not None else None,
             parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             path_params,
             _read_body(environ) if handler.reads_body else b"",
@@ -129,9 +135,11 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
 
     Routes:
 
-    * ``POST /``: the params as one JSON object (an empty body is ``{}``, as cron-connector and
-      the queue-worker send, §4.3) → 200 with the JSON result; ``GET /`` (and HEAD): the params
-      in the query string, read as for a GET route of the dev server;
+    * ``POST /``, for every action: the params as one JSON object (an empty body is ``{}``, as
+      cron-connector and the queue-worker send, §4.3) → 200 with the JSON result;
+    * ``/`` also takes the methods of the action's own web triggers, read as on its REST path:
+      ``GET`` (and HEAD) and ``DELETE`` the params from the query string, ``PUT`` and ``PATCH``
+      from a JSON object body; other methods are 405 with ``Allow``;
     * every REST route of the action (its ``WebTrigger`` paths), with the dev server's semantics;
     * ``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, §5.1).
 
@@ -142,12 +150,15 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     is not redirected (behind the gateway a redirect would drop ``/function/<name>``). Nothing about
     the caller's identity is read from the payload: function authentication is the watchdog's
     ``jwt_auth`` (§7.4), and end users' bearer tokens are verified here, as on the dev server, with
-    the app's own key.
+    the app's own key. A function whose action never reads the caller's token
+    (:attr:`~servey_faas.invocation.ActionInvoker.reads_token`) and that has no key does not
+    read ``Authorization`` at all: its answers never depend on the caller, and its build context
+    is not given the key (least privilege).
 
     With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
     the OpenFaaS function token the watchdog has already checked; it is not an end user's token and
     is ignored, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
-    API router puts it, :data:`servey_faas.faas.router.USER_AUTHORIZATION_HEADER`).
+    API router puts it, :data:`servey_faas.faas._api.USER_AUTHORIZATION_HEADER`).
 
     :raises ActionNotFoundError: when ``action_name`` is not an action of ``app``.
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.
@@ -157,10 +168,11 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     for route in web_routes({invoker.name: invoker}):
         by_path.setdefault(route.path, {})[route.method] = RouteHandler(route, app.verifier)
     root = by_path.setdefault("/", {})
-    for trigger in _ROOT_TRIGGERS:
-        root.setdefault(trigger.method, RouteHandler(WebRoute(invoker, trigger, "/"), app.verifier))
+    for method in sorted({ROOT_METHOD, *(t.method for t in invoker.action.web_triggers)}):
+        root.setdefault(method, RouteHandler(WebRoute(invoker, WebTrigger(method, "/"), "/"), app.verifier))
     routes = [_Path(path, handlers) for path, handlers in by_path.items()]
-    return FunctionApp(invoker, routes, function_auth=function_auth)
+    reads_token = app.verifier is not None or invoker.reads_token
+    return FunctionApp(invoker, routes, function_auth=function_auth, reads_token=reads_token)
 
 
 def _only_invoker(app: ServeyApp) -> ActionInvoker:
