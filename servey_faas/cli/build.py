@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
 
 import click
 
 from servey_faas.cli._shared import RunCommand, load_app
+from servey_faas.cli.deploy import build_options, router_gateway_option, warn_unshipped_settings
 from servey_faas.settings import Settings
 
 
@@ -33,6 +34,7 @@ from servey_faas.settings import Settings
     "--function-auth/--no-function-auth", default=None, help="Set jwt_auth=true on every function (OpenFaaS IAM)."
 )
 @click.option("--router/--no-router", default=None, help="Also package the API router function (default: on).")
+@router_gateway_option
 def build(
     output_dir: Path | None,
     prefix: str | None,
@@ -41,6 +43,7 @@ def build(
     gateway: str | None,
     function_auth: bool | None,
     router: bool | None,
+    router_gateway: str | None,
 ) -> None:
     """Package every action as an OpenFaaS function: write <DIR>/stack.yml (the faas-cli stack file)
     and <DIR>/build/<function>/ for each function, the faas-cli shrinkwrap layout with its own
@@ -49,8 +52,13 @@ def build(
     calls each action's function through the gateway.
 
     Options left out come from [tool.servey_faas.build] in pyproject.toml (which also sets scale,
-    limits, environment, secrets and per-function settings). The output is deterministic: the same
-    app gives byte-identical files, and each image tag is the hash of its build context.
+    limits, environment, secrets and per-function settings). Functions that verify end users'
+    bearer tokens list the OpenFaaS secret holding the JWT key (jwt_secret, default
+    <prefix>jwt-secret-key; jwt_key = "public" for a PEM public key) and read it from its file:
+    stack.yml never holds key material, and no JWT setting is needed to build.
+
+    The output is deterministic: the same app gives byte-identical files, and each image tag is
+    the hash of its build context.
 
     \b
     Examples:
@@ -61,21 +69,14 @@ def build(
     Exit codes: 0 written; 1 the app or an option cannot be packaged (the message names the
     action or the option); 2 a usage error.
     """
-    from servey_faas.faas.packager import BuildOptions, options_from_table, read_build_table
     from servey_faas.faas.packager import build as build_functions
 
     settings = Settings.load()
-    kwargs: dict[str, Any] = dict(options_from_table(read_build_table(settings.project_dir)))
-    overrides: dict[str, Any] = {
-        "output_dir": output_dir,
-        "registry": registry,
-        "namespace": namespace,
-        "gateway": gateway,
-        "function_auth": function_auth,
-        "router": router,
-    }
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    kwargs["prefix"] = settings.function_prefix if prefix is None else prefix
+    options = build_options(
+        settings, os.environ, output_dir=output_dir, registry=registry, namespace=namespace, gateway=gateway,
+        function_auth=function_auth, router=router, prefix=prefix, router_gateway=router_gateway,
+    )  # fmt: skip
     app = load_app(settings, verify_tokens=False)
     click.echo(f"packaging {len(app.actions)} actions from {settings.action_path!r}")
-    build_functions(app, BuildOptions(**kwargs), progress=click.echo)
+    result = build_functions(app, options, progress=click.echo)
+    warn_unshipped_settings(options, result, os.environ)

@@ -6,8 +6,10 @@ precedence, CONTRACTS.md §6.1), the gateway client, the function prefix and nam
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from servey_faas.settings import Settings
 if TYPE_CHECKING:
     from servey_faas.faas import GatewayClient
     from servey_faas.faas.builders import Builder
-    from servey_faas.faas.packager import BuildResult
+    from servey_faas.faas.packager import BuildOptions, BuildResult
 
 #: The environment rows of the deploy-side runs' help.
 GATEWAY_ENVIRONMENT: tuple[tuple[str, str], ...] = (
@@ -54,6 +56,47 @@ def namespace_option(function: Any) -> Any:
         metavar="NS",
         help="Function namespace (default: [tool.servey_faas.build] namespace, else the provider's default).",
     )(function)
+
+
+def router_gateway_option(function: Any) -> Any:
+    return click.option(
+        "--router-gateway",
+        metavar="URL",
+        help="Gateway URL the api router calls the action functions through (default: [tool.servey_faas.build] "
+        "router_gateway, else the in-cluster http://gateway.openfaas:8080; the local gateway's own URL when "
+        "--run=deploy deploys to it).",
+    )(function)
+
+
+def build_options(settings: Settings, environ: Mapping[str, str], **overrides: Any) -> BuildOptions:
+    """The :class:`~servey_faas.faas.packager.BuildOptions` of ``--run=build`` and ``--run=deploy``:
+    ``[tool.servey_faas.build]``, with the command-line ``overrides`` that are not None on top;
+    ``prefix`` defaults to ``[tool.servey_faas] function_prefix``; ``jwt_key`` to the kind of the
+    key configured in ``environ`` (``JWT_PUBLIC_KEY[_FILE]``: public), else ``secret``.
+
+    :raises BuildError: for an unknown key or a value of the wrong type in the table.
+    """
+    from servey_faas.faas.keys import configured_kind
+    from servey_faas.faas.packager import BuildOptions
+
+    kwargs: dict[str, Any] = {**build_table(settings), **{k: v for k, v in overrides.items() if v is not None}}
+    kwargs.setdefault("prefix", settings.function_prefix)
+    kwargs.setdefault("jwt_key", configured_kind(environ) or "secret")
+    return BuildOptions(**kwargs)
+
+
+def warn_unshipped_settings(options: BuildOptions, result: BuildResult, environ: Mapping[str, str]) -> None:
+    """Warn (stderr) about plain JWT settings set here that the functions verifying tokens lack."""
+    from servey_faas.faas.keys import unshipped_settings
+
+    key_secret = options.key_secret.name
+    readers = [f.deployment.env_vars for f in result.functions if key_secret in f.deployment.secrets]
+    for name in unshipped_settings(environ, readers):
+        click.echo(
+            f"warning: {name} is set here but not in the environment of the functions that verify tokens, so "
+            f"they will not apply it: add it to [tool.servey_faas.build] environment",
+            err=True,
+        )
 
 
 def build_table(settings: Settings) -> dict[str, Any]:
@@ -135,6 +178,8 @@ def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildRe
     environment=(
         *GATEWAY_ENVIRONMENT,
         ("SERVEY_FAAS_SECRET_<NAME>", "Value of the secret NAME to create when --secret does not give one."),
+        ("JWT_SECRET_KEY[_FILE]", "The end users' HS256 key: written to the functions' JWT key secret."),
+        ("JWT_PUBLIC_KEY[_FILE]", "Or their PEM public key (jwt_key = \"public\" is then inferred)."),
     ),
 )
 @gateway_option
@@ -169,6 +214,7 @@ def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildRe
     "--function-auth/--no-function-auth", default=None, help="Set jwt_auth=true on every function (OpenFaaS IAM)."
 )
 @click.option("--router/--no-router", default=None, help="Also deploy the API router function (default: on).")
+@router_gateway_option
 @click.option(
     "--app-id",
     metavar="ID",
@@ -203,6 +249,7 @@ def deploy(
     secrets: tuple[str, ...],
     function_auth: bool | None,
     router: bool | None,
+    router_gateway: str | None,
     app_id: str | None,
     prune: bool,
     dry_run: bool,
@@ -217,20 +264,27 @@ def deploy(
     this app deployed before and no longer declares. Unchanged functions are neither rebuilt nor
     redeployed.
 
+    Functions that verify end users' bearer tokens read the JWT key from an OpenFaaS secret
+    (jwt_secret in [tool.servey_faas.build], default <prefix>jwt-secret-key): with JWT_SECRET_KEY
+    (or JWT_SECRET_KEY_FILE, or the JWT_PUBLIC_KEY pair) set here, the deploy creates or updates
+    that secret; without it, the secret must exist on the gateway already.
+
     Progress goes to stdout: one line per step, or a live display on a terminal. If a step fails,
-    the error says which functions were applied and which were not.
+    the error says which functions were applied and which were not. --dry-run works offline: with
+    no registry or no reachable gateway it prints the plan against an empty gateway and says so.
 
     \b
     Examples:
       servey-faas --run=deploy --registry ghcr.io/acme --gateway http://127.0.0.1:8080
-      servey-faas --run=deploy --builder=local --dry-run
+      servey-faas --run=deploy --dry-run
       servey-faas --run=deploy --registry ghcr.io/acme --secret api-key=env:API_KEY --prune
 
     Gateway credentials are those `faas-cli login` saved. Exit codes: 0 deployed (or planned);
     1 a build, the gateway or a step failed; 2 a usage error.
     """
     from servey_faas.faas.executor import Executor, PlanPrinter, make_reporter
-    from servey_faas.faas.packager import BuildOptions, build
+    from servey_faas.faas.keys import VALUE_VARIABLES, key_source
+    from servey_faas.faas.packager import build
     from servey_faas.faas.planner import SecretSource, missing_registry, parse_secret_option, plan_deploy
 
     sources: dict[str, SecretSource] = {}
@@ -240,7 +294,8 @@ def deploy(
         except ConfigurationError as e:
             raise click.BadParameter(str(e), param_hint="--secret") from e
         sources[name] = source
-    settings = Settings.load()
+    environ = os.environ
+    settings = Settings.load(environ)
     image_builder = make_builder(
         builder,
         platform=platform,
@@ -248,35 +303,63 @@ def deploy(
         payload_secret=payload_secret,
         project_dir=settings.project_dir,
     )
-    table = build_table(settings)
-    overrides: dict[str, Any] = {
-        "output_dir": output_dir,
-        "registry": registry,
-        "namespace": namespace,
-        "gateway": gateway,
-        "function_auth": function_auth,
-        "router": router,
-    }
-    kwargs = {**table, **{k: v for k, v in overrides.items() if v is not None}}
-    kwargs["prefix"] = settings.function_prefix if prefix is None else prefix
-    if image_builder.pushes and not kwargs.get("registry"):
+    options = build_options(
+        settings, environ, output_dir=output_dir, registry=registry, namespace=namespace, gateway=gateway,
+        function_auth=function_auth, router=router, prefix=prefix, router_gateway=router_gateway,
+    )  # fmt: skip
+    if image_builder.pushes and not options.registry and not dry_run:
         raise missing_registry(image_builder.name)  # before anything is written
+    jwt_source = key_source(environ, options.jwt_key)
     app = load_app(settings, verify_tokens=False)
-    result = build(app, BuildOptions(**kwargs))
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    with gateway_client(gateway, result.stack_file) as client:
+    # build writes options.gateway as provider.gateway: resolve the URL as faas-cli will read the new stack file
+    with gateway_client(options.gateway, None) as client:
+        if options.router and not _router_gateway_given(settings, router_gateway) and _is_local_gateway(client):
+            options = dataclasses.replace(options, router_gateway=client.gateway_url)
+        result = build(app, options)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        warn_unshipped_settings(options, result, environ)
+        key_secret = options.key_secret
+        update: set[str] = set()
+        if jwt_source is not None and any(key_secret.name in f.deployment.secrets for f in result.functions):
+            sources[key_secret.name] = jwt_source
+            update.add(key_secret.name)
+        variable = VALUE_VARIABLES[key_secret.kind]
+        hints = {
+            key_secret.name: f"the JWT key the functions verify bearer tokens with: set {variable} or {variable}_FILE "
+            f"when deploying, or create it first: {key_secret.create_command(options.namespace or '')}"
+        }
         plan = plan_deploy(
             result,
             client,
             image_builder,
-            app_id=app_id_of(app_id, settings, kwargs["prefix"], result),
+            app_id=app_id_of(app_id, settings, options.prefix, result),
             prune=prune,
             secret_sources=sources,
-            environ=os.environ,
+            update_secrets=update,
+            secret_hints=hints,
+            environ=environ,
             wait_timeout=wait_timeout,
+            offline=dry_run,
         )
         if dry_run:
             PlanPrinter(sys.stdout).execute(plan)
             return
         Executor(client, make_reporter(sys.stdout, quiet=quiet, verbose=verbose), builder=image_builder).execute(plan)
+
+
+def _router_gateway_given(settings: Settings, flag: str | None) -> bool:
+    return flag is not None or "router_gateway" in build_table(settings)
+
+
+def _is_local_gateway(client: GatewayClient) -> bool:
+    """True when ``client`` talks to servey_faas's local gateway (``--run=gateway``); False when it
+    is another provider or cannot tell (unreachable, credentials missing: the plan says so later)."""
+    from servey_faas.errors import GatewayError
+    from servey_faas.faas.gateway.app import PROVIDER_NAME
+
+    try:
+        info = client.info()
+    except GatewayError:
+        return False
+    return info.provider is not None and info.provider.provider == PROVIDER_NAME

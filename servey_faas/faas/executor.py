@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 from servey_faas.errors import ConfigurationError, DeployError, ServeyFaasError
-from servey_faas.faas._errors import ConflictError, NotFoundError
+from servey_faas.faas._errors import ConflictError, GatewayStatusError, NotFoundError
 from servey_faas.faas.planner import (
     BuildImage,
     CreateSecret,
@@ -31,6 +31,7 @@ from servey_faas.faas.planner import (
     RemoveFunction,
     SkipFunction,
     Step,
+    UpdateSecret,
     WaitForReady,
     gateway_errors,
 )
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 #: Seconds between two polls of a function's status while waiting for a ready replica.
 DEFAULT_POLL_INTERVAL = 1.0
+_SECRET_OUTCOMES = {"created": "secret created", "updated": "secret updated"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ class ExecutionResult:
         counts: dict[str, int] = {}
         for outcome in self.outcomes:
             step = outcome.step
-            if isinstance(step, CreateSecret):
-                what = "secret created" if outcome.text == "created" else "secret already there"
+            if isinstance(step, (CreateSecret, UpdateSecret)):
+                what = _SECRET_OUTCOMES.get(outcome.text, "secret already there")
             elif isinstance(step, (DeployFunction, KeepFunction, RemoveFunction, SkipFunction)):
                 what = outcome.text
             else:
@@ -154,6 +156,8 @@ class Executor:
     with :class:`~servey_faas.faas.planner.BuildImage` steps), reporting to ``reporter``.
 
     * :class:`CreateSecret`: POST ``/system/secrets``; a 409 counts as ``already exists`` (§1.2).
+    * :class:`UpdateSecret`: PUT ``/system/secrets``, then POST when it answers 404; a 405 (a
+      provider that cannot update secrets) is an error saying to remove the secret first.
     * :class:`BuildImage`: ``builder.build(...)``, its log lines sent to the reporter.
     * :class:`DeployFunction`: PUT ``/system/functions``, then POST when the PUT answers 404, as
       ``faas-cli deploy`` does (CONTRACTS.md §6.4); 200, 201 and 202 all count as success.
@@ -212,6 +216,21 @@ class Executor:
                 except ConflictError:
                     return "already exists"
             return "created"
+        if isinstance(step, UpdateSecret):
+            with gateway_errors(gateway, f"update secret {step.secret.name}"):
+                try:
+                    client.update_secret(step.secret)
+                except NotFoundError:  # removed since the plan was made
+                    client.create_secret(step.secret)
+                    return "created"
+                except GatewayStatusError as e:
+                    if e.status_code != 405:
+                        raise
+                    raise DeployError(
+                        f"the gateway at {gateway} cannot update secrets (405): remove the secret and deploy again "
+                        f"(faas-cli secret remove {step.secret.name})"
+                    ) from e
+            return "updated"
         if isinstance(step, BuildImage):
             if self.builder is None:
                 raise DeployError("the plan builds images but the executor has no builder")

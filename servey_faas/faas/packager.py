@@ -45,6 +45,14 @@ from typing import TYPE_CHECKING, Any
 
 from servey_faas.errors import BuildError, ConfigurationError
 from servey_faas.faas._models import FunctionDeployment, FunctionResources
+from servey_faas.faas.keys import (
+    FILE_VARIABLES,
+    VALUE_VARIABLES,
+    JwtKeySecret,
+    KeyKind,
+    check_kind,
+    default_secret_name,
+)
 from servey_faas.faas.runtime._main import SCHEMAS_FILE, schemas_json
 from servey_faas.faas.stack import Stack, StackFunction
 from servey_faas.naming import function_name
@@ -67,6 +75,8 @@ CRON_TOPIC = "cron-function"
 RESERVED_ENVIRONMENT = frozenset(
     {"exec_timeout", "read_timeout", "write_timeout", "jwt_auth", "fprocess", "mode", "upstream_url"}
 )
+#: The JWT key settings: key material travels as an OpenFaaS secret, never in ``environment``.
+KEY_ENVIRONMENT = frozenset({*VALUE_VARIABLES.values(), *FILE_VARIABLES.values()})
 #: Runtime dependencies an action's function does not need: docs assets, schedulers, GraphQL, and
 #: the dev server's stack (its server is waitress, servey_faas/faas/runtime/_server.py) and CLI.
 _NOT_IN_ACTION_FUNCTIONS = frozenset(
@@ -143,6 +153,12 @@ class BuildOptions:
     ``configuration.copy``, §6.5). ``python_version`` is the image's Python (``PYTHON_VERSION``);
     ``router_gateway`` is the gateway URL the router calls the functions through (the in-cluster
     address by default).
+
+    ``jwt_key`` says what the end users' JWT key is (``secret``: an HMAC secret, ``public``: a PEM
+    public key) and ``jwt_secret`` names the OpenFaaS secret holding it (default
+    ``<prefix>jwt-<kind>-key``): every function that verifies bearer tokens lists that secret and
+    reads the key from its file (:mod:`servey_faas.faas.keys`); key material never goes into
+    ``stack.yml``.
     """
 
     output_dir: Path = Path("serverless")
@@ -158,6 +174,13 @@ class BuildOptions:
     copy: tuple[str, ...] = ()
     python_version: str = "3.12"
     router_gateway: str = "http://gateway.openfaas:8080"
+    jwt_key: KeyKind = "secret"
+    jwt_secret: str | None = None
+
+    @property
+    def key_secret(self) -> JwtKeySecret:
+        """The secret holding the end users' JWT key (``jwt_secret``, else the default name)."""
+        return JwtKeySecret(self.jwt_secret or default_secret_name(self.prefix, self.jwt_key), self.jwt_key)
 
     def for_function(self, key: str) -> FunctionOptions:
         """The options of the action (or ``"api"``) ``key``: ``defaults`` merged with ``functions[key]``."""
@@ -355,6 +378,8 @@ class _Planned:
     action: Action | None
     options: FunctionOptions
     schedule: str | None
+    #: The function verifies end users' bearer tokens, so it gets the JWT key secret.
+    reads_token: bool
 
 
 def build(app: ServeyApp, options: BuildOptions, *, progress: Progress | None = None) -> BuildResult:
@@ -443,6 +468,7 @@ def _check_options(options: BuildOptions) -> None:
             raise BuildError(f"requirement {line!r} must be one non-empty line")
 
 
+
 def _plan(app: ServeyApp, options: BuildOptions) -> tuple[list[_Planned], list[str]]:
     planned: list[_Planned] = []
     warnings: list[str] = []
@@ -463,7 +489,7 @@ def _plan(app: ServeyApp, options: BuildOptions) -> tuple[list[_Planned], list[s
                 f"action {action.name!r} is scheduled, but with function auth (jwt_auth=true) the CE "
                 "cron-connector's calls carry no token and get 401 (CONTRACTS.md §4.3)"
             )
-        planned.append(_Planned(name, action, fn_options, schedule))
+        planned.append(_Planned(name, action, fn_options, schedule, app.invokers[action.name].reads_token))
     planned.sort(key=lambda p: p.name)
     if options.router:
         try:
@@ -477,12 +503,16 @@ def _plan(app: ServeyApp, options: BuildOptions) -> tuple[list[_Planned], list[s
             )
         router_options = options.for_function(ROUTER_NAME)
         _check_function_options(ROUTER_NAME, router_options)
-        planned.append(_Planned(name, None, router_options, None))
+        router_reads_token = any(p.reads_token for p in planned)
+        planned.append(_Planned(name, None, router_options, None, router_reads_token))
     if not planned:
         raise BuildError(f"there is nothing to build: no actions in {app.settings.action_path!r} and no router")
     unknown = sorted(k for k in options.functions if k.replace("-", "_") not in app.actions and k != ROUTER_NAME)
     if unknown:
         raise BuildError(f"options name functions the app does not have: {', '.join(unknown)}")
+    secret = options.key_secret.name
+    if any(p.reads_token for p in planned) and (len(secret) > 253 or not _DNS_1123_SUBDOMAIN.match(secret)):
+        raise BuildError(f"jwt_secret {secret!r} is not a valid secret name (DNS-1123 subdomain)")
     return planned, warnings
 
 
@@ -500,6 +530,13 @@ def _check_function_options(key: str, o: FunctionOptions) -> None:
             raise BuildError(
                 f"{where}: environment {env_key!r} is set by servey_faas (timeouts come from the action's "
                 "timeout, jwt_auth from --function-auth)"
+            )
+        if env_key in KEY_ENVIRONMENT:
+            raise BuildError(
+                f"{where}: environment {env_key!r}: the JWT key never goes into stack.yml; it travels as an "
+                "OpenFaaS secret that servey_faas lists for the functions verifying tokens (name it with "
+                "jwt_secret, say jwt_key = \"public\" for a public key; --run=deploy creates it from "
+                "JWT_SECRET_KEY[_FILE] or JWT_PUBLIC_KEY[_FILE])"
             )
     for secret in o.secrets:
         if len(secret) > 253 or not _DNS_1123_SUBDOMAIN.match(secret):
@@ -539,6 +576,11 @@ def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: s
         # tokens itself and calls the actions with function tokens (SERVEY_FUNCTION_AUTH above);
         # behind jwt_auth it would take its own function token for the end user's.
         env["jwt_auth"] = "true"
+    secrets = o.secrets
+    if plan.reads_token:
+        key_secret = options.key_secret
+        env.update(key_secret.environment())
+        secrets = _unique((*secrets, key_secret.name))
     env.update(o.environment)
     labels = dict(o.labels)
     if o.scale_min is not None:
@@ -557,7 +599,7 @@ def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: s
         env_process=FPROCESS,
         env_vars={k: env[k] for k in sorted(env)},
         constraints=o.constraints,
-        secrets=o.secrets,
+        secrets=secrets,
         labels={k: labels[k] for k in sorted(labels)} or None,
         annotations={k: annotations[k] for k in sorted(annotations)} or None,
         limits=o.limits if o.limits is not None and o.limits.to_wire() else None,
@@ -814,7 +856,7 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 _FUNCTION_KEYS = {f.name for f in fields(FunctionOptions)}
 _BUILD_KEYS = {
     "output_dir", "registry", "namespace", "gateway", "function_auth", "router", "requirements", "copy",
-    "python_version", "router_gateway", "functions",
+    "python_version", "router_gateway", "jwt_key", "jwt_secret", "functions",
 }  # fmt: skip
 
 
@@ -849,9 +891,14 @@ def options_from_table(table: Mapping[str, Any], where: str = "[tool.servey_faas
     if unknown:
         raise BuildError(f"{where}: unknown keys {', '.join(unknown)}")
     kwargs: dict[str, Any] = {}
-    for key in ("registry", "namespace", "gateway", "python_version", "router_gateway"):
+    for key in ("registry", "namespace", "gateway", "python_version", "router_gateway", "jwt_secret"):
         if key in table:
             kwargs[key] = _typed(table[key], str, f"{where} {key}")
+    if "jwt_key" in table:
+        try:
+            kwargs["jwt_key"] = check_kind(_typed(table["jwt_key"], str, f"{where} jwt_key"), f"{where} jwt_key")
+        except ConfigurationError as e:
+            raise BuildError(str(e)) from e
     if "output_dir" in table:
         kwargs["output_dir"] = Path(_typed(table["output_dir"], str, f"{where} output_dir"))
     for key in ("function_auth", "router"):

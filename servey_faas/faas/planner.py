@@ -8,7 +8,8 @@ planning. :mod:`servey_faas.faas.executor` applies a plan (or only prints it, fo
 
 Steps come in this order, so that no function is deployed before what it needs:
 
-1. :class:`CreateSecret` for each secret a function names and the gateway lacks (CONTRACTS.md §5.3);
+1. :class:`CreateSecret` for each secret a function names and the gateway lacks (CONTRACTS.md §5.3),
+   :class:`UpdateSecret` for one whose value the deploy sets although it exists (the JWT key);
 2. :class:`BuildImage` for every function that is new or changed (all builds before any deploy,
    so a failed build leaves the gateway untouched);
 3. :class:`DeployFunction` (``create`` or ``update``; either is sent as faas-cli does, §6.4), or
@@ -36,7 +37,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -89,6 +90,23 @@ class CreateSecret:
     @property
     def message(self) -> str:
         return f"create secret {self.secret.name}{_in(self.secret.namespace)} (value from {self.source})"
+
+
+@dataclass(frozen=True)
+class UpdateSecret:
+    """PUT ``/system/secrets``: give the existing secret the value from ``source`` (the end users'
+    JWT key, which the deploy always writes). Functions read a secret's file when they start."""
+
+    secret: Secret
+    source: str
+
+    @property
+    def target(self) -> str:
+        return self.secret.name
+
+    @property
+    def message(self) -> str:
+        return f"update secret {self.secret.name}{_in(self.secret.namespace)} (value from {self.source})"
 
 
 @dataclass(frozen=True)
@@ -201,7 +219,8 @@ class SkipFunction:
 
 #: One step of a plan.
 Step: TypeAlias = (
-    CreateSecret | BuildImage | DeployFunction | KeepFunction | WaitForReady | RemoveFunction | SkipFunction
+    CreateSecret | UpdateSecret | BuildImage | DeployFunction | KeepFunction | WaitForReady | RemoveFunction
+    | SkipFunction
 )
 
 
@@ -211,10 +230,12 @@ def _in(namespace: str) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """The steps of a deploy or a removal, against ``gateway``, in the order they run."""
+    """The steps of a deploy or a removal, against ``gateway``, in the order they run; ``notes``
+    are what the plan could not know or check (an unreachable gateway, a missing registry)."""
 
     gateway: str
     steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
 
     def count(self, kind: type[Step] | tuple[type[Step], ...]) -> int:
         return sum(1 for step in self.steps if isinstance(step, kind))
@@ -232,15 +253,20 @@ class Plan:
             (self.count(SkipFunction), "left alone"),
         ]
         text = [f"{n} {what}" for n, what in parts if n]
-        secrets = self.count(CreateSecret)
-        if secrets:
-            text.append(f"{secrets} secret{'s' if secrets != 1 else ''} to create")
+        for kind, verb in ((CreateSecret, "create"), (UpdateSecret, "update")):
+            secrets = self.count(kind)
+            if secrets:
+                text.append(f"{secrets} secret{'s' if secrets != 1 else ''} to {verb}")
         return ", ".join(text) or "nothing to do"
 
     def lines(self) -> list[str]:
-        """The plan as text: a heading with the gateway and :attr:`summary`, then one indented
-        line per step."""
-        return [f"Plan for {self.gateway}: {self.summary}", *(f"  {step.message}" for step in self.steps)]
+        """The plan as text: a heading with the gateway and :attr:`summary`, the notes, then one
+        indented line per step."""
+        return [
+            f"Plan for {self.gateway}: {self.summary}",
+            *(f"  note: {note}" for note in self.notes),
+            *(f"  {step.message}" for step in self.steps),
+        ]
 
 
 # --- ownership and specs -------------------------------------------------------------------------
@@ -478,40 +504,62 @@ def plan_deploy(
     app_id: str,
     prune: bool = False,
     secret_sources: Mapping[str, SecretSource] | None = None,
+    update_secrets: Collection[str] = (),
+    secret_hints: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    offline: bool = False,
 ) -> Plan:
     """The steps that make the gateway run ``build``'s functions (see the module docstring).
 
     ``app_id`` labels the functions (:data:`APP_LABEL`); with ``prune``, functions with this
     label that ``build`` no longer declares are removed. A secret the functions name and the
     gateway lacks is created from ``secret_sources[name]``, else from the environment variable
-    :func:`secret_env_var` (values read now, never shown). ``wait_timeout`` (seconds; 0: no
-    wait) bounds the wait for ready replicas. Reads the gateway, changes nothing.
+    :func:`secret_env_var` (values read now, never shown); the secrets in ``update_secrets`` are
+    written from their source even when they exist. ``secret_hints`` add, per secret name, how to
+    give a missing secret. ``wait_timeout`` (seconds; 0: no wait) bounds the wait for ready
+    replicas. Reads the gateway, changes nothing.
+
+    ``offline`` (a dry run) plans without what it cannot have: when the gateway cannot be reached
+    the plan is made against an empty gateway (every function ``create``), and a missing registry
+    or secret value is a note on the plan instead of an error.
 
     :raises ConfigurationError: for images without a registry when ``builder`` pushes, an app id
         that is no label value, a secret without a value, or a function owned by another app.
-    :raises DeployError: when the gateway cannot be reached or refuses (401, 403, 5xx).
+    :raises DeployError: when the gateway cannot be reached (unless ``offline``) or refuses (401,
+        403, 5xx).
     """
     check_app_id(app_id)
     functions = build.functions
-    check_registry(builder, functions)
+    notes: list[str] = []
+    try:
+        check_registry(builder, functions)
+    except ConfigurationError as e:
+        if not offline:
+            raise
+        notes.append(str(e))
     env = os.environ if environ is None else environ
     sources = dict(secret_sources or {})
     gateway = client.gateway_url
     desired = [owned(replace(f.deployment, image=builder.image_for(f)), app_id) for f in functions]
 
     namespaces = sorted({d.namespace for d in desired} or {""})
-    deployed: dict[str, dict[str, FunctionStatus]] = {}
-    secrets: dict[str, set[str]] = {}
-    for ns in namespaces:
-        with gateway_errors(gateway, f"list the functions{_in(ns)}"):
-            deployed[ns] = {s.name: s for s in client.list_functions(ns or None)}
-        if any(d.secrets for d in desired if d.namespace == ns):
-            with gateway_errors(gateway, f"list the secrets{_in(ns)}"):
-                secrets[ns] = {s.name for s in client.list_secrets(ns or None)}
+    need_secrets = {d.namespace for d in desired if d.secrets}
+    try:
+        deployed, secrets = _read_gateway(client, namespaces, need_secrets)
+    except DeployError as e:
+        if not (offline and isinstance(e.__cause__, GatewayConnectionError)):
+            raise
+        notes.append(f"{e}; planned against an empty gateway")
+        deployed, secrets = {ns: {} for ns in namespaces}, {ns: set() for ns in need_secrets}
 
-    steps: list[Step] = [*_secret_steps(desired, secrets, sources, env)]
+    secret_steps, missing = _secret_steps(desired, secrets, sources, env, set(update_secrets))
+    if missing:
+        error = _missing_secrets(missing, secret_hints or {}, gateway)
+        if not offline:
+            raise error
+        notes.append(str(error))
+    steps: list[Step] = [*secret_steps]
     builds: list[Step] = []
     deploys: list[Step] = []
     for function, deployment in zip(functions, desired, strict=True):
@@ -536,7 +584,24 @@ def plan_deploy(
             for name, status in sorted(deployed[ns].items()):
                 if (status.labels or {}).get(APP_LABEL) == app_id and (ns, name) not in wanted:
                     steps.append(RemoveFunction(name, ns, f"no longer declared by app {app_id}"))
-    return Plan(gateway, tuple(steps))
+    return Plan(gateway, tuple(steps), tuple(notes))
+
+
+def _read_gateway(
+    client: GatewayClient, namespaces: Sequence[str], with_secrets: Collection[str]
+) -> tuple[dict[str, dict[str, FunctionStatus]], dict[str, set[str]]]:
+    """The functions deployed in each of ``namespaces``, and the secret names of those in
+    ``with_secrets``. :raises DeployError: as :func:`gateway_errors`."""
+    gateway = client.gateway_url
+    deployed: dict[str, dict[str, FunctionStatus]] = {}
+    secrets: dict[str, set[str]] = {}
+    for ns in namespaces:
+        with gateway_errors(gateway, f"list the functions{_in(ns)}"):
+            deployed[ns] = {s.name: s for s in client.list_functions(ns or None)}
+        if ns in with_secrets:
+            with gateway_errors(gateway, f"list the secrets{_in(ns)}"):
+                secrets[ns] = {s.name for s in client.list_secrets(ns or None)}
+    return deployed, secrets
 
 
 def _secret_steps(
@@ -544,25 +609,36 @@ def _secret_steps(
     existing: Mapping[str, set[str]],
     sources: Mapping[str, SecretSource],
     environ: Mapping[str, str],
-) -> list[CreateSecret]:
-    steps: list[CreateSecret] = []
-    missing: list[str] = []
+    update: set[str],
+) -> tuple[list[CreateSecret | UpdateSecret], list[tuple[str, str]]]:
+    """The secret steps, and the ``(namespace, name)`` of needed secrets that have no value."""
+    steps: list[CreateSecret | UpdateSecret] = []
+    missing: list[tuple[str, str]] = []
     needed = sorted({(d.namespace, s) for d in desired for s in d.secrets})
     for ns, name in needed:
-        if name in existing.get(ns, set()):
+        exists = name in existing.get(ns, set())
+        if exists and name not in update:
             continue
         source = sources.get(name) or SecretSource("env", secret_env_var(name))
         if name not in sources and not environ.get(source.where):
-            missing.append(f"{name}{_in(ns)}")
+            if not exists:
+                missing.append((ns, name))
             continue
-        steps.append(CreateSecret(source.read(name, ns, environ), source.describe()))
-    if missing:
-        raise ConfigurationError(
-            f"the functions need secrets the gateway lacks, and no value was given for: {', '.join(missing)}. "
-            f"Give each with --secret NAME=env:VARIABLE or --secret NAME=file:PATH, or set {SECRET_ENV_PREFIX}<NAME> "
-            "(e.g. SERVEY_FAAS_SECRET_API_KEY for api-key)"
+        secret = source.read(name, ns, environ)
+        steps.append(UpdateSecret(secret, source.describe()) if exists else CreateSecret(secret, source.describe()))
+    return steps, missing
+
+
+def _missing_secrets(missing: Sequence[tuple[str, str]], hints: Mapping[str, str], gateway: str) -> ConfigurationError:
+    lines = [f"the functions need secrets the gateway at {gateway} lacks, and no value was given:"]
+    for ns, name in missing:
+        where = f" --namespace {ns}" if ns else ""
+        hint = hints.get(name) or (
+            f"give --secret {name}=env:VARIABLE or --secret {name}=file:PATH, or set {secret_env_var(name)}, "
+            f"or create it first: faas-cli secret create {name} --from-file FILE{where}"
         )
-    return steps
+        lines.append(f"  {name}{_in(ns)}: {hint}")
+    return ConfigurationError("\n".join(lines))
 
 
 def _check_owner(status: FunctionStatus, app_id: str) -> None:

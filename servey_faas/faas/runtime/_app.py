@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError
 from servey_faas.invocation import ActionInvoker
-from servey_faas.triggers import _PATH_PARAM, WebTrigger
+from servey_faas.triggers import _PATH_PARAM, HttpMethod, WebTrigger
 from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, web_routes
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 READY_PATH = "/_/ready"
 #: The method ``/`` always takes, with the params as a JSON object body: the one the queue-worker,
 #: cron-connector and ``GatewayClient.invoke`` use.
-ROOT_METHOD = "POST"
+ROOT_METHOD: HttpMethod = "POST"
 _READY = Reply(200, b"OK", media_type="text/plain; charset=utf-8")
 _NOT_FOUND = error_reply(404, "not_found", "Not Found")
 _STATUS_LINES = {
@@ -168,7 +168,8 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     for route in web_routes({invoker.name: invoker}):
         by_path.setdefault(route.path, {})[route.method] = RouteHandler(route, app.verifier)
     root = by_path.setdefault("/", {})
-    for method in sorted({ROOT_METHOD, *(t.method for t in invoker.action.web_triggers)}):
+    methods: set[HttpMethod] = {ROOT_METHOD, *(t.method for t in invoker.action.web_triggers)}
+    for method in sorted(methods):
         root.setdefault(method, RouteHandler(WebRoute(invoker, WebTrigger(method, "/"), "/"), app.verifier))
     routes = [_Path(path, handlers) for path, handlers in by_path.items()]
     reads_token = app.verifier is not None or invoker.reads_token

@@ -264,7 +264,11 @@ def test_secrets_are_created_from_the_given_source(project: Project) -> None:
         f.write('\n[tool.servey_faas.build]\nsecrets = ["api-key"]\n')
     missing = run("--run=deploy", "--builder=local", "--gateway", project.url)
     assert missing.exit_code == 1
-    assert "Error: the functions need secrets the gateway lacks, and no value was given for: api-key." in missing.stderr
+    assert f"Error: the functions need secrets the gateway at {project.url} lacks, and no value was given:\n" in (
+        missing.stderr
+    )
+    assert "  api-key: give --secret api-key=env:VARIABLE or --secret api-key=file:PATH, or set " in missing.stderr
+    assert "faas-cli secret create api-key --from-file FILE" in missing.stderr
     bad = run("--run=deploy", "--builder=local", "--gateway", project.url, "--secret", "api-key")
     assert bad.exit_code == 2 and "NAME=env:VARIABLE or NAME=file:PATH" in bad.stderr
     result = run(
