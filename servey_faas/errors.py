@@ -20,6 +20,7 @@ them and nothing else::
      │        ForbiddenError, NotFoundError, ConflictError, GatewayServerError;
      │        GatewayConnectionError → GatewayTimeoutError; OAuthError
      └── InvocationError           an action or a deployed function failed while running
+          ├── BadGatewayError         a deployed function could not be reached (HTTP 502)
           └── (servey_faas.faas) FunctionError
 """
 
@@ -116,3 +117,9 @@ class GatewayError(ServeyFaasError):
 
 class InvocationError(ServeyFaasError):
     """An action, or a deployed function, failed while running."""
+
+
+class BadGatewayError(InvocationError):
+    """A deployed function could not be reached through the OpenFaaS gateway (unreachable, timed
+    out, or the platform in front of the function failed): HTTP 502 from the API router, with a
+    message naming the gateway URL and the function."""

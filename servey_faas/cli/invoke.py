@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     "invoke",
     cls=RunCommand,
     short_help="Call an action's deployed function through the gateway.",
-    environment=GATEWAY_ENVIRONMENT,
+    environment=(*GATEWAY_ENVIRONMENT, ("SERVEY_TOKEN", "An end user's bearer token, when --token is not given.")),
 )
 @click.option("--action", "action_name", required=True, metavar="NAME", help="The action to call ('-' reads as '_').")
 @click.option(
@@ -42,6 +42,14 @@ if TYPE_CHECKING:
 @click.option("--async", "is_async", is_flag=True, help="Queue the call (/async-function) and print its call id.")
 @click.option(
     "--callback-url", metavar="URL", help="With --async: where the gateway POSTs the result (X-Callback-Url)."
+)
+@click.option(
+    "--token",
+    envvar="SERVEY_TOKEN",
+    show_envvar=False,
+    metavar="TOKEN",
+    help="An end user's bearer token (the JWT itself): sent as Authorization: Bearer, and verified by the function "
+    "as the dev server does.  [default: SERVEY_TOKEN]",
 )
 @gateway_option
 @prefix_option
@@ -59,6 +67,7 @@ def invoke(
     event: str,
     is_async: bool,
     callback_url: str | None,
+    token: str | None,
     gateway: str | None,
     prefix: str | None,
     namespace: str | None,
@@ -69,9 +78,13 @@ def invoke(
     --async, queue the call (POST /async-function/NAME.NS, §3) and print the call id; the result
     then goes to --callback-url, if given.
 
+    Actions with an access control need an end user's token: --token (or SERVEY_TOKEN); without
+    a valid one the function answers 401, with one lacking the scope 403, as the dev server does.
+
     \b
     Examples:
       servey-faas --run=invoke --action=say_hello --event='{"name": "World"}'
+      servey-faas --run=invoke --action=my_orders --token "$TOKEN"
       servey-faas --run=invoke --action=say_hello --event=@params.json --async --callback-url http://hooks.example/done
 
     Exit codes: 0 done; 1 the function or the gateway failed; 2 bad --event, params the function
@@ -91,10 +104,12 @@ def invoke(
         where = f"the gateway at {client.gateway_url}"
         try:
             if is_async:
-                call_id = client.invoke_async(name, params, namespace=target_namespace, callback_url=callback_url)
+                call_id = client.invoke_async(
+                    name, params, namespace=target_namespace, callback_url=callback_url, token=token or None
+                )
                 click.echo(call_id)
                 return
-            response = client.invoke(name, params, namespace=target_namespace, timeout=timeout)
+            response = client.invoke(name, params, namespace=target_namespace, timeout=timeout, token=token or None)
         except FunctionError as e:
             raise _function_failed(action.name, e) from e
         except NotFoundError as e:  # only the async route answers this (no NATS, §1.8 Q5)
@@ -117,6 +132,9 @@ def _function_failed(action: str, error: FunctionError) -> CliError:
         body = json.loads(error.body)
     except ValueError:
         pass
+    if error.status_code in (401, 403) and isinstance(body, dict) and isinstance(body.get("message"), str):
+        hint = " (give an end user's token with --token or SERVEY_TOKEN)" if error.status_code == 401 else ""
+        return CliError(f"action {action!r} refused the call with {error.status_code}: {body['message']}{hint}")
     if error.status_code == 422 and isinstance(body, dict) and isinstance(body.get("errors"), list):
         fields = "".join(
             f"\n  {_where(item.get('location'))}: {item.get('message', '')}"

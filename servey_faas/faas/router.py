@@ -24,16 +24,17 @@ Environment of the router function (written by the packager into ``stack.yml``):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
-from servey_faas.errors import ConfigurationError, InvocationError, ServeyFaasError
+from servey_faas.errors import BadGatewayError, ConfigurationError, InvocationError, ServeyFaasError
 from servey_faas.faas._api import USER_AUTHORIZATION_HEADER
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name
@@ -104,22 +105,48 @@ class RemoteInvoker(ActionInvoker):
         """Call the function with ``kwargs`` (loaded and validated) and return the result as the
         declared return type.
 
-        :raises FunctionError: for a non-2xx answer; gateway errors as the client raises them.
+        :raises BadGatewayError: when the function cannot be reached through the gateway.
+        :raises FunctionError: for a non-2xx answer of the function itself.
         :raises InvocationError: when the answer is not JSON of the declared type.
         """
         from servey_faas.faas._client import AsyncGatewayClient
 
         params, headers = self.remote_params(kwargs), self.headers()
-        if isinstance(self.client, AsyncGatewayClient):
-            response = await self.client.invoke(self.function, params, namespace=self.namespace, headers=headers)
-        else:
-            from anyio import to_thread
+        with self._reaching():
+            if isinstance(self.client, AsyncGatewayClient):
+                response = await self.client.invoke(self.function, params, namespace=self.namespace, headers=headers)
+            else:
+                from anyio import to_thread
 
-            sync_client = self.client
-            response = await to_thread.run_sync(
-                lambda: sync_client.invoke(self.function, params, namespace=self.namespace, headers=headers)
-            )
+                sync_client = self.client
+                response = await to_thread.run_sync(
+                    lambda: sync_client.invoke(self.function, params, namespace=self.namespace, headers=headers)
+                )
         return self.load_result(response.status_code, response.content)
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Turn "the function cannot be reached" into a :class:`BadGatewayError` naming the gateway:
+        no answer from the gateway at all, or a platform error in front of the function (no
+        replica, the watchdog cannot reach it...). The function's own errors pass unchanged.
+
+        :raises BadGatewayError: as said."""
+        from servey_faas.faas._errors import FunctionError, GatewayConnectionError
+
+        gateway = self.client.gateway_url
+        try:
+            yield
+        except GatewayConnectionError as e:
+            raise BadGatewayError(
+                f"cannot reach the gateway at {gateway} to call function {self.function}: {e} "
+                "(the api router's OPENFAAS_URL, set by router_gateway when building)"
+            ) from e
+        except FunctionError as e:
+            if not e.is_platform_error:
+                raise
+            raise BadGatewayError(
+                f"function {self.function} is not available through the gateway at {gateway}: {e}"
+            ) from e
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Like :meth:`ActionInvoker.invoke_sync`, through the function (a sync client only).
@@ -131,9 +158,10 @@ class RemoteInvoker(ActionInvoker):
         if not isinstance(self.client, GatewayClient):
             raise ConfigurationError(f"{self!r} has an AsyncGatewayClient: use invoke()")
         kwargs = self.load_params(params, authorization)
-        response = self.client.invoke(
-            self.function, self.remote_params(kwargs), namespace=self.namespace, headers=self.headers()
-        )
+        with self._reaching():
+            response = self.client.invoke(
+                self.function, self.remote_params(kwargs), namespace=self.namespace, headers=self.headers()
+            )
         return self.dump_result(self.load_result(response.status_code, response.content))
 
     def load_result(self, status: int, body: bytes) -> Any:

@@ -42,6 +42,7 @@ from servey_faas.cache_control import (
 )
 from servey_faas.errors import (
     ActionDefinitionError,
+    BadGatewayError,
     BadRequestError,
     FieldError,
     ForbiddenError,
@@ -277,10 +278,15 @@ class RouteHandler:
             return Reply(304, media_type=None, headers=headers)
         return Reply(200, body, headers=headers)
 
-    def failure(self, method: str, path: str) -> Reply:
-        """500 ``internal_error`` for an action that raised (call from its ``except`` block: the
-        traceback is logged, never sent). Whatever the action raises, even a ValidationError of its
-        own, is a server error: the client's params were valid."""
+    def failure(self, method: str, path: str, error: BaseException | None = None) -> Reply:
+        """500 ``internal_error`` for an action that raised ``error`` (call from its ``except``
+        block: the traceback is logged, never sent). Whatever the action raises, even a
+        ValidationError of its own, is a server error: the client's params were valid. A
+        :class:`~servey_faas.errors.BadGatewayError` (the API router could not reach the action's
+        function) is 502 ``bad_gateway`` with its message, which names the gateway."""
+        if isinstance(error, BadGatewayError):
+            logger.warning("action %r on %s %s: %s", self.invoker.name, method, path, error)
+            return error_reply(502, "bad_gateway", str(error))
         logger.exception("action %r failed on %s %s", self.invoker.name, method, path)
         return error_reply(500, "internal_error", "internal server error")
 

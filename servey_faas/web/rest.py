@@ -59,8 +59,8 @@ class ActionEndpoint:
             result = await handler.invoker.call(loaded)
             if_none_match = ", ".join(headers.getlist("if-none-match")) if handler.uses_etag else None
             reply = handler.reply(result, if_none_match)  # rendering may fail too (NaN)
-        except Exception:
-            reply = handler.failure(request.method, request.url.path)
+        except Exception as e:
+            reply = handler.failure(request.method, request.url.path, e)
         return to_response(reply)
 
 

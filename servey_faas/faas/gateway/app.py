@@ -43,7 +43,7 @@ from servey_faas.faas._models import (
 )
 from servey_faas.faas.gateway.credentials import BasicCredentials
 from servey_faas.faas.gateway.cron import CronConnector
-from servey_faas.faas.gateway.environment import with_local_gateway
+from servey_faas.faas.gateway.environment import with_local_gateway, with_secret_mount
 from servey_faas.faas.gateway.iam import Admin, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.logs import LogBook, LogQuery
 from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
@@ -194,7 +194,7 @@ class Gateway:
         for name in missing:
             self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
                              f"secret {name} does not exist: not mounted\n")  # fmt: skip
-        spec = deployed.spec
+        spec = with_secret_mount(deployed.spec, mount)  # /var/openfaas/secrets/<name> is the mount folder here
         if self.config.local_url:  # the in-cluster OPENFAAS_URL points at this gateway (see :mod:`~.environment`)
             spec = with_local_gateway(spec, self.config.local_url)
         spec = self.iam.with_service_account(spec, self.config.state_dir)  # see :mod:`~.iam`

@@ -1,4 +1,15 @@
-"""Where a function run by the local gateway finds the gateway: ``OPENFAAS_URL``.
+"""What the local gateway changes in a function's environment so that it runs as a process on
+this machine as it would in a container: where it finds the gateway (``OPENFAAS_URL``) and its
+secrets (``/var/openfaas/secrets``).
+
+Secrets: a provider mounts each secret a function lists at ``/var/openfaas/secrets/<name>``
+(https://docs.openfaas.com/reference/secrets/). The local gateway writes them into a folder of its
+state directory instead and sets ``secret_mount_path`` to it (read by ``read_secret``, as the
+OpenFaaS SDKs do); an environment value naming a file under ``/var/openfaas/secrets/`` (such as
+``JWT_SECRET_KEY_FILE=/var/openfaas/secrets/jwt-secret-key``, written by ``--run=build``) is
+pointed at the same file in that folder, as a bind mount would.
+
+Gateway URL:
 
 The packager gives every function ``OPENFAAS_URL=http://gateway.openfaas:8080``
 (``BuildOptions.router_gateway``), the gateway's in-cluster address: the router and background
@@ -17,10 +28,13 @@ deployed, as a cluster would.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.runtime import DEFAULT_SECRET_MOUNT_PATH
 
 #: The variable the packager, the router and the gateway client read the gateway URL from.
 GATEWAY_URL_VARIABLE = "OPENFAAS_URL"
@@ -60,3 +74,15 @@ def with_local_gateway(spec: FunctionDeployment, gateway_url: str) -> FunctionDe
     if current is not None and not is_in_cluster_gateway(current):
         return spec
     return replace(spec, env_vars={**spec.env_vars, GATEWAY_URL_VARIABLE: gateway_url})
+
+
+def with_secret_mount(spec: FunctionDeployment, mount: Path) -> FunctionDeployment:
+    """``spec`` with each environment value that names a file directly under
+    :data:`~servey_faas.faas.runtime.DEFAULT_SECRET_MOUNT_PATH` pointed at that file in ``mount``;
+    ``spec`` itself when none does."""
+    moved = {}
+    for key, value in spec.env_vars.items():
+        folder, name = posixpath.split(posixpath.normpath(value)) if value.startswith("/") else ("", "")
+        if folder == DEFAULT_SECRET_MOUNT_PATH and name:
+            moved[key] = str(mount / name)
+    return replace(spec, env_vars={**spec.env_vars, **moved}) if moved else spec

@@ -10,6 +10,8 @@ Every error a resolver or permission raises on purpose is a :class:`PublicError`
 - ``FORBIDDEN``: a valid token without the scope (REST: 403).
 - ``INTERNAL_SERVER_ERROR``: the action raised; the message is ``internal server error`` and the
   exception is logged with its traceback (REST: 500).
+- ``BAD_GATEWAY``: the API router could not reach the action's function through the gateway; the
+  message names the gateway (REST: 502).
 
 Any other error raised while executing a field (a result GraphQL cannot serialise, a bug) is
 internal too: :func:`is_internal` tells, :func:`format_error` masks it the same way. Errors of the
@@ -33,6 +35,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+BAD_GATEWAY = "BAD_GATEWAY"
 INTERNAL_MESSAGE = "internal server error"
 
 

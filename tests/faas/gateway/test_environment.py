@@ -3,6 +3,8 @@ default becomes the local gateway's own base URL)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from servey_faas.faas._models import FunctionDeployment
@@ -57,3 +59,17 @@ def test_reachable_url() -> None:
     assert reachable_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
     assert reachable_url("::", 9000) == "http://[::1]:9000"
     assert reachable_url("localhost", 80) == "http://localhost:80"
+
+
+def test_paths_into_the_container_secret_mount_point_at_the_local_mount(tmp_path: Path) -> None:
+    from servey_faas.faas.gateway.environment import with_secret_mount
+
+    spec = FunctionDeployment(
+        "orders", "img",
+        env_vars={"JWT_SECRET_KEY_FILE": "/var/openfaas/secrets/jwt-secret-key", "OTHER": "/var/openfaas/secretsx/a",
+                  "NESTED": "/var/openfaas/secrets/a/b", "PLAIN": "jwt-secret-key"},
+    )  # fmt: skip
+    moved = with_secret_mount(spec, tmp_path)
+    assert moved.env_vars == {**spec.env_vars, "JWT_SECRET_KEY_FILE": str(tmp_path / "jwt-secret-key")}
+    untouched = FunctionDeployment("f", "img", env_vars={"A": "b"})
+    assert with_secret_mount(untouched, tmp_path) is untouched

@@ -104,14 +104,40 @@ async def test_openapi_is_served_by_the_router(router: httpx.AsyncClient) -> Non
     assert "/actions/say-hello" in document["paths"]
 
 
-async def test_a_failing_function_is_a_500(demo_app: ServeyApp, gateway: FakeGateway) -> None:
-    gateway.inject("POST", "/function/say-hello.openfaas-fn", 502)
+async def test_a_failing_function_is_a_500_and_an_unavailable_one_a_502(
+    demo_app: ServeyApp, gateway: FakeGateway
+) -> None:
+    gateway.inject("POST", "/function/say-hello.openfaas-fn", 500, body=b'{"error":"internal_error"}')
+    gateway.inject("POST", "/function/say-hello.openfaas-fn", 503, headers={"X-OpenFaaS-Internal": "proxy"},
+                   body=b"No endpoints available for: say-hello.\n")  # fmt: skip
     transport = httpx.ASGITransport(app=gateway)
     async with AsyncGatewayClient("http://gateway.test", auth=None, transport=transport, environ={}) as client:
         app = router_app(demo_app, client=client)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as http:
-            response = await http.get("/actions/say-hello", params={"name": "x"})
-    assert (response.status_code, response.json()["error"]) == (500, "internal_error")
+            failed = await http.get("/actions/say-hello", params={"name": "x"})
+            unavailable = await http.get("/actions/say-hello", params={"name": "x"})
+    assert (failed.status_code, failed.json()["error"]) == (500, "internal_error")
+    assert (unavailable.status_code, unavailable.json()["error"]) == (502, "bad_gateway")
+    assert "function say-hello is not available through the gateway at http://gateway.test" in (
+        unavailable.json()["message"]
+    )
+
+
+async def test_an_unreachable_gateway_is_a_502_naming_it(demo_app: ServeyApp) -> None:
+    from servey_faas.faas.gateway.processes import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with AsyncGatewayClient(closed, auth=None, environ={}, timeout=5) as client:
+        app = router_app(demo_app, client=client)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as http:
+            rest = await http.get("/actions/say-hello", params={"name": "x"})
+            graphql = await http.post("/graphql", json={"query": '{ sayHello(name: "x") }'})
+    assert rest.status_code == 502 and rest.headers["content-type"] == "application/json"
+    body = rest.json()
+    assert body["error"] == "bad_gateway" and f"cannot reach the gateway at {closed}" in body["message"]
+    assert "router_gateway" in body["message"]
+    [error] = graphql.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_GATEWAY" and closed in error["message"]
 
 
 def test_remote_app_names_functions_as_the_packager(demo_app: ServeyApp) -> None:
