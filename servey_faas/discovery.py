@@ -54,10 +54,24 @@ def find_actions(module_name: str) -> ActionRegistry:
     Only functions defined at module level are collected (an action imported into another module
     is found once). Call this once per app and pass the registry down.
 
-    :raises DiscoveryError: naming the module that failed to import and its error, or two actions
-        that share a name.
+    :raises DiscoveryError: naming the module that failed to import and its error, two actions
+        that share a name, or a file path given where a dotted module name belongs.
     """
+    _check_module_name(module_name)
     return ActionRegistry(a for m in _import_all(module_name) for a in _actions_in(m))
+
+
+def _check_module_name(name: str) -> None:
+    """A file path (``./my_actions.py``, ``app/actions``) is refused with the module name to use."""
+    if "/" in name or "\\" in name or name.endswith(".py"):
+        stem = name.replace("\\", "/").removesuffix(".py").strip("/")
+        parts = [p for p in stem.split("/") if p not in ("", ".")]
+        suggestion = ".".join(parts) if parts and ".." not in parts else None
+        instead = f": use {suggestion!r} (imported from the project folder)" if suggestion else ""
+        raise DiscoveryError(
+            f"SERVEY_ACTION_PATH / [tool.servey_faas] actions must be a dotted module name such as 'actions' "
+            f"or 'my_app.actions', not the file path {name!r}{instead}"
+        )
 
 
 def _import(name: str) -> ModuleType:

@@ -78,9 +78,7 @@ class ValidationError(ServeyFaasError):
 
     def __init__(self, errors: Sequence[FieldError]) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
-        super().__init__(
-            "; ".join(f"{'.'.join(map(str, e.location)) or '(params)'}: {e.message}" for e in self.errors)
-        )
+        super().__init__("; ".join(f"{'.'.join(map(str, e.location)) or '(params)'}: {e.message}" for e in self.errors))
 
 
 class BadRequestError(ServeyFaasError):

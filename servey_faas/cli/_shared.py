@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -101,7 +103,9 @@ def load_app(settings: Settings, *, verify_tokens: bool) -> ServeyApp:
     from servey_faas.app import ServeyApp
 
     _put_on_sys_path(settings.project_dir)
-    return ServeyApp.load(settings, verify_tokens=verify_tokens)
+    app = ServeyApp.load(settings, verify_tokens=verify_tokens)
+    warn_if_no_actions(app)
+    return app
 
 
 def _put_on_sys_path(folder: Path) -> None:
@@ -132,3 +136,34 @@ def write_output(text: str, output: Path | None, what: str) -> None:
     except OSError as e:
         raise CliError(f"cannot write {what} to {output}: {e.strerror or e}") from e
     click.echo(f"wrote {what} to {output}", err=True)
+
+
+def ensure_port_free(host: str, port: int, hint: str, exit_code: int = 1) -> None:
+    """Check, before anything is printed or started, that a server can listen on ``host:port``
+    (bound with ``SO_REUSEADDR``, as uvicorn binds, then released at once).
+
+    :raises CliError: ``port N is in use (<hint>)``, or that ``host:port`` cannot be bound.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise CliError(f"cannot listen on {host}:{port}: {e.strerror or e}", exit_code) from e
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise CliError(f"port {port} is in use ({hint})", exit_code) from e
+            raise CliError(f"cannot listen on {host}:{port}: {e.strerror or e}", exit_code) from e
+
+
+def warn_if_no_actions(app: ServeyApp) -> None:
+    """Say on stderr when the actions module holds no ``@action`` (a wrong module, or a typo)."""
+    if not app.actions:
+        click.echo(
+            f"warning: no @action functions found in module {app.settings.action_path!r} "
+            "(SERVEY_ACTION_PATH or [tool.servey_faas] actions names the module holding them)",
+            err=True,
+        )

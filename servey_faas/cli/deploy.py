@@ -179,7 +179,7 @@ def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildRe
         *GATEWAY_ENVIRONMENT,
         ("SERVEY_FAAS_SECRET_<NAME>", "Value of the secret NAME to create when --secret does not give one."),
         ("JWT_SECRET_KEY[_FILE]", "The end users' HS256 key: written to the functions' JWT key secret."),
-        ("JWT_PUBLIC_KEY[_FILE]", "Or their PEM public key (jwt_key = \"public\" is then inferred)."),
+        ("JWT_PUBLIC_KEY[_FILE]", 'Or their PEM public key (jwt_key = "public" is then inferred).'),
     ),
 )
 @gateway_option

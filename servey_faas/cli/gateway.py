@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from servey_faas.cli._shared import CliError, RunCommand
+from servey_faas.cli._shared import CliError, RunCommand, ensure_port_free
 from servey_faas.faas.gateway.retrying import RetryPolicy
 
 #: The CLI's retry defaults are the policy's own (off, as CE).
@@ -157,6 +157,8 @@ def gateway(
         raise CliError(f"cannot use the state folder {state_dir}: {e}") from e
     if port == 0:
         port = free_port(host)
+    else:
+        ensure_port_free(host, port, "give --port", exit_code=3)
     url = f"http://{host}:{port}"
     click.echo(f"INFO:     Local OpenFaaS gateway at {url} (state: {state_dir})", err=True)
     if credentials is not None:
@@ -166,8 +168,9 @@ def gateway(
                        f" (saved in {where})", err=True)  # fmt: skip
         else:
             click.echo(f"INFO:     Basic auth on /system/*: user {credentials.user}, password in {where}", err=True)
-        click.echo(f"INFO:     Log in with: faas-cli login -g {url} -u {credentials.user} --password-stdin < {where}",
-                   err=True)  # fmt: skip
+        click.echo(f"INFO:     Log in with: servey-faas --run=login -g {url} -u {credentials.user} "
+                   f"--password-file {where}  (or faas-cli login -g {url} -u {credentials.user} "
+                   f"--password-stdin < {where})", err=True)  # fmt: skip
     local_url = reachable_url(host, port)  # functions' in-cluster OPENFAAS_URL points here
     local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight,
                                   local_url=local_url, retry=retry))  # fmt: skip

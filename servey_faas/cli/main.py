@@ -36,6 +36,7 @@ RUNS: Mapping[str, str] = MappingProxyType(
         "deploy": "servey_faas.cli.deploy:deploy",
         "invoke": "servey_faas.cli.invoke:invoke",
         "remove": "servey_faas.cli.remove:remove",
+        "login": "servey_faas.cli.login:login",
         "gateway": "servey_faas.cli.gateway:gateway",
     }
 )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import secrets
 import socket
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from servey_faas.cli._shared import CliError, RunCommand, load_app
+from servey_faas.cli._shared import CliError, RunCommand, ensure_port_free, load_app
 from servey_faas.settings import Settings
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str, gen
     web_app = create_app(app)
     if port == 0:
         port = _free_port(host)
+    else:
+        ensure_port_free(host, port, "give --port or SERVER_PORT")
     if LOG_LEVELS[log_level] <= logging.INFO:
         url = _base_url(host, port)
         count = len(app.actions)
@@ -126,13 +129,26 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str, gen
         )
     import uvicorn
 
+    log_config = logging_config(LOG_LEVELS[log_level])
     if reload:
         reload_dir = str(settings.project_dir.resolve())
         uvicorn.run(
-            APP_FACTORY, factory=True, reload=True, reload_dirs=[reload_dir], host=host, port=port, log_level=log_level
-        )
+            APP_FACTORY, factory=True, reload=True, reload_dirs=[reload_dir], host=host, port=port, log_level=log_level,
+            log_config=log_config,
+        )  # fmt: skip
     else:
-        uvicorn.run(web_app, host=host, port=port, log_level=log_level)
+        uvicorn.run(web_app, host=host, port=port, log_level=log_level, log_config=log_config)
+
+
+def logging_config(level: int) -> dict[str, Any]:
+    """Uvicorn's logging configuration plus the ``servey_faas`` logger at ``level``, written as
+    uvicorn writes its own lines (``INFO:     scheduler started: ...``): the schedules the server
+    runs, missed and failed runs, actions that raised."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["servey_faas"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
 
 
 def _with_generated_jwt_key(environ: Mapping[str, str]) -> dict[str, str]:

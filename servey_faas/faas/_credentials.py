@@ -104,3 +104,44 @@ def saved_auth(
             return BearerTokenAuth(token)
         raise ConfigurationError(f"{path}: unknown auth type {kind!r} for {wanted} (expected basic or oauth2)")
     return None
+
+
+def save_basic_auth(
+    gateway_url: str, user: str, password: str, *, environ: Mapping[str, str] | None = None, path: Path | None = None
+) -> Path:
+    """Save basic-auth credentials for ``gateway_url`` as ``faas-cli login`` does, so that both
+    servey_faas and faas-cli use them: the entry for the gateway (normalised URL) in
+    :func:`faas_cli_config_path`'s ``config.yml`` is replaced, other entries are kept; the folder
+    is made mode 0700 and the file written mode 0600. Returns the file's path.
+
+    :raises ConfigurationError: when the file exists but is not a faas-cli config, or cannot be written.
+    """
+    import yaml
+
+    path = path or faas_cli_config_path(environ)
+    try:
+        existing = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        existing = {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigurationError(f"cannot read faas-cli credentials {path}: {e}") from e
+    if not isinstance(existing, dict) or not isinstance(existing.get("auths", []), list):
+        raise ConfigurationError(f"{path} is not a faas-cli config file (no auths list)")
+    wanted = normalize_gateway_url(gateway_url)
+    auths = [
+        entry
+        for entry in existing.get("auths", [])
+        if not (isinstance(entry, dict) and normalize_gateway_url(str(entry.get("gateway", ""))) == wanted)
+    ]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    auths.append({"gateway": wanted, "auth": "basic", "token": token})
+    text = yaml.safe_dump({**existing, "auths": auths}, sort_keys=False)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+            f.write(text)
+        path.chmod(0o600)
+    except OSError as e:
+        raise ConfigurationError(f"cannot write faas-cli credentials {path}: {e.strerror or e}") from e
+    return path

@@ -187,9 +187,7 @@ class RemoteAction(Generic[P, R]):
     # --- calls ---------------------------------------------------------------------------------
 
     def _invoke(self, client: GatewayClient, params: dict[str, Any]) -> httpx.Response:
-        return client.invoke(
-            self.function, params, namespace=self.namespace, headers=_JSON_HEADERS, token=self.token
-        )
+        return client.invoke(self.function, params, namespace=self.namespace, headers=_JSON_HEADERS, token=self.token)
 
     def _queue(self, client: GatewayClient, params: dict[str, Any], callback_url: str | None) -> str:
         return client.invoke_async(

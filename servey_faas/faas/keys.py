@@ -97,9 +97,7 @@ def unshipped_settings(environ: Mapping[str, str], function_environments: Iterab
     """The plain JWT settings set in ``environ`` (where the app is packaged) that some function
     verifying tokens does not get (its ``environment``): the functions would not check them."""
     environments = list(function_environments)
-    return [
-        name for name in PLAIN_SETTINGS if environ.get(name) and any(env.get(name) is None for env in environments)
-    ]
+    return [name for name in PLAIN_SETTINGS if environ.get(name) and any(env.get(name) is None for env in environments)]
 
 
 def key_source(environ: Mapping[str, str], kind: KeyKind) -> SecretSource | None:

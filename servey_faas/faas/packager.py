@@ -468,7 +468,6 @@ def _check_options(options: BuildOptions) -> None:
             raise BuildError(f"requirement {line!r} must be one non-empty line")
 
 
-
 def _plan(app: ServeyApp, options: BuildOptions) -> tuple[list[_Planned], list[str]]:
     planned: list[_Planned] = []
     warnings: list[str] = []
@@ -535,7 +534,7 @@ def _check_function_options(key: str, o: FunctionOptions) -> None:
             raise BuildError(
                 f"{where}: environment {env_key!r}: the JWT key never goes into stack.yml; it travels as an "
                 "OpenFaaS secret that servey_faas lists for the functions verifying tokens (name it with "
-                "jwt_secret, say jwt_key = \"public\" for a public key; --run=deploy creates it from "
+                'jwt_secret, say jwt_key = "public" for a public key; --run=deploy creates it from '
                 "JWT_SECRET_KEY[_FILE] or JWT_PUBLIC_KEY[_FILE])"
             )
     for secret in o.secrets:

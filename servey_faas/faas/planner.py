@@ -219,7 +219,13 @@ class SkipFunction:
 
 #: One step of a plan.
 Step: TypeAlias = (
-    CreateSecret | UpdateSecret | BuildImage | DeployFunction | KeepFunction | WaitForReady | RemoveFunction
+    CreateSecret
+    | UpdateSecret
+    | BuildImage
+    | DeployFunction
+    | KeepFunction
+    | WaitForReady
+    | RemoveFunction
     | SkipFunction
 )
 

@@ -32,10 +32,10 @@ def runs_section(help_text: str) -> list[str]:
     return names
 
 
-#: The runs DESIGN.md fixes ("Command line (fixed)"), plus the Celery runs of issue 4.
+#: The runs of the fixed command line, plus the Celery runs and login (credentials without faas-cli).
 DESIGNED_RUNS = (
     "server", "action", "openapi", "graphql-schema", "celery-worker", "celery-beat",
-    "build", "deploy", "invoke", "remove", "gateway",
+    "build", "deploy", "invoke", "remove", "gateway", "login",
 )  # fmt: skip
 
 

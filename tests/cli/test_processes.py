@@ -232,3 +232,51 @@ def test_reload_serves_changes_and_leaves_no_process_behind(spawn: Spawn, tmp_pa
         for pid in workers:
             if not is_gone(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_start_up_lists_the_schedules_and_warns_about_an_empty_actions_module(spawn: Spawn, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ticking_cli_actions.py").write_text(
+        textwrap.dedent(
+            """
+            from servey_faas import CronTrigger, FixedRateTrigger, action
+
+
+            @action(triggers=(FixedRateTrigger(3600),))
+            def tick() -> None:
+                pass
+
+
+            @action(triggers=(CronTrigger("@daily"),))
+            def nightly() -> None:
+                pass
+            """
+        ),
+        encoding="utf-8",
+    )
+    (site / "empty_cli_actions.py").write_text("# no actions yet\n", encoding="utf-8")
+    servers = {}
+    for module in ("ticking_cli_actions", "empty_cli_actions"):
+        port = free_port()
+        env = child_env(SERVEY_ACTION_PATH=module, PYTHONPATH=str(site))
+        servers[module] = spawn([sys.executable, "-m", "servey_faas", "--port", str(port)], cwd=tmp_path, env=env)
+        assert get_when_up(servers[module], f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+    ticking = servers["ticking_cli_actions"].output()
+    assert "INFO:     scheduler started: tick (every 3600s), nightly (cron '@daily')" in ticking, ticking
+    empty = servers["empty_cli_actions"].output()
+    assert "warning: no @action functions found in module 'empty_cli_actions'" in empty, empty
+
+
+def test_a_file_path_for_the_actions_module_says_what_to_give(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "my_actions.py").write_text("", encoding="utf-8")
+    server = spawn(
+        [sys.executable, "-m", "servey_faas"], cwd=tmp_path, env=child_env(SERVEY_ACTION_PATH="./my_actions.py")
+    )
+    assert server.process.wait(timeout=DEADLINE) == 1
+    output = server.output()
+    assert output == (
+        "Error: SERVEY_ACTION_PATH / [tool.servey_faas] actions must be a dotted module name such as 'actions' "
+        "or 'my_app.actions', not the file path './my_actions.py': use 'my_actions' (imported from the project "
+        "folder)\n"
+    ), output

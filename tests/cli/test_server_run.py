@@ -6,6 +6,8 @@ server); the real server is started as a process in ``test_processes.py``.
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +27,13 @@ DEMO_ACTION_COUNT = 6
 
 @dataclass
 class UvicornCalls:
-    """The calls made to ``uvicorn.run``: ``(app, options)`` each."""
+    """The calls made to ``uvicorn.run``: ``(app, options)`` each, ``log_config`` kept apart."""
 
     calls: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    log_configs: list[dict[str, Any]] = field(default_factory=list)
 
     def run(self, app: Any, **options: Any) -> None:
+        self.log_configs.append(options.pop("log_config"))
         self.calls.append((app, options))
 
     @property
@@ -42,7 +46,30 @@ class UvicornCalls:
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[UvicornCalls]:
     calls = UvicornCalls()
     monkeypatch.setattr(uvicorn, "run", calls.run)
+    # nothing listens in these tests: whether the port is free on this machine is not their business
+    monkeypatch.setattr("servey_faas.cli.server.ensure_port_free", lambda *args, **kwargs: None)
     yield calls
+
+
+def test_the_servey_faas_logger_writes_as_uvicorn_does(demo: Path, uvicorn_calls: UvicornCalls) -> None:
+    """So that the schedules the server runs are listed at start-up at the default level."""
+    assert invoke().exit_code == 0
+    [config] = uvicorn_calls.log_configs
+    assert config["loggers"]["servey_faas"] == {"handlers": ["default"], "level": logging.INFO, "propagate": False}
+    assert config["loggers"]["uvicorn.error"]["level"] == "INFO"  # uvicorn's own configuration, kept
+
+
+def test_a_port_in_use_is_an_error_before_anything_is_served(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = UvicornCalls()
+    monkeypatch.setattr(uvicorn, "run", calls.run)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("--port", str(port))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: port {port} is in use (give --port or SERVER_PORT)\n"
+    assert calls.calls == []
 
 
 def test_defaults_serve_the_app_object_on_loopback_port_8000(demo: Path, uvicorn_calls: UvicornCalls) -> None:

@@ -272,7 +272,9 @@ def test_transport_seam_runs_in_process() -> None:
     assert seen[0].headers["user-agent"].startswith("servey-faas/")
 
 
-def recording_gateway(seen: list[httpx.Request], *, token_status: int = 200, call_id: str | None = None) -> httpx.MockTransport:
+def recording_gateway(
+    seen: list[httpx.Request], *, token_status: int = 200, call_id: str | None = None
+) -> httpx.MockTransport:
     """A gateway in a MockTransport: ``/oauth/token`` answers ``token_status`` (a function token on
     200), ``/async-function`` 202 with ``call_id`` as its ``X-Call-Id`` (if any), other calls 200."""
 

@@ -118,8 +118,9 @@ async def test_a_failing_function_is_a_500_and_an_unavailable_one_a_502(
             unavailable = await http.get("/actions/say-hello", params={"name": "x"})
     assert (failed.status_code, failed.json()["error"]) == (500, "internal_error")
     assert (unavailable.status_code, unavailable.json()["error"]) == (502, "bad_gateway")
-    assert "function say-hello is not available through the gateway at http://gateway.test" in (
-        unavailable.json()["message"]
+    assert (
+        "function say-hello is not available through the gateway at http://gateway.test"
+        in (unavailable.json()["message"])
     )
 
 
