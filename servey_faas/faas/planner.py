@@ -464,8 +464,8 @@ def gateway_errors(gateway: str, doing: str) -> Iterator[None]:
     except UnauthorizedError as e:
         raise DeployError(
             f"the gateway at {gateway} answered 401 Unauthorized to {doing}: log in with "
-            f"`faas-cli login --gateway {gateway}` (servey_faas reads the credentials faas-cli saves; "
-            "OPENFAAS_CONFIG names another config folder)"
+            f"`servey-faas --run=login --gateway {gateway} --password-stdin` or `faas-cli login --gateway {gateway}` "
+            "(both save the credentials where servey_faas reads them; OPENFAAS_CONFIG names another config folder)"
         ) from e
     except ForbiddenError as e:
         raise DeployError(f"the gateway at {gateway} answered 403 Forbidden to {doing}: {e}") from e

@@ -241,6 +241,7 @@ def test_a_401_is_an_error_that_says_how_to_log_in(project: Project, tmp_path: P
     assert result.exit_code == 1
     assert result.stderr.startswith(
         f"Error: the gateway at {project.url} answered 401 Unauthorized to list the functions: log in with "
+        f"`servey-faas --run=login --gateway {project.url} --password-stdin` or "
         f"`faas-cli login --gateway {project.url}`"
     )
 

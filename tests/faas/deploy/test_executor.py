@@ -145,7 +145,7 @@ def test_a_401_while_deploying_is_clear_and_applies_nothing(
     message = str(caught.value)
     assert message.startswith(
         f"create function say-hello failed: the gateway at {gateway_url} answered 401 Unauthorized to deploy "
-        f"function say-hello: log in with `faas-cli login --gateway {gateway_url}`"
+        f"function say-hello: log in with `servey-faas --run=login --gateway {gateway_url} --password-stdin`"
     )
     assert message.endswith("\n  applied: none\n  not applied: say-hello")
 

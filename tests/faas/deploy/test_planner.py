@@ -295,8 +295,9 @@ def test_a_401_from_the_gateway_is_a_clear_deploy_error(gateway_url: str, packag
             plan_deploy(packager.build("say-hello"), client, DockerBuilder(), app_id=APP, environ={})
     assert str(caught.value) == (
         f"the gateway at {gateway_url} answered 401 Unauthorized to list the functions: log in with "
-        f"`faas-cli login --gateway {gateway_url}` (servey_faas reads the credentials faas-cli saves; "
-        "OPENFAAS_CONFIG names another config folder)"
+        f"`servey-faas --run=login --gateway {gateway_url} --password-stdin` or `faas-cli login --gateway "
+        f"{gateway_url}` (both save the credentials where servey_faas reads them; OPENFAAS_CONFIG names another "
+        "config folder)"
     )
 
 
