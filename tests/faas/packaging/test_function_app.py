@@ -162,6 +162,40 @@ def test_open_actions_work_behind_jwt_auth(test_app: ServeyApp) -> None:
     assert (response.status_code, response.json()) == (200, "Hello Ada!")
 
 
+def test_root_answers_the_actions_own_methods_and_post() -> None:
+    @action(triggers=(WebTrigger("PUT", "/notes/{note_id}"),))
+    def put_note(note_id: str, text: str) -> str:
+        return f"{note_id}={text}"
+
+    @action(triggers=(WebTrigger("DELETE"),))
+    def drop_note(note_id: str) -> str:
+        return f"dropped {note_id}"
+
+    app = ServeyApp.from_registry(ActionRegistry([put_note.__servey_action__, drop_note.__servey_action__]))  # type: ignore[attr-defined]
+    with client_for(app, "put_note") as client:
+        assert client.put("/", json={"note_id": "n1", "text": "a"}).json() == "n1=a"
+        assert client.post("/", json={"note_id": "n1", "text": "b"}).json() == "n1=b"  # as the queue-worker calls
+        assert client.put("/notes/n2", json={"text": "c"}).json() == "n2=c"
+        refused = client.get("/", params={"note_id": "n1", "text": "a"})  # a read never runs a PUT action
+        assert (refused.status_code, refused.headers["allow"]) == (405, "POST, PUT")
+    with client_for(app, "drop_note") as client:
+        assert client.delete("/", params={"note_id": "n3"}).json() == "dropped n3"
+        assert client.post("/", json={"note_id": "n4"}).json() == "dropped n4"
+        assert client.request("PATCH", "/", json={}).headers["allow"] == "DELETE, POST"
+
+
+def test_a_function_that_reads_no_token_and_has_no_key_ignores_authorization(test_app: ServeyApp) -> None:
+    bearer = {"Authorization": f"Bearer {token('ann')}"}
+    keyless = ServeyApp.from_registry(ActionRegistry([test_app.actions["greet"]]), Settings())
+    with client_for(keyless, "greet") as client:
+        assert client.post("/", json={"name": "Ada"}, headers=bearer).json() == "Hello Ada!"
+        assert client.post("/", json={"name": "Ada"}, headers={"Authorization": "junk"}).status_code == 200
+    keyed = ServeyApp.from_registry(ActionRegistry([test_app.actions["greet"]]), protected_app().settings)
+    with client_for(keyed, "greet") as client:  # with the key it verifies, as the dev server does
+        assert client.post("/", json={"name": "Ada"}, headers=bearer).status_code == 200
+        assert client.post("/", json={"name": "Ada"}, headers={"Authorization": "junk"}).status_code == 401
+
+
 def test_function_app_names_its_action(test_app: ServeyApp) -> None:
     with pytest.raises(ConfigurationError, match="exactly one action; this app has"):
         function_app(test_app)
