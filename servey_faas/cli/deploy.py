@@ -279,8 +279,8 @@ def deploy(
       servey-faas --run=deploy --dry-run
       servey-faas --run=deploy --registry ghcr.io/acme --secret api-key=env:API_KEY --prune
 
-    Gateway credentials are those `faas-cli login` saved. Exit codes: 0 deployed (or planned);
-    1 a build, the gateway or a step failed; 2 a usage error.
+    Gateway credentials are those `faas-cli login` or --run=login saved. Exit codes: 0 deployed
+    (or planned); 1 a build, the gateway or a step failed; 2 a usage error.
     """
     from servey_faas.faas.executor import Executor, PlanPrinter, make_reporter
     from servey_faas.faas.keys import VALUE_VARIABLES, key_source
