@@ -40,7 +40,7 @@ import tomllib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from servey_faas.errors import ConfigurationError, DeployError
 from servey_faas.faas._credentials import DEFAULT_GATEWAY_URL, normalize_gateway_url
@@ -75,13 +75,13 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
-class CreateSecret:
-    """POST ``/system/secrets`` for a secret a function names and the gateway lacks (§5.3).
-    ``source`` says where the value came from (``env VAR``, ``file PATH``); the value itself is
-    never shown (:class:`~servey_faas.faas.Secret` keeps it out of ``repr``)."""
+class _SecretStep:
+    """A secret to write: ``source`` says where the value came from (``env VAR``, ``file PATH``);
+    the value itself is never shown (:class:`~servey_faas.faas.Secret` keeps it out of ``repr``)."""
 
     secret: Secret
     source: str
+    verb: ClassVar[str]
 
     @property
     def target(self) -> str:
@@ -89,24 +89,20 @@ class CreateSecret:
 
     @property
     def message(self) -> str:
-        return f"create secret {self.secret.name}{_in(self.secret.namespace)} (value from {self.source})"
+        return f"{self.verb} secret {self.secret.name}{_in(self.secret.namespace)} (value from {self.source})"
 
 
-@dataclass(frozen=True)
-class UpdateSecret:
+class CreateSecret(_SecretStep):
+    """POST ``/system/secrets`` for a secret a function names and the gateway lacks (§5.3)."""
+
+    verb = "create"
+
+
+class UpdateSecret(_SecretStep):
     """PUT ``/system/secrets``: give the existing secret the value from ``source`` (the end users'
     JWT key, which the deploy always writes). Functions read a secret's file when they start."""
 
-    secret: Secret
-    source: str
-
-    @property
-    def target(self) -> str:
-        return self.secret.name
-
-    @property
-    def message(self) -> str:
-        return f"update secret {self.secret.name}{_in(self.secret.namespace)} (value from {self.source})"
+    verb = "update"
 
 
 @dataclass(frozen=True)
