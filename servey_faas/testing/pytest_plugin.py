@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
     from servey_faas.authorization import Authorization
     from servey_faas.examples import Example
-    from servey_faas.settings import Settings
 
 INI_OPTION = "servey_examples"
 MARKER = "servey_example"
@@ -111,7 +110,8 @@ class ServeyExamples(pytest.Collector):
         root = self.config.rootpath
         _make_importable(self.config, root)
         try:
-            app = ServeyApp.load(_with_test_key(Settings.load(project_dir=root)))
+            # examples run in-process, where no token is ever verified: no JWT key is needed
+            app = ServeyApp.load(Settings.load(project_dir=root), verify_tokens=False)
         except ConfigurationError as e:
             raise self.CollectError(f"servey_faas could not load the actions for the example tests: {e}") from e
         for action in app.actions.values():
@@ -120,19 +120,6 @@ class ServeyExamples(pytest.Collector):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.config.rootpath, None, COLLECTOR_NAME
-
-
-def _with_test_key(settings: Settings) -> Settings:
-    """Examples run in-process, where no token is ever verified: an app whose protected actions
-    would refuse to start without a JWT key gets a throwaway HS256 key for the test session."""
-    import dataclasses
-    import secrets
-
-    from servey_faas.authentication import JwtSettings
-
-    if settings.jwt.key is not None:
-        return settings
-    return dataclasses.replace(settings, jwt=JwtSettings(key=secrets.token_urlsafe(48), algorithms=("HS256",)))
 
 
 class ActionExamples(pytest.Collector):
