@@ -39,6 +39,7 @@ _SOURCES_HELP = (
 def gateway_option(function: Any) -> Any:
     return click.option(
         "--gateway",
+        "-g",
         metavar="URL",
         help="Gateway URL (default: provider.gateway of the stack file, then OPENFAAS_URL, then http://127.0.0.1:8080).",
     )(function)

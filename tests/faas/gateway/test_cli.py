@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from servey_faas.app import ServeyApp
 from servey_faas.cli import cli
-from servey_faas.faas import GatewayClient, remote
+from servey_faas.faas import BasicAuth, GatewayClient, remote
 from servey_faas.faas.gateway.processes import free_port
 from servey_faas.naming import function_name
 from servey_faas.settings import Settings
@@ -96,10 +96,10 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
                     process.wait()
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, env: dict[str, str], input: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "servey_faas", *args], cwd=cwd, env={**os.environ, **env}, capture_output=True,
-        text=True, timeout=300, check=False,
+        text=True, timeout=300, check=False, input=input,
     )  # fmt: skip
 
 
@@ -183,3 +183,54 @@ def test_demo_app_end_to_end(
     assert children(gateway.process.pid) == []
     assert not any(pid_alive(pid) for pid in processes)
     assert httpx.get(f"{gateway.url}/system/functions").json() == []
+
+
+def test_a_port_in_use_is_an_error_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--run=gateway", "--port", str(port), "--state-dir", str(tmp_path / "s")])
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: port {port} is in use (give --port)\n"
+
+
+def test_login_saves_the_local_gateways_credentials_for_deploy_without_faas_cli(
+    tmp_path: Path, start_gateway: Callable[..., GatewayProcess]
+) -> None:
+    import yaml
+
+    gateway = start_gateway("--basic-auth")
+    password_file = gateway.state_dir / "basic-auth-password"
+    assert f"servey-faas --run=login -g {gateway.url} -u admin --password-file {password_file}" in gateway.stderr()
+    env = {"OPENFAAS_CONFIG": str(tmp_path / "openfaas")}
+    wrong = run_cli("--run=login", "--gateway", gateway.url, "--password-stdin", cwd=tmp_path, env=env, input="nope\n")
+    assert wrong.returncode == 1
+    assert wrong.stderr == f"Error: the gateway at {gateway.url} refused user 'admin' with this password (401)\n"
+    assert not (tmp_path / "openfaas").exists()
+    done = run_cli("--run=login", "-g", gateway.url, "--password-file", str(password_file), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    config = tmp_path / "openfaas" / "config.yml"
+    assert done.stdout == f"credentials for {gateway.url} saved in {config}\n"
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    [entry] = yaml.safe_load(config.read_text(encoding="utf-8"))["auths"]
+    assert (entry["gateway"], entry["auth"]) == (gateway.url, "basic")
+    with GatewayClient(gateway.url, environ=env) as client:  # the saved credentials are found
+        assert client.list_functions() == []
+
+
+def test_save_basic_auth_keeps_the_other_gateways(tmp_path: Path) -> None:
+    from servey_faas.faas import saved_auth
+    from servey_faas.faas._credentials import save_basic_auth
+
+    path = tmp_path / "config.yml"
+    path.write_text("auths:\n- gateway: https://gw.example.com\n  auth: oauth2\n  token: abc\n", encoding="utf-8")
+    save_basic_auth("127.0.0.1:8080/", "admin", "pw:1", path=path)
+    save_basic_auth("http://127.0.0.1:8080", "admin", "pw:2", path=path)  # replaces its own entry
+    auth = saved_auth("http://127.0.0.1:8080", path=path)
+    expected = BasicAuth("admin", "pw:2")
+    assert isinstance(auth, BasicAuth) and auth._header == expected._header
+    assert saved_auth("https://gw.example.com", path=path) is not None
+    assert path.read_text(encoding="utf-8").count("gateway:") == 2
