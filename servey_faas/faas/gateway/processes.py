@@ -424,7 +424,8 @@ class Supervisor:
     async def _wait_ready(self, replica: Replica) -> bool:
         """Poll ``GET /_/ready`` until 200 (``True``), the process exits or ``ready_timeout`` passes."""
         deadline = time.monotonic() + self.ready_timeout
-        async with httpx.AsyncClient(base_url=replica.url, timeout=_PROBE_TIMEOUT) as client:
+        # trust_env=False: a loopback probe never goes through the user's HTTP_PROXY / ALL_PROXY
+        async with httpx.AsyncClient(base_url=replica.url, timeout=_PROBE_TIMEOUT, trust_env=False) as client:
             while replica.alive() and time.monotonic() < deadline:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(READY_PATH)).status_code == 200:

@@ -1,7 +1,8 @@
 """A replica takes traffic, and counts in ``availableReplicas``, only once its ready path
 (``GET /_/ready`` on its upstream) answers 200, as a pod joins its Service's endpoints only once its
 readiness probe passes; meanwhile a call gets the provider's 503 ``No endpoints available``. A
-replica not ready within ``ready_timeout`` is logged, stopped and started again, never called."""
+replica not ready within ``ready_timeout`` is logged, stopped and started again, never called.
+Probes and calls go straight to loopback, whatever proxy the environment names."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import RunningGateway, pid_alive, serve_gateway, wait_until
+from servey_faas.faas.gateway import Gateway, GatewayConfig
+from servey_faas.testing import serve_app
+
+from .conftest import WAIT, RunningGateway, pid_alive, serve_gateway, wait_until
 
 MakeContext = Callable[[str], Path]
 
@@ -90,3 +94,19 @@ def test_a_replica_not_ready_in_time_is_logged_stopped_restarted_and_never_calle
     assert not pid_alive(first)  # stopped before the next one started
     assert running.status("echo").get("availableReplicas", 0) == 0
     assert handled_lines(running) == []
+
+
+def test_proxy_variables_divert_neither_probes_nor_calls_to_replicas(
+    state_dir: Path, function_context: MakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas are on loopback: a user's ``HTTP_PROXY`` (here a port nothing listens on) must not
+    be used to probe or call them, or no replica would ever be ready."""
+    gateway = Gateway(GatewayConfig(state_dir, ready_timeout=WAIT, stop_timeout=2.0))
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    try:
+        with serve_app(gateway.app) as url, httpx.Client(base_url=url, timeout=WAIT, trust_env=False) as http:
+            running = RunningGateway(gateway, url, http)
+            running.deploy("echo", function_context("echo"))
+            assert running.echo("/function/echo", content=b"direct")["body"] == "direct"
+    finally:
+        gateway.kill_all()
