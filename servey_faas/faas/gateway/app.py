@@ -160,7 +160,9 @@ class Gateway:
         self.queue.recover()
         itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
                                    timeout=None)  # noqa: S113 - the CE worker has no overall timeout (§3.2)  # fmt: skip
-        async with httpx.AsyncClient(follow_redirects=False) as client, itself, httpx.AsyncClient() as callbacks:
+        # replicas are on loopback: never through the user's HTTP_PROXY / ALL_PROXY (callbacks may be)
+        replicas = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        async with replicas as client, itself, httpx.AsyncClient() as callbacks:
             self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
                                           count=self._count, guard=self._jwt_auth)  # fmt: skip
             self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`

@@ -3,8 +3,12 @@
 For each replica of a deployed function the :class:`Supervisor` does what the watchdog does in
 ``mode=http`` (CONTRACTS.md §5.1): it starts ``envProcess`` (the ``fprocess`` command line, split
 on single spaces, no shell) in the function's build context, with ``upstream_url`` pointing at a
-free loopback port, waits until ``GET /_/ready`` answers 200, and hands out ready replicas round
-robin. A replica that exits is started again (after 0.5 s, doubling up to 30 s), as a pod would be.
+free loopback port, waits until ``GET /_/ready`` answers 200 (probed every 0.05 s, each probe
+bounded to 2 s), and hands out ready replicas round robin: a replica counts in ``availableReplicas``
+and takes traffic only from then on, as a pod joins its Service's endpoints once its readiness probe
+passes. A replica that exits is started again (after 0.5 s, doubling up to 30 s), as a pod would
+be; one not ready within ``ready_timeout`` is logged (``was not ready in time``), stopped and
+started again the same way.
 
 The environment of a replica: the gateway's own environment (the image ``ENV`` of a container),
 then the deployment's ``envVars``, then ``fprocess``, ``mode=http``, ``upstream_url``,
@@ -59,6 +63,8 @@ READY_PATH = "/_/ready"
 _PYTHON_NAMES = frozenset({"python", "python3"})
 _PR_SET_PDEATHSIG = 1
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 30.0
+#: Seconds between two readiness probes of a starting replica, and the bound on one probe.
+_PROBE_INTERVAL, _PROBE_TIMEOUT = 0.05, 2.0
 
 
 def context_dir(image: str) -> Path:
@@ -418,13 +424,14 @@ class Supervisor:
     async def _wait_ready(self, replica: Replica) -> bool:
         """Poll ``GET /_/ready`` until 200 (``True``), the process exits or ``ready_timeout`` passes."""
         deadline = time.monotonic() + self.ready_timeout
-        async with httpx.AsyncClient(base_url=replica.url, timeout=2.0) as client:
+        # trust_env=False: a loopback probe never goes through the user's HTTP_PROXY / ALL_PROXY
+        async with httpx.AsyncClient(base_url=replica.url, timeout=_PROBE_TIMEOUT, trust_env=False) as client:
             while replica.alive() and time.monotonic() < deadline:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(READY_PATH)).status_code == 200:
                         replica.ready = True
                         return True
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(_PROBE_INTERVAL)
         return False
 
     async def _stop_replica(self, replica: Replica) -> None:

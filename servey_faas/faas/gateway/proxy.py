@@ -57,7 +57,11 @@ class InvocationProxy:
         Adds ``X-Start-Time`` (Unix nanoseconds), ``X-Served-By`` and, when the caller sent none,
         a new UUID v4 ``X-Call-Id`` to the forwarded request and to the response (§2.2); the
         replica's answer gets ``X-Duration-Seconds`` (``%f`` seconds until its headers, as the
-        watchdog adds it). Platform errors (§2.4): 405 (empty) for a method the provider does not
+        watchdog adds it). The body is streamed to the replica chunked, without ``Content-Length``,
+        as of-watchdog forwards it (of-watchdog: ``executor/http_runner.go``): a function's server
+        must read chunked request bodies (waitress and uvicorn do; ``http.server`` does not, and
+        one that closes the connection with the body unread may reset it before its answer
+        arrives). Platform errors (§2.4): 405 (empty) for a method the provider does not
         pass; 404 ``No endpoints available for: NAME.`` with ``X-OpenFaaS-Internal: proxy`` for an
         unknown function, 503 with the same body while no replica is ready; 500 ``Can't reach
         service for: NAME.`` when the replica does not answer; an empty 502 when its answer does

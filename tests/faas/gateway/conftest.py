@@ -4,6 +4,7 @@ thread) with a state folder under ``tmp_path``, and build contexts of a small ec
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -65,6 +66,12 @@ class RunningGateway:
 
     def wait_available(self, name: str, replicas: int = 1) -> None:
         wait_until(lambda: self.status(name).get("availableReplicas", 0) == replicas, f"{name} has {replicas} ready")
+
+    def logs(self, name: str) -> list[dict[str, Any]]:
+        """The function's log entries (``/system/logs``), each ``{"instance", "text", ...}``."""
+        response = self.http.get("/system/logs", params={"name": name})
+        assert response.status_code == 200, response.text
+        return [json.loads(line) for line in response.text.splitlines() if line]
 
     def echo(self, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.http.request(kwargs.pop("method", "POST"), path, **kwargs)
@@ -133,9 +140,11 @@ def running(state_dir: Path) -> Iterator[RunningGateway]:
     yield from serve_gateway(state_dir)
 
 
-def serve_gateway(state_dir: Path, credentials: BasicCredentials | None = None) -> Iterator[RunningGateway]:
+def serve_gateway(
+    state_dir: Path, credentials: BasicCredentials | None = None, ready_timeout: float = WAIT
+) -> Iterator[RunningGateway]:
     credentials = credentials or BasicCredentials(USER, PASSWORD)
-    gateway = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=WAIT, stop_timeout=2.0))
+    gateway = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, stop_timeout=2.0))
     seen: set[int] = set()
     try:
         with serve_app(gateway.app) as url, httpx.Client(base_url=url, auth=(USER, PASSWORD), timeout=WAIT) as http:

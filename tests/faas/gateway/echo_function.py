@@ -1,8 +1,9 @@
 """A function build context's entrypoint for the local gateway tests (copied as ``index.py``).
 
-It serves where ``upstream_url`` points, as the servey_faas runtime does: ``GET /_/ready``; any
-other path echoes the request and what the function sees as JSON (method, path, query, headers,
-body, pid, ``OPENFAAS_*`` and ``GREETING`` variables, the secrets under ``secret_mount_path``).
+It serves where ``upstream_url`` points, as the servey_faas runtime does: ``GET /_/ready`` (503
+``not ready`` while the file ``READY_WHEN`` names, when set, does not exist); any other path
+echoes the request and what the function sees as JSON (method, path, query, headers, body, pid,
+``OPENFAAS_*`` and ``GREETING`` variables, the secrets under ``secret_mount_path``).
 ``/exit`` ends the process (status 3); ``/sleep?s=SECONDS[&unless=FILE]`` answers after a while
 (at once when FILE exists). With ``SPAWN_CHILD=1`` it starts a ``sleep`` child in its process
 group and reports its pid. Each request prints one line on stdout (the function log).
@@ -24,6 +25,9 @@ CHILD = subprocess.Popen(["sleep", "600"]) if os.environ.get("SPAWN_CHILD") == "
 
 
 async def ready(request: Request) -> Response:
+    flag = os.environ.get("READY_WHEN")
+    if flag and not os.path.exists(flag):
+        return PlainTextResponse("not ready", 503)
     return PlainTextResponse("OK")
 
 
@@ -69,5 +73,5 @@ app = Starlette(
 
 if __name__ == "__main__":
     url = urlsplit(os.environ["upstream_url"])
-    print(f"starting on {url.port}", flush=True)
+    print(f"starting on {url.port} as pid {os.getpid()}", flush=True)
     uvicorn.run(app, host=url.hostname or "127.0.0.1", port=url.port or 5000, log_level="warning")

@@ -1,7 +1,8 @@
 """A function build context's entrypoint needing only the standard library (copied as ``index.py``):
-it serves where ``upstream_url`` points, ``GET /_/ready`` and, on any other path, the interpreter
-it runs on and the version of the distribution named by ``REPORT_DISTRIBUTION`` (``null`` when it
-is not installed) as JSON."""
+it serves where ``upstream_url`` points, ``GET /_/ready`` and, on a GET of any other path, the
+interpreter it runs on and the version of the distribution named by ``REPORT_DISTRIBUTION`` (``null``
+when it is not installed) as JSON. GET only: ``http.server`` does not read the chunked bodies the
+gateway forwards (as of-watchdog does), and closing on an unread body resets the connection."""
 
 import json
 import os
@@ -25,8 +26,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    do_POST = do_GET
 
 
 if __name__ == "__main__":

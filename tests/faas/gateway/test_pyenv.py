@@ -8,7 +8,6 @@ Python, no dependencies, not a dependency of servey_faas or its test extra) from
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -44,9 +43,7 @@ def make_context(root: Path, name: str, requirements: str, function_requirements
 
 
 def log_text(running: RunningGateway, name: str) -> str:
-    response = running.http.get("/system/logs", params={"name": name})
-    assert response.status_code == 200, response.text
-    return "".join(json.loads(line)["text"] for line in response.text.splitlines() if line)
+    return "".join(entry["text"] for entry in running.logs(name))
 
 
 def test_requirement_lines_read_both_files_without_comments(tmp_path: Path) -> None:
@@ -76,7 +73,7 @@ def test_satisfied_checks_markers_versions_and_extras() -> None:
 def test_met_requirements_run_on_the_gateways_interpreter(running: RunningGateway, tmp_path: Path) -> None:
     context = make_context(tmp_path, "met", "packaging>=20\n", f'{BAD}; python_version < "3"\n')
     running.deploy("met", context)
-    assert running.echo("/function/met")["executable"] == sys.executable
+    assert running.echo("/function/met", method="GET")["executable"] == sys.executable
     assert not (running.gateway.config.state_dir / "envs").exists()
 
 
@@ -100,7 +97,7 @@ def test_unmet_requirements_get_one_environment_shared_and_reused(running: Runni
     assert (folders[0] / READY_MARKER).is_file()
     python = str(folders[0] / "bin" / "python")
     for name in ("one", "two"):
-        assert running.echo(f"/function/{name}") == {"executable": python, "version": "1.0.0"}
+        assert running.echo(f"/function/{name}", method="GET") == {"executable": python, "version": "1.0.0"}
     logs = log_text(running, "one") + log_text(running, "two")
     assert logs.count("building the Python environment") == 1
     assert logs.count("reusing the Python environment") == 1
