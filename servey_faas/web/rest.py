@@ -42,10 +42,10 @@ class ActionEndpoint:
     takes the work on a big request off the event loop: loading its params, and dumping its result.
     """
 
-    def __init__(self, route: WebRoute, verifier: TokenVerifier | None = None, bodies: Bodies | None = None) -> None:
+    def __init__(self, route: WebRoute, verifier: TokenVerifier | None, bodies: Bodies) -> None:
         self.route = route
-        self._bodies = bodies or Bodies(LimitSettings())
-        self._handler = RouteHandler(route, verifier, self._bodies.limits)
+        self._bodies = bodies
+        self._handler = RouteHandler(route, verifier, bodies.limits)
 
     async def handle(self, request: Request) -> Response:
         handler, bodies = self._handler, self._bodies
