@@ -21,7 +21,8 @@ DEFAULT_MAX_WORKERS = 40
 
 
 class WorkerThreads:
-    """A pool of at most ``max_workers`` threads for one app, started at its first use.
+    """A pool of at most ``max_workers`` threads for one app, started at its first use, named
+    ``<name>_<n>``.
 
     Dispatching through ``loop.run_in_executor`` costs about a third of
     ``anyio.to_thread.run_sync`` per call (bench/graphql.py), which matters on small actions.
@@ -29,8 +30,9 @@ class WorkerThreads:
     (or :meth:`shutdown`).
     """
 
-    def __init__(self, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+    def __init__(self, max_workers: int = DEFAULT_MAX_WORKERS, name: str = "servey-action") -> None:
         self.max_workers = max_workers
+        self.name = name
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -54,5 +56,5 @@ class WorkerThreads:
             if self._executor is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="servey-action")
+                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix=self.name)
             return self._executor

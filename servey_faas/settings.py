@@ -37,12 +37,13 @@ class Settings:
     jwt: JwtSettings = field(default_factory=JwtSettings)
     celery: CelerySettings = field(default_factory=lambda: CelerySettings())
     debug_authenticator: bool = False
+    limits: LimitSettings = field(default_factory=lambda: LimitSettings())
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
         """Read the settings from ``environ`` (default ``os.environ``) and ``project_dir``'s pyproject.
 
-        :raises ConfigurationError: for an unreadable ``pyproject.toml`` or a bad port.
+        :raises ConfigurationError: for an unreadable ``pyproject.toml``, a bad port or a bad limit.
         """
         env = os.environ if environ is None else environ
         root = Path.cwd() if project_dir is None else project_dir
@@ -63,6 +64,7 @@ class Settings:
             jwt=JwtSettings.from_environ(env),
             celery=CelerySettings.load(env),
             debug_authenticator=env.get("SERVEY_DEBUG_AUTHENTICATOR", "").strip().lower() in _TRUE_WORDS,
+            limits=LimitSettings.load(env),
         )
 
 
@@ -114,3 +116,64 @@ class CelerySettings:
             if url is not None and "://" not in url:
                 raise ConfigurationError(f"{name} must be a URL such as redis://127.0.0.1:6379/0, not {url!r}")
         return cls(broker_url=broker, result_backend=backend, beat_lock_key=lock_key)
+
+
+#: The largest JSON nesting depth :class:`LimitSettings` accepts: graphql-core refuses variables
+#: nested deeper (its ``MAX_NESTING_DEPTH``), and validating and loading params this deep stays well
+#: inside Python's default recursion limit on every transport.
+MAX_JSON_DEPTH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Size and shape limits on what a request may carry, on the dev server and in functions.
+
+    - ``max_body_bytes`` (``SERVEY_MAX_BODY_BYTES``, default 1 MiB as nginx's
+      ``client_max_body_size``): a larger request body is refused with 413, from its
+      ``Content-Length`` before it is read, or as soon as a chunked body grows past it;
+    - ``max_json_depth`` (``SERVEY_MAX_JSON_DEPTH``, default 64, at most
+      :data:`MAX_JSON_DEPTH_LIMIT`): JSON nested deeper (arrays and objects, counting the outermost)
+      in a body, a JSON query param or GraphQL ``variables`` is refused with 400 before it is
+      parsed; so is a GraphQL input value literal nested deeper;
+    - ``graphql_max_depth`` (``SERVEY_GRAPHQL_MAX_DEPTH``, default 10): the deepest selection set
+      of a GraphQL operation (introspection fields not counted; strawberry's ``QueryDepthLimiter``);
+    - ``graphql_max_tokens`` (``SERVEY_GRAPHQL_MAX_TOKENS``, default 1000): tokens of a GraphQL
+      document (strawberry's ``MaxTokensLimiter``: the parser stops past it);
+    - ``graphql_max_aliases`` (``SERVEY_GRAPHQL_MAX_ALIASES``, default 15): aliased fields in a
+      GraphQL document (strawberry's ``MaxAliasesLimiter``).
+    """
+
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
+    graphql_max_depth: int = 10
+    graphql_max_tokens: int = 1000
+    graphql_max_aliases: int = 15
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> LimitSettings:
+        """Read the limits from ``environ`` (default ``os.environ``); unset or empty: the default.
+
+        :raises ConfigurationError: for a value that is not a positive decimal integer, or a
+            ``SERVEY_MAX_JSON_DEPTH`` above :data:`MAX_JSON_DEPTH_LIMIT`.
+        """
+        env = os.environ if environ is None else environ
+        default = cls()
+        return cls(
+            max_body_bytes=_positive(env, "SERVEY_MAX_BODY_BYTES", default.max_body_bytes),
+            max_json_depth=_positive(env, "SERVEY_MAX_JSON_DEPTH", default.max_json_depth, MAX_JSON_DEPTH_LIMIT),
+            graphql_max_depth=_positive(env, "SERVEY_GRAPHQL_MAX_DEPTH", default.graphql_max_depth),
+            graphql_max_tokens=_positive(env, "SERVEY_GRAPHQL_MAX_TOKENS", default.graphql_max_tokens),
+            graphql_max_aliases=_positive(env, "SERVEY_GRAPHQL_MAX_ALIASES", default.graphql_max_aliases),
+        )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int, maximum: int | None = None) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {text!r}")
+    value = int(text)
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum}, not {value}")
+    return value

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.settings import Settings
+from servey_faas.settings import MAX_JSON_DEPTH_LIMIT, LimitSettings, Settings
 
 
 def _pyproject(project: Path, text: str) -> Path:
@@ -106,3 +106,39 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = Settings.load(environ={}, project_dir=tmp_path)
     with pytest.raises(AttributeError):
         settings.server_port = 1  # type: ignore[misc]
+
+
+# --- limits ------------------------------------------------------------------------------------------
+
+
+def test_limit_defaults(tmp_path: Path) -> None:
+    limits = Settings.load(environ={}, project_dir=tmp_path).limits
+    assert limits == LimitSettings()
+    assert (limits.max_body_bytes, limits.max_json_depth) == (1024 * 1024, 64)  # nginx's client_max_body_size
+    assert (limits.graphql_max_depth, limits.graphql_max_tokens, limits.graphql_max_aliases) == (10, 1000, 15)
+
+
+def test_limits_from_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "SERVEY_MAX_BODY_BYTES": "4096",
+        "SERVEY_MAX_JSON_DEPTH": f" {MAX_JSON_DEPTH_LIMIT} ",
+        "SERVEY_GRAPHQL_MAX_DEPTH": "3",
+        "SERVEY_GRAPHQL_MAX_TOKENS": "50",
+        "SERVEY_GRAPHQL_MAX_ALIASES": "",  # empty: the default
+    }
+    assert Settings.load(environ=environ, project_dir=tmp_path).limits == LimitSettings(
+        max_body_bytes=4096, max_json_depth=MAX_JSON_DEPTH_LIMIT, graphql_max_depth=3, graphql_max_tokens=50
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "1e3", "ten", "1_000", "٣"])
+@pytest.mark.parametrize("name", ["SERVEY_MAX_BODY_BYTES", "SERVEY_MAX_JSON_DEPTH", "SERVEY_GRAPHQL_MAX_TOKENS"])
+def test_a_limit_must_be_a_positive_whole_number(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name} must be a positive whole number, not {value!r}"):
+        Settings.load(environ={name: value}, project_dir=tmp_path)
+
+
+def test_the_json_depth_limit_has_a_ceiling(tmp_path: Path) -> None:
+    too_deep = str(MAX_JSON_DEPTH_LIMIT + 1)
+    with pytest.raises(ConfigurationError, match=f"SERVEY_MAX_JSON_DEPTH must be at most {MAX_JSON_DEPTH_LIMIT}"):
+        Settings.load(environ={"SERVEY_MAX_JSON_DEPTH": too_deep}, project_dir=tmp_path)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from servey_faas.app import ServeyApp
+from servey_faas.web.bodies import Bodies
 from servey_faas.web.responses import error_response
 from servey_faas.web.rest import debug_token_routes, rest_routes
 
@@ -32,6 +33,8 @@ def create_app(
     rebuilt per request. ``debug`` shows tracebacks in error pages and is off by default.
     Bearer tokens are checked with ``app.verifier``; ``POST /debug/token`` exists only with
     ``SERVEY_DEBUG_AUTHENTICATOR=1`` (see :func:`~servey_faas.web.rest.debug_token_routes`).
+    Request bodies and JSON are bounded by ``app.settings.limits``; the work on big requests is
+    done off the event loop (see :mod:`servey_faas.web.bodies`).
     With ``schedules`` (the dev server), fixed-rate and cron actions run from application startup
     to shutdown — never at import — unless Celery owns them (``CELERY_BROKER``); on OpenFaaS the
     router passes False: cron-connector owns the schedules there.
@@ -40,10 +43,11 @@ def create_app(
     from servey_faas.web.docs import docs_routes
     from servey_faas.web.graphql import graphql_routes
 
+    bodies = Bodies(app.settings.limits)
     routes: list[BaseRoute] = [
-        *graphql_routes(app),  # first: the busiest single path, matched before every REST route
-        *rest_routes(app.invokers, app.verifier),
-        *debug_token_routes(app.settings),
+        *graphql_routes(app, bodies=bodies),  # first: the busiest single path, matched before every REST route
+        *rest_routes(app.invokers, app.verifier, bodies),
+        *debug_token_routes(app.settings, bodies),
         *docs_routes(app),
         *extra_routes,
     ]

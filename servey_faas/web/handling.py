@@ -51,8 +51,9 @@ from servey_faas.errors import (
 )
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import default_path
+from servey_faas.settings import LimitSettings
 from servey_faas.triggers import WebTrigger
-from servey_faas.web.params import QueryReader, parse_json_body
+from servey_faas.web.params import QueryReader, json_too_deep, parse_json_body, reads_json
 
 logger = logging.getLogger("servey_faas.web")
 
@@ -83,6 +84,14 @@ def render_json(content: Any) -> bytes:
 def error_reply(status: int, error: str, message: str, headers: Mapping[str, str] | None = None) -> Reply:
     """``{"error": error, "message": message}`` with ``status``."""
     return Reply(status, render_json({"error": error, "message": message}), headers=headers or {})
+
+
+def too_large_reply(limit: int) -> Reply:
+    """HTTP 413 (RFC 9110 §15.5.14) for a request body over ``limit`` bytes::
+
+    {"error": "payload_too_large", "message": "the request body is larger than the limit of 1048576 bytes"}
+    """
+    return error_reply(413, "payload_too_large", f"the request body is larger than the limit of {limit} bytes")
 
 
 def validation_error_reply(errors: Sequence[FieldError]) -> Reply:
@@ -205,14 +214,21 @@ class RouteHandler:
     ``invoker.call`` (async) or ``invoker.call_sync``.
 
     ``verifier`` checks bearer tokens (None: no key is configured, every token is refused).
+    ``limits`` bound the JSON nesting depth of params (the server reading the body enforces
+    ``max_body_bytes``, answering :func:`too_large_reply`).
     """
 
-    def __init__(self, route: WebRoute, verifier: TokenVerifier | None = None) -> None:
+    def __init__(
+        self, route: WebRoute, verifier: TokenVerifier | None = None, limits: LimitSettings | None = None
+    ) -> None:
         self.route = route
         self.invoker = route.invoker
         #: True when the params come from a JSON body (POST, PUT, PATCH), else from the query string.
         self.reads_body = route.trigger.reads_body
+        self.limits = limits or LimitSettings()
         self._reader = QueryReader(route.invoker.params)
+        #: Params whose query or path values are JSON text, measured before they are parsed.
+        self._json_params = frozenset(p.name for p in route.invoker.params if reads_json(p.schema))
         self._access = route.invoker.action.access_control
         self._verifier = verifier
         self._scopes = (self._access or ALLOW_ALL).scopes
@@ -239,16 +255,19 @@ class RouteHandler:
 
         ``authorization`` is the raw ``Authorization`` header (None when absent); ``query`` the
         decoded query string pairs in order (``keep_blank_values``); ``body`` is read only on routes
-        that :attr:`reads_body`. Refusals: 400 ``bad_request`` (malformed JSON, wrong content
-        type), 401/403 (RFC 6750 §3), 422 ``validation_error`` listing every invalid field with its
-        location (``query``, ``path`` or ``body``).
+        that :attr:`reads_body`. Refusals: 400 ``bad_request`` (malformed JSON, JSON nested deeper
+        than ``limits.max_json_depth``, wrong content type), 401/403 (RFC 6750 §3), 422
+        ``validation_error`` listing every invalid field with its location (``query``, ``path`` or
+        ``body``).
         """
         try:
             verified = authorize(self._access, self._verifier, authorization)
             if self.reads_body:
-                params = parse_json_body(body, content_type)
+                params = parse_json_body(body, content_type, self.limits.max_json_depth)
                 params.update(self._reader.read_path(path_params))
             else:
+                if self._json_params:
+                    query = self._check_json_values(list(query), path_params)
                 params = self._reader.read(query, path_params)
             return self.invoker.load_params(params, verified)
         except ValidationError as e:
@@ -289,6 +308,17 @@ class RouteHandler:
             return error_reply(502, "bad_gateway", str(error))
         logger.exception("action %r failed on %s %s", self.invoker.name, method, path)
         return error_reply(500, "internal_error", "internal server error")
+
+    def _check_json_values(self, query: list[tuple[str, str]], path_params: Mapping[str, str]) -> list[tuple[str, str]]:
+        # A value is one level inside the params object, which counts towards the limit as a body does.
+        max_depth = self.limits.max_json_depth
+        for key, value in (*query, *path_params.items()):
+            if key in self._json_params and json_too_deep(value, max_depth - 1):
+                raise BadRequestError(
+                    f"the JSON of {key!r} is nested deeper than the limit of {max_depth} levels "
+                    "(counting the params object)"
+                )
+        return query
 
     def _locate(self, error: FieldError) -> FieldError:
         if not error.location:

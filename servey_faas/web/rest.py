@@ -6,6 +6,7 @@ server).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,8 +18,9 @@ from starlette.routing import Route
 from servey_faas.authentication import TokenSigner, TokenVerifier
 from servey_faas.errors import BadRequestError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker
-from servey_faas.settings import Settings
-from servey_faas.web.handling import Reply, RouteHandler, WebRoute, web_routes
+from servey_faas.settings import LimitSettings, Settings
+from servey_faas.web.bodies import Bodies
+from servey_faas.web.handling import Reply, RouteHandler, WebRoute, too_large_reply, web_routes
 from servey_faas.web.params import parse_json_body
 from servey_faas.web.responses import JSONResponse, error_response, to_response, validation_error_response
 
@@ -36,44 +38,60 @@ class ActionEndpoint:
     actions on the app's worker threads).
 
     ``verifier`` checks bearer tokens (None: no key is configured, every token is refused).
+    ``bodies`` reads request bodies within the app's limits (a larger one is answered 413) and
+    takes the work on a big request off the event loop: loading its params, and dumping its result.
     """
 
-    def __init__(self, route: WebRoute, verifier: TokenVerifier | None = None) -> None:
+    def __init__(self, route: WebRoute, verifier: TokenVerifier | None, bodies: Bodies) -> None:
         self.route = route
-        self._handler = RouteHandler(route, verifier)
+        self._bodies = bodies
+        self._handler = RouteHandler(route, verifier, bodies.limits)
 
     async def handle(self, request: Request) -> Response:
-        handler = self._handler
+        handler, bodies = self._handler, self._bodies
         headers = request.headers
-        body = await request.body() if handler.reads_body else b""
-        loaded = handler.load(
+        body = b""
+        if handler.reads_body:
+            read = await bodies.read(request)
+            if read is None:
+                return to_response(too_large_reply(bodies.limits.max_body_bytes))
+            body = read
+        big = bodies.is_big(len(body) + len(request.scope["query_string"]))
+        load = functools.partial(
+            handler.load,
             headers.get("authorization"),
             request.query_params.multi_items(),
             request.path_params,
             body,
             headers.get("content-type"),
         )
+        loaded = await bodies.off_loop(load) if big else load()
         if isinstance(loaded, Reply):
             return to_response(loaded)
         try:
             result = await handler.invoker.call(loaded)
             if_none_match = ", ".join(headers.getlist("if-none-match")) if handler.uses_etag else None
-            reply = handler.reply(result, if_none_match)  # rendering may fail too (NaN)
+            reply = functools.partial(handler.reply, result, if_none_match)  # rendering may fail too (NaN)
+            answer = await bodies.off_loop(reply) if big else reply()
         except Exception as e:
-            reply = handler.failure(request.method, request.url.path, e)
-        return to_response(reply)
+            answer = handler.failure(request.method, request.url.path, e)
+        return to_response(answer)
 
 
-def rest_routes(invokers: Mapping[str, ActionInvoker], verifier: TokenVerifier | None = None) -> list[Route]:
+def rest_routes(
+    invokers: Mapping[str, ActionInvoker], verifier: TokenVerifier | None = None, bodies: Bodies | None = None
+) -> list[Route]:
     """The Starlette routes of every web-triggered action: one route per path, so that a 405
     lists every method the path supports in ``Allow`` (RFC 9110 §15.5.6).
 
     ``verifier`` checks bearer tokens (``ServeyApp.verifier``); without one every token is refused
-    with 401, so protected actions can never be called.
+    with 401, so protected actions can never be called. ``bodies`` holds the request limits and the
+    threads for big requests (default: the default limits, threads of its own).
     """
+    bodies = bodies or Bodies(LimitSettings())
     by_path: dict[str, dict[str, ActionEndpoint]] = {}
     for r in web_routes(invokers):
-        by_path.setdefault(r.path, {})[r.method] = ActionEndpoint(r, verifier)
+        by_path.setdefault(r.path, {})[r.method] = ActionEndpoint(r, verifier, bodies)
     routes = []
     for path, endpoints in by_path.items():
         if len(endpoints) == 1:
@@ -99,7 +117,7 @@ class _MethodDispatch:
 # --- the opt-in dev token endpoint ---------------------------------------------------------------------
 
 
-def debug_token_routes(settings: Settings) -> list[Route]:
+def debug_token_routes(settings: Settings, bodies: Bodies | None = None) -> list[Route]:
     """``POST /debug/token`` when ``settings.debug_authenticator`` is on (``SERVEY_DEBUG_AUTHENTICATOR=1``),
     else nothing (the path answers 404).
 
@@ -116,23 +134,30 @@ def debug_token_routes(settings: Settings) -> list[Route]:
         "Never turn it on where anybody else can reach this server.",
         DEBUG_TOKEN_PATH,
     )
-    return [Route(DEBUG_TOKEN_PATH, DebugTokenEndpoint(signer).handle, methods=["POST"], name="debug_token")]
+    endpoint = DebugTokenEndpoint(signer, bodies or Bodies(settings.limits))
+    return [Route(DEBUG_TOKEN_PATH, endpoint.handle, methods=["POST"], name="debug_token")]
 
 
 class DebugTokenEndpoint:
     """``POST /debug/token`` with a JSON body ``{"subject_id": str | null, "scopes": [str], "ttl": int}``
     (every field optional: subject ``debug-user``, no scopes, ttl 3600 seconds) answers an RFC 6749
     §5.1 token response ``{"access_token": "<JWT>", "token_type": "Bearer", "expires_in": ttl,
-    "scope": "a b"}``. Invalid fields are a 422 like an action's; a malformed body a 400."""
+    "scope": "a b"}``. Invalid fields are a 422 like an action's; a malformed body a 400, one over
+    the body limit a 413."""
 
     _FIELDS = frozenset({"subject_id", "scopes", "ttl"})
 
-    def __init__(self, signer: TokenSigner) -> None:
+    def __init__(self, signer: TokenSigner, bodies: Bodies) -> None:
         self._signer = signer
+        self._bodies = bodies
 
     async def handle(self, request: Request) -> Response:
+        limits = self._bodies.limits
+        raw = await self._bodies.read(request)
+        if raw is None:
+            return to_response(too_large_reply(limits.max_body_bytes))
         try:
-            body = parse_json_body(await request.body(), request.headers.get("content-type"))
+            body = parse_json_body(raw, request.headers.get("content-type"), limits.max_json_depth)
             subject_id, scopes, ttl = self._read(body)
             token = self._signer.issue(subject_id, scopes, ttl)
         except BadRequestError as e:

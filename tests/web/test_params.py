@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+import random
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,7 +16,16 @@ from servey_faas import action, get_action
 from servey_faas.errors import BadRequestError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.schemas import TypeCodec
-from servey_faas.web.params import QueryReader, coercer_for, is_array, parse_json_body
+from servey_faas.web.params import (
+    QueryReader,
+    check_json_depth,
+    coercer_for,
+    is_array,
+    json_depth,
+    json_too_deep,
+    parse_json_body,
+    reads_json,
+)
 
 
 class Mode(enum.Enum):
@@ -165,13 +176,13 @@ def test_query_reader_empty_query(reader: QueryReader) -> None:
     ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"],
 )
 def test_json_body(content_type: str) -> None:
-    assert parse_json_body(b'{"a": [1, {"b": null}]}', content_type) == {"a": [1, {"b": None}]}
+    assert parse_json_body(b'{"a": [1, {"b": null}]}', content_type, max_depth=64) == {"a": [1, {"b": None}]}
 
 
 @pytest.mark.parametrize("body", [b"", b"  \n", b"\t"])
 @pytest.mark.parametrize("content_type", [None, "application/json", "text/plain"])
 def test_empty_body_is_no_params(body: bytes, content_type: str | None) -> None:
-    assert parse_json_body(body, content_type) == {}
+    assert parse_json_body(body, content_type, max_depth=64) == {}
 
 
 @pytest.mark.parametrize(
@@ -179,13 +190,13 @@ def test_empty_body_is_no_params(body: bytes, content_type: str | None) -> None:
 )
 def test_malformed_json(body: bytes) -> None:
     with pytest.raises(BadRequestError, match="malformed JSON body"):
-        parse_json_body(body, "application/json")
+        parse_json_body(body, "application/json", max_depth=64)
 
 
 @pytest.mark.parametrize(("body", "kind"), [(b"[1]", "list"), (b'"x"', "str"), (b"1", "int"), (b"null", "NoneType")])
 def test_json_that_is_not_an_object(body: bytes, kind: str) -> None:
     with pytest.raises(BadRequestError, match=f"must be an object of params, not {kind}"):
-        parse_json_body(body, "application/json")
+        parse_json_body(body, "application/json", max_depth=64)
 
 
 @pytest.mark.parametrize(
@@ -193,16 +204,114 @@ def test_json_that_is_not_an_object(body: bytes, kind: str) -> None:
 )
 def test_wrong_content_type(content_type: str | None) -> None:
     with pytest.raises(BadRequestError, match="expected a JSON body"):
-        parse_json_body(b'{"a": 1}', content_type)
+        parse_json_body(b'{"a": 1}', content_type, max_depth=64)
 
 
 @pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": Infinity}', b'{"a": [-Infinity]}'])
 def test_non_standard_json_constants_are_malformed(body: bytes) -> None:
     # RFC 8259 has no NaN or Infinity; Python's json module accepts them unless told not to.
     with pytest.raises(BadRequestError, match="malformed JSON body"):
-        parse_json_body(body, "application/json")
+        parse_json_body(body, "application/json", max_depth=64)
 
 
 @pytest.mark.parametrize("text", ['{"start": NaN}', "[Infinity]"])
 def test_non_standard_json_constants_in_the_query_are_left_for_validation(text: str) -> None:
     assert coercer_for({"type": "object"})(text) == text
+
+
+# --- JSON nesting depth -------------------------------------------------------------------------
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+#: Strings that look like JSON structure: brackets, quotes and backslashes, escaped or not.
+_TRICKY = ["", "[", "]]", "{", '"', "\\", '\\"', '["{', "\\\\[", "\u005c", "é[", "\n}"]
+
+
+def _random_json(rng: random.Random, depth: int) -> Any:
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice([*_TRICKY, 1, -2.5, True, None])
+    if rng.random() < 0.5:
+        return [_random_json(rng, depth - 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(_TRICKY) + str(i): _random_json(rng, depth - 1) for i in range(rng.randint(0, 3))}
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b"1", 0),
+        (b'"[[["', 0),
+        (b"[]", 1),
+        (b'{"a": [1]}', 2),
+        (b'[[], [[]], {"b": {}}]', 3),
+        (b'{"a": "[[[[\\"[[[", "b": [[{}]]}', 4),
+        (b'["\\\\", [[]]]', 3),
+        (b'{"k\\"": "}}}", "v": [["\\\\\\""]]}', 3),
+    ],
+)
+def test_json_depth(text: bytes, depth: int) -> None:
+    json.loads(text)  # valid JSON
+    assert json_depth(text) == depth
+
+
+def test_json_depth_agrees_with_the_parsed_value() -> None:
+    rng = random.Random(12)
+    for _ in range(3000):
+        value = _random_json(rng, rng.randint(0, 12))
+        for text in (json.dumps(value), json.dumps(value, ensure_ascii=False, separators=(",", ":"))):
+            assert json_depth(text.encode()) == _depth(value), text
+
+
+def test_json_depth_of_very_deep_or_very_wide_json_needs_no_recursion() -> None:
+    assert json_depth(b"[" * 500_000 + b"]" * 500_000) == 500_000
+    assert json_depth(b"[" + b",".join([b"[[[]]]"] * 100_000) + b"]") == 4
+    assert json_depth(json.dumps({"items": [{"sku": "[x"}] * 50_000}).encode()) == 3
+
+
+def test_json_too_deep_is_exact_at_the_limit() -> None:
+    assert not json_too_deep(b"[" * 64 + b"]" * 64, 64)
+    assert json_too_deep(b"[" * 65 + b"]" * 65, 64)
+    assert not json_too_deep("[" * 65 + "]" * 65, 65)  # text too
+    # many brackets side by side are not deep
+    assert not json_too_deep(b"[" + b",".join([b"[]"] * 100) + b"]", 2)
+
+
+def test_deep_json_bodies_are_bad_requests_naming_the_limit() -> None:
+    with pytest.raises(BadRequestError, match="the JSON body is nested deeper than the limit of 3 levels"):
+        parse_json_body(b'{"a": [[{}]]}', "application/json", max_depth=3)
+    assert parse_json_body(b'{"a": [{}]}', "application/json", max_depth=3) == {"a": [{}]}
+    with pytest.raises(BadRequestError, match="the JSON of 'x' is nested deeper than the limit of 1 levels"):
+        check_json_depth("[[]]", 1, "the JSON of 'x'")
+
+
+@pytest.mark.parametrize(
+    ("annotation", "expected"),
+    [
+        (int, False),
+        (str, False),
+        (Mode, False),
+        (Window, True),
+        (list[int], False),  # repeated key, one integer each
+        (list[Window], True),  # repeated key, one JSON object each
+        (dict[str, int], True),
+        (Window | None, True),
+        (list[Window] | None, True),
+        (list[str] | None, False),
+        (Any, False),
+    ],
+)
+def test_reads_json(annotation: Any, expected: bool) -> None:
+    def fn(p: Any) -> None:
+        """One parameter."""
+
+    fn.__annotations__ = {"p": annotation, "return": None}
+    found = get_action(action(fn))
+    assert found is not None
+    [param] = ActionInvoker(found, TypeCodec()).params
+    assert reads_json(param.schema) is expected

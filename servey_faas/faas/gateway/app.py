@@ -432,10 +432,10 @@ class Gateway:
             _ = urlsplit(callback).port
         except ValueError as e:
             return Response(f"parse {callback!r}: {e}", 400)
-        body = await request.body()
-        if len(body) > ASYNC_BODY_LIMIT:
+        body, size = await _read_within(request, ASYNC_BODY_LIMIT)
+        if body is None:
             return Response(
-                f"Error queuing request: request body too large for OpenFaaS CE ({len(body)} bytes), "
+                f"Error queuing request: request body too large for OpenFaaS CE ({size} bytes), "
                 f"maximum: {ASYNC_BODY_LIMIT} bytes",
                 500,
             )
@@ -452,6 +452,20 @@ class Gateway:
         if given_call_id is None:
             answer["X-Call-Id"] = call_id
         return Response(b"", 202, headers=answer)
+
+
+async def _read_within(request: Request, limit: int) -> tuple[bytes | None, int]:
+    """The body and its size in bytes; None for the body when it is over ``limit`` bytes, the rest
+    of it then being read to count it (CE reports the size) but not kept."""
+    body = bytearray()
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            body += chunk
+        elif body:
+            body = bytearray()  # over the limit: drop what was kept
+    return (bytes(body), size) if size <= limit else (None, size)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -21,7 +21,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.triggers import _PATH_PARAM, HttpMethod, WebTrigger
-from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, web_routes
+from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
 
 if TYPE_CHECKING:
     import asyncio
@@ -42,6 +42,7 @@ _STATUS_LINES = {
     403: "403 Forbidden",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
+    413: "413 Content Too Large",
     422: "422 Unprocessable Content",
     500: "500 Internal Server Error",
 }
@@ -55,9 +56,17 @@ class FunctionApp:
     """
 
     def __init__(
-        self, invoker: ActionInvoker, routes: list[_Path], *, function_auth: bool, reads_token: bool = True
+        self,
+        invoker: ActionInvoker,
+        routes: list[_Path],
+        *,
+        function_auth: bool,
+        max_body_bytes: int,
+        reads_token: bool = True,
     ) -> None:
         self.invoker = invoker
+        #: The largest request body read, in bytes (``LimitSettings.max_body_bytes``); a larger one is a 413.
+        self.max_body_bytes = max_body_bytes
         self._routes = routes
         #: The WSGI key of the end user's ``Authorization`` header; None: the header is not read.
         self._token_key: str | None = None
@@ -97,11 +106,17 @@ class FunctionApp:
     def _handle(
         self, handler: RouteHandler, method: str, path: str, path_params: dict[str, str], environ: WSGIEnvironment
     ) -> Reply:
+        body = b""
+        if handler.reads_body:
+            read = _read_body(environ, self.max_body_bytes)
+            if read is None:
+                return too_large_reply(self.max_body_bytes)
+            body = read
         loaded = handler.load(
             environ.get(self._token_key) if self._token_key is not None else None,
             parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             path_params,
-            _read_body(environ) if handler.reads_body else b"",
+            body,
             environ.get("CONTENT_TYPE") or None,
         )
         if isinstance(loaded, Reply):
@@ -144,7 +159,9 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     * ``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, §5.1).
 
     Errors are the dev server's JSON bodies: 422 ``validation_error`` listing field errors, 400
-    ``bad_request`` (malformed JSON, wrong content type), 401/403 with bearer challenges, 404
+    ``bad_request`` (malformed JSON, JSON nested deeper than ``max_json_depth``, wrong content
+    type), 413 ``payload_too_large`` (a body over ``max_body_bytes``; ``app.settings.limits``
+    holds both), 401/403 with bearer challenges, 404
     ``not_found`` and 405 ``method_not_allowed`` (with ``Allow``), and 500 ``internal_error`` when
     the action raises (the traceback goes to the log, never to the caller, §2.4). A trailing slash
     is not redirected (behind the gateway a redirect would drop ``/function/<name>``). Nothing about
@@ -164,16 +181,19 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.
     """
     invoker = app.invoker(action_name) if action_name is not None else _only_invoker(app)
+    limits = app.settings.limits
     by_path: dict[str, dict[str, RouteHandler]] = {}
     for route in web_routes({invoker.name: invoker}):
-        by_path.setdefault(route.path, {})[route.method] = RouteHandler(route, app.verifier)
+        by_path.setdefault(route.path, {})[route.method] = RouteHandler(route, app.verifier, limits)
     root = by_path.setdefault("/", {})
     methods: set[HttpMethod] = {ROOT_METHOD, *(t.method for t in invoker.action.web_triggers)}
     for method in sorted(methods):
-        root.setdefault(method, RouteHandler(WebRoute(invoker, WebTrigger(method, "/"), "/"), app.verifier))
+        root.setdefault(method, RouteHandler(WebRoute(invoker, WebTrigger(method, "/"), "/"), app.verifier, limits))
     routes = [_Path(path, handlers) for path, handlers in by_path.items()]
     reads_token = app.verifier is not None or invoker.reads_token
-    return FunctionApp(invoker, routes, function_auth=function_auth, reads_token=reads_token)
+    return FunctionApp(
+        invoker, routes, function_auth=function_auth, max_body_bytes=limits.max_body_bytes, reads_token=reads_token
+    )
 
 
 def _only_invoker(app: ServeyApp) -> ActionInvoker:
@@ -212,11 +232,19 @@ def _not_allowed(methods: Iterable[str]) -> Reply:
     return error_reply(405, "method_not_allowed", "Method Not Allowed", headers={"Allow": ", ".join(sorted(allowed))})
 
 
-def _read_body(environ: WSGIEnvironment) -> bytes:
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` bytes (read no further than that).
+    waitress refuses such a body itself before the app runs (``max_request_body_size``, see
+    :class:`~servey_faas.faas.runtime._server.DrainingServer`); this holds under any WSGI server."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
-    body: bytes = stream.read(int(length)) if length else stream.read()
-    return body
+    if length:
+        if int(length) > limit:
+            return None
+        body: bytes = stream.read(int(length))
+        return body
+    body = stream.read(limit + 1)
+    return None if len(body) > limit else body
 
 
 class _LoopThread:

@@ -152,7 +152,7 @@ def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = 
     _log_to_stderr()
     wsgi = function_app(app, action_name, function_auth=function_auth)
     try:
-        serve_wsgi(wsgi, host, port)
+        serve_wsgi(wsgi, host, port, max_body_bytes=wsgi.max_body_bytes)
     finally:
         wsgi.close()
 

@@ -23,7 +23,9 @@ loudly:
   the output is written") and ``.handle_close()``;
 * ``BaseWSGIServer.maintenance(now)`` (closes connections idle past ``channel_timeout``) and
   ``.task_dispatcher`` (``ThreadedTaskDispatcher``): ``set_thread_count(0)``, ``threads``,
-  ``shutdown(cancel_pending, timeout)``.
+  ``shutdown(cancel_pending, timeout)``;
+* for JSON error bodies: ``BaseWSGIServer.channel_class``, ``HTTPChannel.error_task_class`` and
+  ``.send_continue()``, ``ErrorTask.execute()`` and the request parser's ``error``.
 
 Importing this module imports waitress and the standard library only: no asyncio, Starlette or
 uvicorn, for the function's cold start (issue 6).
@@ -42,10 +44,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from waitress import wasyncore
+from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 
 from servey_faas.errors import ConfigurationError
+from servey_faas.web.handling import Reply, error_reply, too_large_reply
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -112,14 +117,31 @@ class DrainingServer:
     ``X-Forwarded-For``, CONTRACTS.md §1.5, §2.3); chunked request bodies decoded (the watchdog always
     sends them chunked, §5.1); no access log (waitress has none).
 
+    ``max_body_bytes`` (None: waitress's own limit, 1 GiB) bounds request bodies: a larger one is
+    refused with a 413 by waitress itself, from its ``Content-Length`` or as soon as a chunked body
+    grows past it, before the app runs and without keeping it. waitress's own error responses (that
+    413, a malformed request's 400, ...) carry the app's JSON error body
+    (``{"error": ..., "message": ...}``, :func:`~servey_faas.web.handling.error_reply`) instead of
+    waitress's text.
+
     :raises ValueError: when ``threads`` < 1, or waitress rejects ``host`` or ``port``.
     :raises OSError: when ``host:port`` cannot be bound (e.g. already in use).
     :raises ConfigurationError: when the installed waitress lacks an internal the drain relies on.
     """
 
-    def __init__(self, app: WSGIApplication, host: str, port: int, *, threads: int = DEFAULT_THREADS) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        host: str,
+        port: int,
+        *,
+        threads: int = DEFAULT_THREADS,
+        max_body_bytes: int | None = None,
+    ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
+        # waitress refuses a body of max_request_body_size bytes or more.
+        body_limit = Adjustments.max_request_body_size if max_body_bytes is None else max_body_bytes + 1
         # One socket map of our own: create_server registers its listening socket(s) and trigger
         # in it, and every accepted connection adds its HTTPChannel to it. Its values are
         # wasyncore dispatchers (types-waitress says sockets).
@@ -134,9 +156,13 @@ class DrainingServer:
             expose_tracebacks=False,
             clear_untrusted_proxy_headers=False,
             asyncore_use_poll=True,
+            max_request_body_size=body_limit,
         )
         # All listeners share one task dispatcher (the worker threads, started already).
         self._dispatcher = cast(_TaskDispatcher, server.task_dispatcher)
+        for dispatcher in self._map.values():
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.channel_class = _JsonErrorChannel  # for every connection accepted from now on
         self._listeners = [cast(_Listener, d) for d in self._map.values() if isinstance(d, BaseWSGIServer)]
         try:
             _check_waitress(self._listeners)
@@ -291,6 +317,7 @@ def serve_wsgi(
     *,
     threads: int = DEFAULT_THREADS,
     drain_timeout: float | None = None,
+    max_body_bytes: int | None = None,
 ) -> None:
     """Serve ``app`` with waitress on ``host:port`` until SIGTERM or SIGINT, then drain and return.
 
@@ -307,14 +334,14 @@ def serve_wsgi(
     :class:`DrainingServer` and its ``stop()`` there.
 
     ``threads`` is the number of worker threads, i.e. of requests run at once; further requests
-    queue inside waitress.
+    queue inside waitress. ``max_body_bytes`` bounds request bodies (see :class:`DrainingServer`).
 
     :raises ValueError: when ``threads`` < 1, ``drain_timeout`` < 0, or ``host``/``port`` is invalid.
     :raises OSError: when ``host:port`` cannot be bound.
     """
     if drain_timeout is not None and drain_timeout < 0:
         raise ValueError(f"drain_timeout must be >= 0 seconds or None, not {drain_timeout}")
-    server = DrainingServer(app, host, port, threads=threads)
+    server = DrainingServer(app, host, port, threads=threads, max_body_bytes=max_body_bytes)
     with _signals_stop(server):
         server.serve(drain_timeout)
 
@@ -359,6 +386,43 @@ def _with_server_software(app: WSGIApplication) -> WSGIApplication:
         return app(environ, start_response)
 
     return wsgi
+
+
+#: Error names of waitress's own error responses, by status (others are ``bad_request``).
+_ERROR_NAMES = {431: "request_header_fields_too_large", 500: "internal_error", 501: "not_implemented"}
+
+
+class _JsonErrorTask(ErrorTask):
+    """waitress's answer to a request it refuses itself, with the app's JSON error body."""
+
+    def execute(self) -> None:
+        error = getattr(self.request, "error")  # noqa: B009 - a parser; types-waitress says Error
+        reply = _error_reply(error.code, error.reason, error.body, self.channel.server.adj.max_request_body_size)
+        self.status = f"{error.code} {'Content Too Large' if error.code == 413 else error.reason}"
+        cast(list[tuple[str, str]], self.response_headers).append(("Content-Type", str(reply.media_type)))
+        self.set_close_on_finish()
+        self.content_length = len(reply.body)
+        self.write(reply.body)
+
+
+def _error_reply(code: int, reason: str, detail: str, max_request_body_size: int) -> Reply:
+    if code == 413:
+        return too_large_reply(max_request_body_size - 1)  # waitress refuses max_request_body_size itself
+    return error_reply(code, _ERROR_NAMES.get(code, "bad_request"), f"{reason}: {detail}")
+
+
+class _JsonErrorChannel(HTTPChannel):
+    """waitress's connection, answering the requests it refuses with :class:`_JsonErrorTask`."""
+
+    error_task_class = _JsonErrorTask
+
+    def send_continue(self) -> None:
+        """No ``100 Continue`` for a request refused from its headers (e.g. a ``Content-Length``
+        over the limit): it is answered at once and its body never invited (RFC 9110 §10.1.1).
+        waitress 3 would send it and then wait for the body it refuses."""
+        if self.request is not None and self.request.error is not None:
+            return
+        super().send_continue()
 
 
 def _name(owner: object) -> str:

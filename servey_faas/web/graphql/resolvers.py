@@ -10,6 +10,7 @@ object, and only when selected.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import logging
@@ -57,11 +58,14 @@ class GraphQLContext:
 
     ``authorization_header`` is the request's ``Authorization`` header (None without one);
     ``authorizations`` holds what :class:`ActionPermission` decided, by action field.
+    ``server_loop`` is the server's event loop when the operation runs on another one (a big
+    request, worked on off the server's loop): actions are called on the server's loop all the same.
     """
 
     request: Request | None = None
     authorization_header: str | None = None
     authorizations: dict[str, Authorization | None] = field(default_factory=dict)
+    server_loop: asyncio.AbstractEventLoop | None = None
 
 
 class ActionPermission(BasePermission):
@@ -173,7 +177,11 @@ class ActionResolver:
             if on_object:
                 loaded[_SELF] = root
             try:
-                value = await call(loaded)
+                server_loop = context.server_loop
+                if server_loop is None:
+                    value = await call(loaded)
+                else:
+                    value = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(loaded), server_loop))
                 return value if adapt is None else adapt(value)
             except BadGatewayError as e:
                 logger.warning("action %r on GraphQL field %s: %s", invoker.name, _path(info), e)

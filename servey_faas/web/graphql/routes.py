@@ -10,15 +10,22 @@ Answers are ``application/json`` ``{"data": ..., "errors": [...]}`` (GraphQL spe
 over HTTP does for ``application/json``, the status is 200 whenever the operation was run, also
 when ``errors`` holds validation, access (``UNAUTHENTICATED``, ``FORBIDDEN``) or internal errors:
 their kind is in ``extensions.code`` (see :mod:`servey_faas.web.graphql.errors`). A request that
-cannot be read (bad JSON, no query, unknown ``operationName``) is a 400 with ``errors`` and no
-``data``; another content type, 415.
+cannot be read (bad JSON, no query, unknown ``operationName``, ``variables`` nested deeper than
+``max_json_depth``) is a 400 with ``errors`` and no ``data``; a body over ``max_body_bytes``, 413;
+another content type, 415. The document is validated against the app's other limits (see
+:mod:`servey_faas.web.graphql.limits`).
+
+A request bigger than :data:`~servey_faas.web.bodies.OFF_LOOP_BYTES` (body, or query string) is
+worked on off the event loop: its whole operation runs on an event loop of its own in one of the
+:class:`~servey_faas.web.bodies.Bodies` threads, its actions still being called on the server's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -30,6 +37,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from servey_faas.web.bodies import Bodies
 from servey_faas.web.graphql._types import graphql_name
 from servey_faas.web.graphql.errors import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, format_error
 from servey_faas.web.graphql.graphiql import (
@@ -41,6 +49,7 @@ from servey_faas.web.graphql.graphiql import (
 )
 from servey_faas.web.graphql.resolvers import GraphQLContext
 from servey_faas.web.graphql.schema import AppSchema, build_schema
+from servey_faas.web.params import json_too_deep
 
 if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
@@ -56,10 +65,14 @@ _HTML = "text/html; charset=utf-8"
 _JSON = "application/json"
 
 
-def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEFAULT_TITLE) -> list[BaseRoute]:
+def graphql_routes(
+    app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEFAULT_TITLE, bodies: Bodies | None = None
+) -> list[BaseRoute]:
     """The routes of ``path`` (GraphQL and GraphiQL) and ``<path>/assets/{token}/{name}``.
 
     The schema is built here, once, from ``app``'s actions; the GraphiQL page is rendered here too.
+    ``bodies`` reads request bodies and takes big requests off the event loop (default: one for
+    ``app.settings.limits``).
 
     :raises ActionDefinitionError: from building the schema.
     :raises ConfigurationError: when GraphiQL's files are missing.
@@ -75,7 +88,7 @@ def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEF
     query_type = schema.strawberry._schema.query_type
     start = default_query(query_type, examples) if query_type is not None else ""
     page = graphiql_page(title, f"{path.rstrip('/').rsplit('/', 1)[-1]}/assets/{assets.token}", start)
-    endpoint = GraphQLEndpoint(schema, page)
+    endpoint = GraphQLEndpoint(schema, page, bodies or Bodies(app.settings.limits))
     return [
         Route(path, endpoint, methods=["GET", "POST"], include_in_schema=False),
         Route(f"{path.rstrip('/')}/assets/{{token}}/{{name}}", assets.serve, methods=["GET"], include_in_schema=False),
@@ -85,10 +98,11 @@ def graphql_routes(app: ServeyApp, *, path: str = GRAPHQL_PATH, title: str = DEF
 class GraphQLEndpoint:
     """The ASGI endpoint of ``/graphql``; see the module docstring."""
 
-    def __init__(self, schema: AppSchema, graphiql_page: bytes) -> None:
+    def __init__(self, schema: AppSchema, graphiql_page: bytes, bodies: Bodies) -> None:
         self.schema = schema
         self._execute = schema.strawberry.execute
         self._page = graphiql_page
+        self._bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The endpoint as a plain ASGI app: no per-request wrapping by Starlette's router."""
@@ -96,16 +110,20 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
+        bodies = self._bodies
         if request.method == "POST":
             content_type = request.headers.get("content-type", "")
             if content_type.partition(";")[0].strip().lower() != _JSON:
                 return _request_error("send the operation as a JSON body (Content-Type: application/json)", 415)
-            try:
-                body = json.loads(await request.body())
-            except ValueError:
-                return _request_error("the body is not valid JSON")
-            if not isinstance(body, dict):
-                return _request_error('the body must be a JSON object: {"query": ..., "variables": {...}}')
+            raw = await bodies.read(request)
+            if raw is None:
+                limit = bodies.limits.max_body_bytes
+                return _request_error(f"the request body is larger than the limit of {limit} bytes", 413)
+            size = len(raw)
+
+            def read() -> dict[str, Any] | Response:
+                return self._read_post(raw)
+
             allowed = _QUERIES_AND_MUTATIONS
         else:
             params = request.query_params
@@ -118,13 +136,57 @@ class GraphQLEndpoint:
                         "Content-Security-Policy": PAGE_CONTENT_SECURITY_POLICY,
                     },
                 )
-            body = dict(params)
-            if "variables" in body:
-                try:
-                    body["variables"] = json.loads(body["variables"])
-                except ValueError:
-                    return _request_error("variables must be a JSON object")
+            size = len(request.scope["query_string"])
+            fields = dict(params)
+
+            def read() -> dict[str, Any] | Response:
+                return self._read_get(fields)
+
             allowed = _QUERIES
+        if not bodies.is_big(size):
+            return await self._operation(request, read, allowed)
+        server_loop = asyncio.get_running_loop()
+        return await bodies.off_loop(lambda: asyncio.run(self._operation(request, read, allowed, server_loop)))
+
+    def _read_post(self, raw: bytes) -> dict[str, Any] | Response:
+        # The body is one level above a REST body: its variables are the params object.
+        if json_too_deep(raw, self._bodies.limits.max_json_depth + 1):
+            return self._too_deep()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _request_error("the body is not valid JSON")
+        if not isinstance(body, dict):
+            return _request_error('the body must be a JSON object: {"query": ..., "variables": {...}}')
+        return body
+
+    def _read_get(self, fields: dict[str, Any]) -> dict[str, Any] | Response:
+        if "variables" in fields:
+            if json_too_deep(fields["variables"], self._bodies.limits.max_json_depth):
+                return self._too_deep()
+            try:
+                fields["variables"] = json.loads(fields["variables"])
+            except ValueError:
+                return _request_error("variables must be a JSON object")
+        return fields
+
+    def _too_deep(self) -> Response:
+        return _request_error(
+            f"variables are nested deeper than the limit of {self._bodies.limits.max_json_depth} levels"
+        )
+
+    async def _operation(
+        self,
+        request: Request,
+        read: Callable[[], dict[str, Any] | Response],
+        allowed: frozenset[OperationType],
+        server_loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Response:
+        """Read the request with ``read``, run its operation, answer; on ``server_loop``'s thread,
+        or on another event loop (``server_loop`` given)."""
+        body = read()
+        if isinstance(body, Response):
+            return body
         query, variables, operation_name = body.get("query"), body.get("variables"), body.get("operationName")
         if not isinstance(query, str) or not query.strip():
             return _request_error("the request has no query (a GraphQL document as a string)")
@@ -132,7 +194,7 @@ class GraphQLEndpoint:
             return _request_error("variables must be a JSON object")
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string")
-        context = GraphQLContext(request, request.headers.get("authorization"))
+        context = GraphQLContext(request, request.headers.get("authorization"), server_loop=server_loop)
         try:
             result = await self._execute(
                 query,

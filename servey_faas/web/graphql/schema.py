@@ -11,6 +11,8 @@
 - An action with ``access_control`` is guarded by :class:`~.resolvers.ActionPermission`.
 - Strawberry's parser and validation caches are on, bounded to :data:`PARSER_CACHE_SIZE` and
   :data:`VALIDATION_CACHE_SIZE` documents (LRU).
+- Documents are validated against the app's limits (``settings.limits``): selection depth, tokens,
+  aliases and the nesting of argument values (see :mod:`servey_faas.web.graphql.limits`).
 
 GraphQL needs a ``Query`` type with a field; an app without GET actions gets ``_empty: Boolean``
 (always null) so that its mutations can still be served.
@@ -37,6 +39,7 @@ from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._scalars import scalar_map
 from servey_faas.web.graphql._types import TypeMapper, graphql_name, publishable_default
 from servey_faas.web.graphql.errors import log_internal_errors
+from servey_faas.web.graphql.limits import limit_extensions
 from servey_faas.web.graphql.resolvers import (
     ActionPermission,
     ActionResolver,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
     from servey_faas.authentication import TokenVerifier
     from servey_faas.schemas import TypeCodec
+    from servey_faas.settings import LimitSettings
 
 #: Distinct query texts whose parsed document is kept (strawberry ``ParserCache``).
 PARSER_CACHE_SIZE = 256
@@ -86,13 +90,16 @@ def build_schema(app: ServeyApp) -> AppSchema:
     :raises ActionDefinitionError: when two actions (or an action method and a field) want one
         GraphQL field name, or a nested action method cannot be typed.
     """
-    return _Builder(app.invokers.values(), app.verifier).build()
+    return _Builder(app.invokers.values(), app.verifier, app.settings.limits).build()
 
 
 class _Builder:
-    def __init__(self, invokers: Iterable[ActionInvoker], verifier: TokenVerifier | None) -> None:
+    def __init__(
+        self, invokers: Iterable[ActionInvoker], verifier: TokenVerifier | None, limits: LimitSettings
+    ) -> None:
         self._invokers = list(invokers)
         self._verifier = verifier
+        self._limits = limits
         codec: TypeCodec | None = self._invokers[0].codec if self._invokers else None
         if codec is None:
             from servey_faas.schemas import TypeCodec
@@ -135,6 +142,7 @@ class _Builder:
             extensions=[
                 lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
                 lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+                *limit_extensions(self._limits),
             ],
             config=StrawberryConfig(scalar_map=scalar_map()),
         )

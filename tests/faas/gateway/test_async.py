@@ -47,6 +47,12 @@ def test_enqueue_rules(running: RunningGateway, callbacks: CallbackReceiver) -> 
     assert too_big.text == (
         "Error queuing request: request body too large for OpenFaaS CE (256001 bytes), maximum: 256000 bytes"
     )
+    # sent chunked, without a Content-Length: counted as it streams, and only the limit is kept
+    chunked = httpx.post(url, content=iter([b"x" * 100_000] * 3))
+    assert (chunked.status_code, chunked.text) == (
+        500,
+        "Error queuing request: request body too large for OpenFaaS CE (300000 bytes), maximum: 256000 bytes",
+    )
     mine = httpx.post(url, content=b"x" * 256_000, headers={"X-Call-Id": "mine", "X-Callback-Url": callbacks.url})
     assert mine.status_code == 202 and "x-call-id" not in mine.headers  # a caller's id is not echoed (§2.2)
     [callback] = callbacks.wait(1)  # an unknown function is accepted, and fails in the callback (§1.8 Q7)

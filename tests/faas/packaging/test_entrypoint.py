@@ -164,3 +164,24 @@ def test_self_test_and_startup_errors(test_build: BuildResult) -> None:
     usage = subprocess.run([sys.executable, "index.py", "--serve"], cwd=context, capture_output=True, text=True,
                            timeout=60, check=False)  # fmt: skip
     assert usage.returncode == 2 and "usage: python index.py [--self-test]" in usage.stderr
+
+
+def test_the_limits_come_from_the_function_environment(test_build: BuildResult) -> None:
+    """``SERVEY_MAX_BODY_BYTES`` and ``SERVEY_MAX_JSON_DEPTH`` set on the function (stack.yml
+    ``environment``) bound what its server reads: a chunked body over the limit is a JSON 413 from
+    waitress itself, deep JSON a 400."""
+    environ = {"SERVEY_MAX_BODY_BYTES": "64", "SERVEY_MAX_JSON_DEPTH": "2"}
+    with function_process(context_of(test_build, "greet"), environ) as running:
+        status, headers, body = running.raw(chunked_post("/", b'{"name": "' + b"x" * 60 + b'"}'))
+        assert (status, headers["content-type"], json.loads(body)) == (
+            413,
+            "application/json",
+            {"error": "payload_too_large", "message": "the request body is larger than the limit of 64 bytes"},
+        )
+        status, _, body = running.raw(chunked_post("/", b'{"name": [["x"]]}'))
+        assert (status, json.loads(body)) == (
+            400,
+            {"error": "bad_request", "message": "the JSON body is nested deeper than the limit of 2 levels"},
+        )
+        status, _, body = running.raw(chunked_post("/", b'{"name": "Ada"}'))
+        assert (status, json.loads(body)) == (200, "Hello Ada!")

@@ -11,6 +11,7 @@ them fails here.
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import queue
@@ -452,3 +453,44 @@ def test_the_module_imports_no_asyncio_starlette_or_uvicorn() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=TIMEOUT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _exchange(port: int, request: bytes) -> tuple[int, str, dict[str, Any]]:
+    """Send raw ``request`` bytes; the status, content type and JSON body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split(" ")[1]), headers["content-type"], json.loads(body)
+
+
+def test_waitress_refusals_carry_json_error_bodies() -> None:
+    """What waitress refuses before the app runs (a body over ``max_body_bytes``, broken chunked
+    encoding) is answered with the app's JSON error body, not waitress's text; an announced body
+    over the limit is refused from its headers, without a 100 Continue."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raise AssertionError("never called")
+
+    server = DrainingServer(app, "127.0.0.1", 0, threads=1, max_body_bytes=10)
+    [(_, port)] = server.addresses
+    serving = threading.Thread(target=server.serve)
+    serving.start()
+    try:
+        head = b"POST / HTTP/1.1\r\nHost: x\r\n"
+        too_large = (413, "application/json", {
+            "error": "payload_too_large", "message": "the request body is larger than the limit of 10 bytes"
+        })  # fmt: skip
+        announced = head + b"Content-Length: 11\r\nExpect: 100-continue\r\n\r\n"
+        assert _exchange(port, announced) == too_large
+        chunked = head + b"Transfer-Encoding: chunked\r\n\r\n6\r\n123456\r\n6\r\n123456\r\n0\r\n\r\n"
+        assert _exchange(port, chunked) == too_large
+        status, content_type, body = _exchange(port, head + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+        assert (status, content_type, body["error"]) == (400, "application/json", "bad_request")
+    finally:
+        server.stop()
+        serving.join(TIMEOUT)

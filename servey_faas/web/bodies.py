@@ -1,0 +1,111 @@
+"""Request bodies on the dev server: read within the size limit, and the work on big ones done off
+the event loop.
+
+The event loop only waits. A request body (or query string) of at most :data:`OFF_LOOP_BYTES` is
+parsed, validated and loaded on the event loop: that costs at most about a millisecond, less than
+handing it to a thread and back. A bigger one is handed to :attr:`Bodies.threads`, a small pool of
+its own, so that parsing never waits for the threads sync actions run on (nor the reverse), and the
+event loop goes on serving other requests and schedules meanwhile.
+
+That work holds the GIL, which the interpreter hands to a waiting thread only every "switch
+interval" (5 ms by default, ``sys.getswitchinterval()``); a small request needs it several times
+(the event loop, then its action's thread, then the event loop again). While a thread works on a
+big body, the interval is :data:`SWITCH_INTERVAL` instead, so that a small request waits about a
+millisecond at each step rather than five; the previous interval is restored when no big body is
+being worked on.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.requests import Request
+
+from servey_faas._threads import WorkerThreads
+from servey_faas.settings import LimitSettings
+
+R = TypeVar("R")
+
+#: Bodies and query strings larger than this many bytes are parsed, validated and loaded (and their
+#: results dumped) on a worker thread. Validating and loading params costs up to about 1 µs a byte
+#: (lists of small dataclasses: JSON Schema validation, then marshy), GraphQL up to 5 µs (its own
+#: coercion too), so the event loop spends at most a few milliseconds on a body this size, and a
+#: request under it never pays a thread hop (about 20-50 µs).
+OFF_LOOP_BYTES = 1024
+
+#: Threads for the work on big bodies. The work holds the GIL, so more threads would not finish it
+#: sooner: they bound how many big bodies are worked on at once (the others wait their turn). A
+#: big GraphQL request keeps its thread until its response is ready, its actions included.
+PARSING_THREADS = 8
+
+#: Seconds between two GIL hand-overs (``sys.setswitchinterval``) while a big body is worked on.
+SWITCH_INTERVAL = 0.001
+
+
+class Bodies:
+    """How one app's endpoints read request bodies: at most ``limits.max_body_bytes``; work on a
+    body bigger than :data:`OFF_LOOP_BYTES` goes to :attr:`threads`."""
+
+    def __init__(self, limits: LimitSettings, threads: WorkerThreads | None = None) -> None:
+        self.limits = limits
+        self.threads = threads or WorkerThreads(PARSING_THREADS, name="servey-parse")
+
+    async def read(self, request: Request) -> bytes | None:
+        """The request body, or None when it is larger than ``limits.max_body_bytes``: known from
+        ``Content-Length`` before anything is read, or, sent chunked, as soon as what arrived is
+        larger (never more than the limit plus one chunk is kept). The rest of a refused body is
+        read and dropped by the server (uvicorn) once the response is sent, so that the client
+        receives it."""
+        limit = self.limits.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
+
+    @staticmethod
+    def is_big(size: int) -> bool:
+        """True when work on ``size`` bytes of request goes off the event loop."""
+        return size > OFF_LOOP_BYTES
+
+    async def off_loop(self, fn: Callable[[], R]) -> R:
+        """``fn()`` run on :attr:`threads`, with the caller's context variables, the switch
+        interval being :data:`SWITCH_INTERVAL` meanwhile (see the module docstring)."""
+        _short_switches.enter()
+        try:
+            return await self.threads.run(fn)
+        finally:
+            _short_switches.leave()
+
+
+class _ShortSwitchInterval:
+    """Sets the interpreter's switch interval to :data:`SWITCH_INTERVAL` while at least one caller
+    is between :meth:`enter` and :meth:`leave` (in any thread, for any app), then restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._previous = 0.0
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._count == 0:
+                self._previous = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._previous, SWITCH_INTERVAL))
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+            if self._count == 0:
+                sys.setswitchinterval(self._previous)
+
+
+_short_switches = _ShortSwitchInterval()
