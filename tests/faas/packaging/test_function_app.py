@@ -190,6 +190,9 @@ def _requests(app: ServeyApp, name: str) -> list[tuple[str, str, dict[str, Any]]
             out += [(route.method, path, kwargs) for kwargs in bodies]
         else:
             out += [(route.method, path, {"params": q}) for q in ({}, {"x": "1"}, {"count": "nope"})]
+            # a param given twice, and digits int() reads but JSON does not have
+            names = [p.name for p in route.invoker.params if p.name not in route.trigger.path_params]
+            out += [(route.method, path, {"params": [(n, "1_000"), (n, "\u0663")]}) for n in names[:1]]
         for example in route.invoker.action.examples:
             params = route.invoker.example_params(example.params)
             rest = {k: v for k, v in params.items() if k not in route.trigger.path_params}
