@@ -10,8 +10,8 @@ Answers are ``application/json`` ``{"data": ..., "errors": [...]}`` (GraphQL spe
 over HTTP does for ``application/json``, the status is 200 whenever the operation was run, also
 when ``errors`` holds validation, access (``UNAUTHENTICATED``, ``FORBIDDEN``) or internal errors:
 their kind is in ``extensions.code`` (see :mod:`servey_faas.web.graphql.errors`). A request that
-cannot be read (bad JSON, no query, unknown ``operationName``) is a 400 with ``errors`` and no
-``data``; another content type, 415.
+cannot be read (bad JSON, no query, unknown ``operationName``) is a 400 with ``errors`` (code
+``BAD_REQUEST``) and no ``data``; another content type, 415.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from servey_faas.web.graphql._types import graphql_name
-from servey_faas.web.graphql.errors import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, format_error
+from servey_faas.web.graphql.errors import BAD_REQUEST, INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, format_error
 from servey_faas.web.graphql.graphiql import (
     PAGE_CACHE_CONTROL,
     PAGE_CONTENT_SECURITY_POLICY,
@@ -162,8 +162,10 @@ class GraphQLEndpoint:
         return Response(content, media_type=_JSON)
 
 
-def _request_error(message: str, status_code: int = 400, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps({"errors": [{"message": message}]}, ensure_ascii=False).encode()
+def _request_error(
+    message: str, status_code: int = 400, headers: Mapping[str, str] | None = None, code: str = BAD_REQUEST
+) -> Response:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False).encode()
     return Response(body, status_code=status_code, media_type=_JSON, headers=headers)
 
 

@@ -10,7 +10,8 @@
   only when the field is selected; its parameters are the field's arguments.
 - An action with ``access_control`` is guarded by :class:`~.resolvers.ActionPermission`.
 - Strawberry's parser and validation caches are on, bounded to :data:`PARSER_CACHE_SIZE` and
-  :data:`VALIDATION_CACHE_SIZE` documents (LRU).
+  :data:`VALIDATION_CACHE_SIZE` documents (LRU); :class:`~.errors.ErrorCodes` gives the errors of
+  those phases their ``extensions.code``.
 
 GraphQL needs a ``Query`` type with a field; an app without GET actions gets ``_empty: Boolean``
 (always null) so that its mutations can still be served.
@@ -37,7 +38,7 @@ from servey_faas.errors import ActionDefinitionError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._scalars import scalar_map
 from servey_faas.web.graphql._types import TypeMapper, graphql_name, publish_defaults
-from servey_faas.web.graphql.errors import log_internal_errors
+from servey_faas.web.graphql.errors import ErrorCodes, log_internal_errors
 from servey_faas.web.graphql.resolvers import (
     ActionPermission,
     ActionResolver,
@@ -142,6 +143,7 @@ class _Builder:
             extensions=[
                 lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
                 lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+                ErrorCodes,
             ],
             config=StrawberryConfig(scalar_map=scalar_map()),
         )
