@@ -3,10 +3,9 @@
 One :class:`TypeMapper` per schema. Each dataclass becomes an object type (named after the class)
 when it is returned and an input type (``<Name>Input``) when it is taken; enums become enums with
 the member names as values; lists, tuples and sets become lists; ``X | None`` becomes a nullable
-type; ``int`` becomes ``BigInt`` and ``datetime``, ``date`` and ``UUID`` the scalars of the same
-names, all of :mod:`._scalars`; everything else
-(``dict[str, X]``, ``Any``, unions of several types) becomes the ``JSON`` scalar. Two types that
-want one GraphQL name get ``Name2``, ``Name3``...
+type; ``int`` becomes ``BigInt``, and ``datetime``, ``date`` and ``UUID`` the scalars of the same
+names (all in :mod:`._scalars`); everything else (``dict[str, X]``, ``Any``, unions of several
+types) becomes the ``JSON`` scalar. Two types that want one GraphQL name get ``Name2``, ``Name3``...
 
 Nullability follows the Python type: an argument or input field is nullable exactly when its type
 takes ``None``, or when it may be left out and GraphQL cannot write its default. Defaults are
@@ -14,7 +13,7 @@ published in the schema as their JSON form (the ``default`` OpenAPI shows) in Gr
 (:class:`GraphQLDefault`); a ``default_factory`` of an empty ``list``, ``dict``, ``set``,
 ``frozenset`` or ``tuple`` is published as that empty value. The rest (another factory, whose value
 may differ per call, or a value JSON cannot hold, such as NaN) stays unpublished: such an input is
-nullable, and ``null`` there means "left out", the Python default (:meth:`TypeMapper.null_is_default`).
+nullable, and ``null`` there means "left out", the Python default (:class:`OptionalInput`).
 
 Arguments travel in their JSON form: :meth:`TypeMapper.argument_converter` turns what strawberry
 hands a resolver into the JSON params :meth:`~servey_faas.invocation.ActionInvoker.load_params`
@@ -33,6 +32,7 @@ import math
 import typing
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -169,6 +169,18 @@ def publish_defaults(schema: GraphQLSchema) -> None:
                 value.default_value = Undefined
 
 
+@dataclass(frozen=True)
+class OptionalInput:
+    """An argument or input field that may be left out: its strawberry ``annotation``, the
+    ``default`` strawberry gets (a :class:`GraphQLDefault`, or ``strawberry.UNSET`` when GraphQL
+    cannot write it) and whether a null means "left out" (no published default, and the Python
+    type does not take None)."""
+
+    annotation: Annotation
+    default: Any
+    null_is_default: bool
+
+
 class TypeMapper:
     """Builds the strawberry types of one schema; see the module docstring.
 
@@ -200,28 +212,29 @@ class TypeMapper:
         annotation = self._input(inner)
         return StrawberryOptional(annotation) if nullable or optional else annotation
 
-    def default(self, type_: Any, value: Any) -> GraphQLDefault | None:
-        """The published default of an input of Python type ``type_`` whose default is ``value``, or
-        None when GraphQL cannot write it (its JSON form holds a non-finite float, or the codec
-        cannot dump it)."""
+    def optional_input(self, type_: Any, *, value: Any = dataclasses.MISSING, factory: Any = None) -> OptionalInput:
+        """How an argument or input field of Python type ``type_`` that may be left out is typed:
+        its default is ``value``, or comes from calling ``factory`` (a ``default_factory``)."""
+        if value is not dataclasses.MISSING:
+            published = self._default(type_, value)
+        else:  # only an empty container is published: another factory may give another value each call
+            published = self._default(type_, factory()) if factory in _EMPTY_FACTORIES else None
+        return OptionalInput(
+            self.input(type_, optional=published is None),
+            strawberry.UNSET if published is None else published,
+            published is None and not unwrap_optional(normalize_type(type_))[1],
+        )
+
+    def _default(self, type_: Any, value: Any) -> GraphQLDefault | None:
+        """``value`` as a :class:`GraphQLDefault`, or None when GraphQL cannot write it (its JSON
+        form holds a non-finite float, or the codec cannot dump it)."""
         try:
             dumped = self._codec.dump(value, normalize_type(type_))
-        except Exception:
+        except Exception:  # marshy raises what its marshallers raise: no JSON form, not published
             return None
         if not _is_finite_json(dumped):
             return None
         return GraphQLDefault(_graphql_input(dumped, normalize_type(type_)))
-
-    def factory_default(self, type_: Any, factory: Any) -> GraphQLDefault | None:
-        """The published default of a field whose default comes from ``factory``: only empty
-        containers are published (other factories may give another value on each call)."""
-        return self.default(type_, factory()) if factory in _EMPTY_FACTORIES else None
-
-    @staticmethod
-    def null_is_default(type_: Any, default: GraphQLDefault | None, *, required: bool) -> bool:
-        """True for an input that may be left out, has no published default and whose type does
-        not take None: it is nullable in the schema, and null means "left out"."""
-        return not required and default is None and not unwrap_optional(normalize_type(type_))[1]
 
     def _output(self, type_: Any) -> Annotation:
         if type_ is type(None):
@@ -304,19 +317,13 @@ class TypeMapper:
         for f in dataclasses.fields(cls):
             if f.name not in hints or not f.init:
                 continue
-            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if f.default is not dataclasses.MISSING:
-                default = self.default(hints[f.name], f.default)
-            elif f.default_factory is not dataclasses.MISSING:
-                default = self.factory_default(hints[f.name], f.default_factory)
-            else:
-                default = None
-            annotations[f.name] = self.input(hints[f.name], optional=not required and default is None)
-            if default is not None:
-                setattr(generated, f.name, default)
-            elif not required:
-                setattr(generated, f.name, strawberry.UNSET)
-            if self.null_is_default(hints[f.name], default, required=required):
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                annotations[f.name] = self.input(hints[f.name])
+                continue
+            optional = self.optional_input(hints[f.name], value=f.default, factory=f.default_factory)
+            annotations[f.name] = optional.annotation
+            setattr(generated, f.name, optional.default)
+            if optional.null_is_default:
                 omit_nulls.add(f.name)
         generated.__annotations__ = annotations
         name = self._claim(f"{cls.__name__}Input", ("input", cls))

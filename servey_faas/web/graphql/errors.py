@@ -1,4 +1,4 @@
-r"""GraphQL errors of servey_faas: what a client may see, and what is masked.
+"""GraphQL errors of servey_faas: what a client may see, and what is masked.
 
 Every error of a response carries ``extensions.code`` (the codes Apollo Server uses, so that GraphQL
 clients and tools that know them understand them):
@@ -17,9 +17,9 @@ clients and tools that know them understand them):
   (REST: 500);
 - ``BAD_REQUEST``: the HTTP request itself cannot be read (see :mod:`.routes`; no ``data``).
 
-Errors a resolver or permission raises on purpose are :class:`PublicError`\ s carrying their code;
-:class:`ErrorCodes` gives the document's errors theirs while it is parsed and validated; the errors
-graphql-core raises while executing get theirs from :func:`format_error`. As GraphQL over HTTP
+Errors a resolver or permission raises on purpose are :class:`PublicError` instances carrying
+their code; :class:`ErrorCodes` gives the document's errors theirs while it is parsed and
+validated; the errors graphql-core raises while executing get theirs from :func:`code_of`. As GraphQL over HTTP
 does for field errors, the HTTP status stays 200 in every case but ``BAD_REQUEST``.
 """
 
@@ -121,8 +121,8 @@ def code_of(error: GraphQLError) -> str:
 
 
 def is_internal(error: GraphQLError) -> bool:
-    """True for an error the server is to blame for that is not a :class:`PublicError`: its message
-    is masked and it is logged."""
+    """True for an error the server is to blame for and that carries no code of its own (not a
+    :class:`PublicError`): its message is masked and it is logged."""
     return error_code(error) is None and code_of(error) == INTERNAL_SERVER_ERROR
 
 
@@ -149,7 +149,7 @@ def log_internal_errors(errors: Sequence[GraphQLError]) -> None:
             original = error.original_error
             logger.error(
                 "GraphQL field %s failed",
-                ".".join(map(str, error.path or ())),
+                ".".join(map(str, error.path or ())) or "(none: the request)",
                 exc_info=(type(original), original, original.__traceback__) if original is not None else None,
             )
 

@@ -167,12 +167,13 @@ class _Builder:
                     f"action {invoker.name!r}: a parameter named 'info' cannot be a GraphQL argument "
                     "(graphql-core passes its own 'info' to every resolver); rename it"
                 )
-            published = None if p.required else types.default(p.type, p.default)
-            annotation = types.input(p.type, optional=not p.required and published is None)
-            default: Any = published or (inspect.Parameter.empty if p.required else strawberry.UNSET)
-            signature.append((p.name, annotation, default))
-            null_is_default = types.null_is_default(p.type, published, required=p.required)
-            arguments.append(Argument(p.name, types.argument_converter(p.type), null_is_default))
+            if p.required:
+                signature.append((p.name, types.input(p.type), inspect.Parameter.empty))
+                arguments.append(Argument(p.name, types.argument_converter(p.type)))
+                continue
+            optional = types.optional_input(p.type, value=p.default)
+            signature.append((p.name, optional.annotation, optional.default))
+            arguments.append(Argument(p.name, types.argument_converter(p.type), optional.null_is_default))
         protected = action.access_control is not None
         resolver = ActionResolver(
             invoker,
