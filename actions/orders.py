@@ -7,6 +7,8 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 
+from schemey.schema import float_schema, int_schema
+
 from servey_faas import WEB_POST, Example, WebTrigger, action
 
 
@@ -20,8 +22,10 @@ class OrderLine:
     """One product and how many of it."""
 
     sku: str
-    quantity: int = 1
-    unit_price: float = 0.0
+    # Bounded by the fields' own JSON Schemas (schemey's field metadata), so that no valid order
+    # has a total a float cannot hold: outside these ranges a request gets a 422.
+    quantity: int = field(default=1, metadata={"schemey": int_schema(minimum=1, maximum=1_000_000)})
+    unit_price: float = field(default=0.0, metadata={"schemey": float_schema(minimum=0, maximum=1e9)})
 
 
 @dataclass(frozen=True)

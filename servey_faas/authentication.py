@@ -78,7 +78,8 @@ class JwtVerifier:
     ``algorithms`` are the accepted ``alg`` values (empty: the one the key implies — HS256 for a
     secret, RS256 for RSA, ES256/ES384/ES512 by curve for EC, EdDSA for Ed25519/Ed448); ``leeway``
     is in seconds (≥ 0) and applies to ``exp``, ``nbf`` and ``iat``. The key is parsed and checked
-    once, here. Claims read: ``sub``, ``scope`` (space-separated, RFC 8693 §4.2), ``nbf``, ``exp``.
+    once, here. Claims read: ``sub``, ``scope`` (space-separated, RFC 8693 §4.2), ``nbf``, ``exp``;
+    their types are checked (see :func:`authorization_from_claims`).
 
     :raises ConfigurationError: for an unknown algorithm (or ``none``), a key that cannot serve an
         algorithm, an HMAC secret shorter than the hash (RFC 7518 §3.2), an RSA key under 2048 bits,
@@ -103,7 +104,8 @@ class JwtVerifier:
         """The :class:`Authorization` of a valid ``token``.
 
         :raises UnauthorizedError: for a malformed, badly signed, expired or not-yet-valid token, a
-            token without ``exp``, or one failing the ``iss``/``aud`` checks.
+            token without ``exp``, one failing the ``iss``/``aud`` checks, or one whose claims have
+            the wrong types (see :func:`authorization_from_claims`).
         """
         import jwt
 
@@ -216,21 +218,47 @@ def _default_algorithm(family: str, curve: str | None) -> str:
 
 
 def authorization_from_claims(claims: Mapping[str, Any]) -> Authorization:
-    """The :class:`Authorization` of verified JWT claims."""
-    scope = claims.get("scope") or ""
-    scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
+    """The :class:`Authorization` of verified JWT claims, after checking their types.
+
+    Each claim may be absent; when present, ``sub`` is a string (RFC 7519 §4.1.2), ``scope`` a
+    space-separated string (RFC 8693 §4.2) or a list of strings, and ``exp``, ``nbf`` and ``iat``
+    are NumericDates (RFC 7519 §2: seconds since the epoch, a JSON number; a boolean or a numeric
+    string is not) that a ``datetime`` can hold (years 1 to 9999 UTC).
+
+    :raises UnauthorizedError: naming the first claim of another type or out of that range: the
+        signature says who wrote the token, not that what it says makes sense; such a token grants
+        nothing.
+    """
+    subject = claims.get("sub")
+    if "sub" in claims and not isinstance(subject, str):
+        raise _bad_claim("sub", "a string")
+    scope = claims.get("scope", "")
+    if isinstance(scope, str):
+        scopes = scope.split()
+    elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        scopes = scope
+    else:
+        raise _bad_claim("scope", "a space-separated string or a list of strings")
+    dates = {name: _numeric_date(name, claims[name]) for name in ("exp", "nbf", "iat") if name in claims}
     return Authorization(
-        subject_id=str(claims["sub"]) if claims.get("sub") is not None else None,
+        subject_id=subject,
         scopes=frozenset(scopes),
-        not_before=_timestamp(claims.get("nbf")),
-        expire_at=_timestamp(claims.get("exp")),
+        not_before=dates.get("nbf"),
+        expire_at=dates.get("exp"),
     )
 
 
-def _timestamp(value: Any) -> datetime.datetime | None:
+def _numeric_date(claim: str, value: Any) -> datetime.datetime:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
-    return None
+        try:
+            return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        except (OverflowError, ValueError, OSError):
+            pass
+    raise _bad_claim(claim, "a NumericDate (RFC 7519 §2) within years 1 to 9999")
+
+
+def _bad_claim(claim: str, expected: str) -> UnauthorizedError:
+    return UnauthorizedError(f"invalid bearer token: the {claim} claim must be {expected}")
 
 
 def bearer_token(header: str | None) -> str | None:

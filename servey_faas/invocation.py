@@ -58,8 +58,9 @@ class ActionInvoker:
 
     :raises ActionDefinitionError: at construction, when a parameter or the return value has no
         annotation or no JSON form, when the function takes ``*args``/``**kwargs``, or when an
-        example names unknown params or fails validation; with ``schemas``, when the document is
-        not of the shape above or its params differ from the signature's (stale: rebuild).
+        example names unknown params, fails validation or gives a result (other than None: no
+        result given) that does not match the result schema; with ``schemas``, when the document
+        is not of the shape above or its params differ from the signature's (stale: rebuild).
     """
 
     def __init__(
@@ -251,6 +252,14 @@ class ActionInvoker:
                 self._unmarshal(self.example_params(example.params))
             except ValidationError as e:
                 raise ActionDefinitionError(f"action {self.name!r}: example {example.name!r} is invalid: {e}") from e
+            if example.result is not None:
+                errors = list(self.codec.validator(self.result_schema).iter_errors(self.example_result(example.result)))
+                if errors:
+                    invalid = ValidationError([e for err in errors for e in _field_errors(err)])
+                    raise ActionDefinitionError(
+                        f"action {self.name!r}: the result of example {example.name!r} does not match the "
+                        f"return type: {invalid}"
+                    )
 
 
 def build_invokers(

@@ -500,10 +500,93 @@ def test_allow_none_is_forbidden_with_or_without_a_token() -> None:
 
 
 def test_authorization_from_claims() -> None:
-    assert authorization_from_claims({"sub": 42, "scope": " a  b ", "exp": 0}) == Authorization(
-        "42", frozenset({"a", "b"}), None, datetime.datetime.fromtimestamp(0, tz=datetime.UTC)
+    assert authorization_from_claims({"sub": "42", "scope": " a  b ", "exp": 0, "nbf": 1.5}) == Authorization(
+        "42",
+        frozenset({"a", "b"}),
+        datetime.datetime.fromtimestamp(1.5, tz=datetime.UTC),
+        datetime.datetime.fromtimestamp(0, tz=datetime.UTC),
     )
     assert authorization_from_claims({}) == Authorization()
+    assert authorization_from_claims({"scope": []}) == Authorization()
+    assert authorization_from_claims({"exp": 253402300799, "iat": -62135596800}).expire_at == datetime.datetime(
+        9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC
+    )
+
+
+#: Claims of the wrong type or out of range, by the claim named in the refusal.
+HOSTILE_CLAIMS: list[tuple[str, Any]] = [
+    ("scope", 5),
+    ("scope", {"admin": True}),
+    ("scope", ["admin", 5]),
+    ("scope", [["admin"]]),
+    ("scope", None),
+    ("scope", True),
+    ("sub", 42),
+    ("sub", ["alice"]),
+    ("exp", 10**30),
+    ("exp", -(10**30)),
+    ("exp", 1e308),
+    ("exp", 253402300800),
+    ("exp", "99999999999"),
+    ("exp", [99999999999]),
+    ("nbf", 10**30),
+    ("nbf", True),
+    ("nbf", "0"),
+    ("iat", -(10**30)),
+    ("iat", {"t": 0}),
+]
+
+
+@pytest.mark.parametrize(("claim", "value"), HOSTILE_CLAIMS, ids=[f"{c}={v!r}" for c, v in HOSTILE_CLAIMS])
+def test_claims_of_another_type_are_refused_not_read(claim: str, value: Any) -> None:
+    claims = {"sub": "alice", "scope": "a", "exp": 2000000000, claim: value}
+    with pytest.raises(UnauthorizedError, match=f"invalid bearer token: the {claim} claim must be"):
+        authorization_from_claims(claims)
+
+
+def sign_payload(payload: bytes | dict[str, Any], key: str = SECRET) -> str:
+    """A validly signed HS256 JWS of ``payload`` (a claims object is written as JSON as it is:
+    PyJWT's ``encode`` would refuse some of the claims these tests send)."""
+    data = json.dumps(payload).encode() if isinstance(payload, dict) else payload
+    return jwt.api_jws.encode(data, key, algorithm="HS256")
+
+
+def hostile_token(claim: str, value: Any) -> str:
+    """A validly signed token, valid for an hour, whose ``claim`` is ``value``."""
+    return sign_payload({"sub": "alice", "scope": "a", "exp": int(time.time()) + 3600, claim: value})
+
+
+@pytest.mark.parametrize(("claim", "value"), HOSTILE_CLAIMS, ids=[f"{c}={v!r}" for c, v in HOSTILE_CLAIMS])
+def test_validly_signed_tokens_with_hostile_claims_are_unauthorized(claim: str, value: Any) -> None:
+    # Some are refused by PyJWT first (an exp far in the past has expired), the others by their type.
+    with pytest.raises(UnauthorizedError):
+        hs_verifier().verify(hostile_token(claim, value))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"[1, 2]", b"5", b'{"exp": NaN}', b'{"exp": Infinity}', b"[" * 100_000 + b"]" * 100_000, b"\xff"],
+    ids=["array", "number", "nan", "infinity", "deep", "not-utf8"],
+)
+def test_validly_signed_payloads_that_are_no_claims_set_are_unauthorized(payload: bytes) -> None:
+    with pytest.raises(UnauthorizedError, match="invalid bearer token"):
+        hs_verifier().verify(sign_payload(payload))
+
+
+@pytest.mark.parametrize(
+    ("claims", "options"),
+    [
+        ({"iss": 5}, {"issuer": "https://id.example"}),
+        ({"iss": ["https://id.example"]}, {"issuer": "https://id.example"}),
+        ({"aud": 5}, {"audience": "api"}),
+        ({"aud": {"api": True}}, {"audience": "api"}),
+        ({"aud": [5]}, {"audience": "api"}),
+        ({"jti": 5}, {}),
+    ],
+)
+def test_issuer_and_audience_of_another_type_are_unauthorized(claims: dict[str, Any], options: dict[str, Any]) -> None:
+    with pytest.raises(UnauthorizedError, match="invalid bearer token"):
+        hs_verifier(**options).verify(sign_payload({"exp": int(time.time()) + 60, **claims}))
 
 
 # --- TokenSigner (the dev token endpoint) ----------------------------------------------------------

@@ -460,6 +460,26 @@ def test_example_missing_a_required_param_is_invalid(codec: TypeCodec) -> None:
         invoker_of(needs, codec)
 
 
+def test_an_example_result_that_does_not_match_the_return_type_is_refused(codec: TypeCodec) -> None:
+    @action(examples=(Example(name="wrong", params={"x": 1}, result={"total": "one"}),))
+    def total(x: int) -> dict[str, int]:
+        return {"total": x}
+
+    with pytest.raises(
+        ActionDefinitionError,
+        match=r"action 'total': the result of example 'wrong' does not match the return type: total: 'one' is not",
+    ):
+        invoker_of(total, codec)
+
+
+def test_an_example_without_a_result_is_not_checked_against_the_return_type(codec: TypeCodec) -> None:
+    @action(examples=(Example(name="no result", params={"x": 1}, include_in_tests=False),))
+    def double(x: int) -> int:
+        return 2 * x
+
+    assert invoker_of(double, codec).action.examples[0].result is None
+
+
 def test_examples_may_use_python_values(codec: TypeCodec) -> None:
     order = Order("ada", [Line("tea", 2)], Size.LARGE)
     receipt = Receipt(uuid.UUID(int=1), datetime.datetime(2026, 1, 1, 12), 2)

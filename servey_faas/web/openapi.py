@@ -13,12 +13,14 @@ Shape of one operation (OpenAPI 3.1.0, https://spec.openapis.org/oas/v3.1.0):
 - ``parameters``: GET and DELETE read every param from the query string (objects as JSON text,
   lists by repeating the key); ``{placeholders}`` are ``in: path`` and required.
 - ``requestBody``: POST, PUT and PATCH take a JSON object of the params that are not in the path.
-- ``responses``: ``200`` (the result), ``422`` (``ValidationError``), ``400`` (``Error``, only for
-  operations that read a body), ``500`` (``Error``); bodies as in :mod:`servey_faas.web.responses`.
+- ``responses``: ``200`` (the result), ``401`` (``Error``: a bearer token sent to any operation is
+  verified, so every operation can refuse one), ``422`` (``ValidationError``), ``400`` (``Error``,
+  only for operations that read a body), ``500`` (``Error``); bodies as in
+  :mod:`servey_faas.web.responses`.
 - Access control: operations whose action needs a bearer token have ``security: [{"bearerAuth": []}]``
   (``[{"bearerAuth": []}, {}]`` when the action only *accepts* one, through an optional
-  ``Authorization`` parameter) and a ``401`` response; a ``403`` is documented whenever the access
-  control can refuse (a scope, ``ALLOW_NONE``). ``bearerAuth`` (``type: http``, ``scheme: bearer``,
+  ``Authorization`` parameter); a ``403`` is documented whenever the access control can refuse (a
+  scope, ``ALLOW_NONE``). ``bearerAuth`` (``type: http``, ``scheme: bearer``,
   ``bearerFormat: JWT``) is in ``components.securitySchemes`` only when an operation uses it. The
   scope a token needs is named in the operation's description, not in the security requirement:
   OpenAPI 3.1's Security Requirement Object lists scopes only for ``oauth2``/``openIdConnect`` schemes, and allows
@@ -29,6 +31,8 @@ Shape of one operation (OpenAPI 3.1.0, https://spec.openapis.org/oas/v3.1.0):
   also takes an ``If-None-Match`` header parameter and documents ``304`` (same headers, no body).
 - Dataclasses and enums live in ``#/components/schemas/<Name>``; examples appear under
   ``examples`` of the parameters, the request body and the 200 response, keyed by example name.
+  An example without a result (``result=None``) is not shown under the 200 unless the result may
+  be null: every example shown matches its schema (the invoker checks the others at startup).
 """
 
 from __future__ import annotations
@@ -217,9 +221,10 @@ class _DocumentBuilder:
 
     def _responses(self, route: WebRoute, invoker: ActionInvoker) -> dict[str, Any]:
         media: dict[str, Any] = {"schema": self.hoist(invoker.result_schema, "#")}
-        result_examples = {
-            e.name: _example_object(e, invoker.example_result(e.result)) for e in invoker.action.examples
-        }
+        shown = [e for e in invoker.action.examples if e.result is not None]
+        if len(shown) < len(invoker.action.examples) and invoker.codec.validator(invoker.result_schema).is_valid(None):
+            shown = list(invoker.action.examples)  # None is a result of this action, not a missing one
+        result_examples = {e.name: _example_object(e, invoker.example_result(e.result)) for e in shown}
         if result_examples:
             media["examples"] = result_examples
         ok: dict[str, Any] = {"description": "The action's result."}
@@ -240,13 +245,18 @@ class _DocumentBuilder:
                 "The body is not a JSON object (malformed JSON, another content type or a non-object value).",
                 _ERROR_REF,
             )
-        if route.depends_on_token:
-            responses["401"] = _error_response(
-                "No bearer token where one is needed, or one that is malformed, badly signed, expired or not "
-                "yet valid (`error` is `unauthorized`).",
-                _ERROR_REF,
-                headers={"WWW-Authenticate": _WWW_AUTHENTICATE_401},
-            )
+        responses["401"] = _error_response(
+            (
+                "No bearer token where one is needed, or one that is malformed, badly signed, expired, not yet "
+                "valid or whose claims have the wrong types (`error` is `unauthorized`)."
+                if route.depends_on_token
+                else "A bearer token was sent and cannot be trusted: malformed, badly signed, expired, not yet "
+                "valid or with claims of the wrong types. A token sent to any operation is verified, even where "
+                "none is needed (`error` is `unauthorized`)."
+            ),
+            _ERROR_REF,
+            headers={"WWW-Authenticate": _WWW_AUTHENTICATE_401},
+        )
         access = invoker.action.access_control
         if access is not None and access is not ALLOW_ALL:
             forbidden = _error_response(

@@ -2,7 +2,9 @@
 
 Query and path values arrive as strings; each is coerced to the JSON type its parameter's schema
 asks for before validation, so ``?count=3`` validates as an integer and ``?count=x`` is reported
-as an invalid field (not a crash).
+as an invalid field (not a crash). Numbers are read as JSON writes them (RFC 8259 §6, ASCII digits
+only): ``1_000``, `` 5`` or ``٣`` (which Python's ``int()`` would take) stay strings and are
+reported as invalid, as they would be in a JSON body.
 
 JSON text is measured before it is parsed (:func:`check_json_depth`): Python's parser recurses once
 per nesting level, and so do validation and loading, so deep nesting is refused up front.
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate
 from typing import Any
 
-from servey_faas.errors import BadRequestError
+from servey_faas.errors import BadRequestError, FieldError, ValidationError
 from servey_faas.invocation import Parameter
 
 Coercer = Callable[[str], Any]
@@ -68,15 +71,26 @@ class QueryReader:
 
     def read(self, query: Iterable[tuple[str, str]], path_params: Mapping[str, str]) -> dict[str, Any]:
         """``query`` is the decoded query string as ``(key, value)`` pairs in order; a key given
-        more than once is a list for array params and its last value otherwise. Unknown keys are
-        kept so that validation reports them."""
+        more than once is a list for array params. Unknown keys are kept so that validation
+        reports them. Path params win over query keys of the same name.
+
+        :raises ValidationError: naming each param that is not an array but is given more than once
+            (which value was meant cannot be told).
+        """
         params: dict[str, Any] = {}
+        repeated: list[str] = []
+        scalars, arrays = self._scalars, self._arrays
         for key, value in query:
-            arr = self._arrays.get(key)
+            arr = arrays.get(key)
             if arr is not None:
                 params.setdefault(key, []).append(arr(value))
+            elif key in params and key in scalars:
+                if key not in repeated:
+                    repeated.append(key)
             else:
-                params[key] = self._scalars.get(key, _identity)(value)
+                params[key] = scalars.get(key, _identity)(value)
+        if repeated:
+            raise ValidationError([FieldError((key,), "given more than once; give one value") for key in repeated])
         params.update(self.read_path(path_params))
         return params
 
@@ -190,21 +204,28 @@ def _identity(value: str) -> Any:
     return value
 
 
+#: A JSON integer and number (RFC 8259 §6), leading zeros allowed: ASCII only (``re``'s ``[0-9]``),
+#: no ``_``, spaces, ``+`` or other scripts' digits, all of which ``int()`` and ``float()`` accept.
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _to_int(value: str) -> Any:
+    if _INTEGER.fullmatch(value) is None:
+        return value
     try:
         return int(value)
-    except ValueError:
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
         return value
 
 
 def _to_number(value: str) -> Any:
-    try:
-        number = float(value)
-    except ValueError:
+    if _NUMBER.fullmatch(value) is None:
         return value
-    if not math.isfinite(number):
-        return value
-    return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    if "." not in value and "e" not in value.lower():
+        return _to_int(value)
+    number = float(value)
+    return number if math.isfinite(number) else value
 
 
 _TRUE = frozenset(("true", "1", "yes", "on"))

@@ -355,8 +355,8 @@ def post_graphql(client: httpx.Client, query: str, variables: dict[str, Any] | N
     return client.post("/graphql", json={"query": query, "variables": variables})
 
 
-def graphql_error(message: str) -> dict[str, Any]:
-    return {"errors": [{"message": message}]}
+def graphql_error(message: str, code: str = "BAD_REQUEST") -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 def test_graphql_variables_at_the_limit_pass_and_deeper_are_refused(
@@ -423,7 +423,7 @@ def test_graphql_body_over_the_limit(default_targets: dict[str, Target]) -> None
     status, body, _ = raw_exchange(target.urls["tree_size"], head, megabytes(4 * LIMIT))
     assert (status, json.loads(body)) == (
         413,
-        graphql_error(f"the request body is larger than the limit of {LIMIT} bytes"),
+        graphql_error(f"the request body is larger than the limit of {LIMIT} bytes", "PAYLOAD_TOO_LARGE"),
     )
     target.assert_still_answers("tree_size")
 

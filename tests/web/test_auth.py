@@ -34,7 +34,7 @@ from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ConfigurationError
 from servey_faas.settings import Settings
 from servey_faas.web import create_app
-from tests.test_authentication import OTHER_SECRET, SECRET, ec_keys, sign
+from tests.test_authentication import OTHER_SECRET, SECRET, ec_keys, hostile_token, sign
 
 pytestmark = pytest.mark.anyio
 
@@ -153,7 +153,37 @@ async def test_no_token_is_a_401_with_a_bare_challenge(client: httpx.AsyncClient
 async def test_a_token_that_cannot_be_trusted_is_a_401_invalid_token(
     client: httpx.AsyncClient, authorization: str, description: str
 ) -> None:
-    response = await client.get("/actions/list-orders", headers={"Authorization": authorization})
+    await assert_invalid_token(client, "/actions/list-orders", authorization, description)
+
+
+@pytest.mark.parametrize(
+    ("claims", "description"),
+    [
+        ({"scope": 5}, "invalid bearer token: the scope claim must be a space-separated string or a list of strings"),
+        (
+            {"scope": {READ_SCOPE: True}},
+            "invalid bearer token: the scope claim must be a space-separated string or a list of strings",
+        ),
+        (
+            {"exp": 10**30},
+            "invalid bearer token: the exp claim must be a NumericDate (RFC 7519 ?2) within years 1 to 9999",
+        ),
+        (
+            {"nbf": "0"},
+            "invalid bearer token: the nbf claim must be a NumericDate (RFC 7519 ?2) within years 1 to 9999",
+        ),
+    ],
+    ids=["scope-number", "scope-object", "exp-out-of-range", "nbf-string"],
+)
+@pytest.mark.parametrize("path", ["/actions/list-orders", "/actions/ping"])
+async def test_a_validly_signed_token_with_oddly_typed_claims_is_a_401_invalid_token(
+    client: httpx.AsyncClient, path: str, claims: dict[str, Any], description: str
+) -> None:
+    await assert_invalid_token(client, path, f"Bearer {hostile_token(*next(iter(claims.items())))}", description)
+
+
+async def assert_invalid_token(client: httpx.AsyncClient, path: str, authorization: str, description: str) -> None:
+    response = await client.get(path, headers={"Authorization": authorization})
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
     assert challenge_attributes(challenge) == {

@@ -153,7 +153,7 @@ def test_say_hello_is_a_get_with_a_required_string_query_param(doc: dict[str, An
     ok = op["responses"]["200"]["content"]["application/json"]
     assert ok["schema"] == {"type": "string"}
     assert ok["examples"] == {"world": {"summary": "world", "value": "Hello World!"}}
-    assert set(op["responses"]) == {"200", "422", "500"}
+    assert set(op["responses"]) == {"200", "401", "422", "500"}  # 401: a token sent is verified
 
 
 def test_quote_order_takes_a_json_body_of_hoisted_dataclasses(doc: dict[str, Any]) -> None:
@@ -249,6 +249,63 @@ def test_every_example_of_every_action_is_shown(doc: dict[str, Any], demo_app: S
     for name, invoker in demo_app.invokers.items():
         shown = by_id[name]["responses"]["200"]["content"]["application/json"].get("examples", {})
         assert set(shown) == {e.name for e in invoker.action.examples}, name
+
+
+def shown_examples(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """``(where, schema, value)`` of every example of ``doc``: parameters, request bodies, results."""
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            where = f"{method.upper()} {path}"
+            for param in op.get("parameters", []):
+                media = param.get("content", {}).get("application/json", param)
+                for name, example in media.get("examples", {}).items():
+                    yield f"{where} {param['name']} {name}", media["schema"], example["value"]
+            for part in [op.get("requestBody", {}), *op["responses"].values()]:
+                media = part.get("content", {}).get("application/json", {})
+                for name, example in media.get("examples", {}).items():
+                    yield f"{where} {name}", media["schema"], example["value"]
+
+
+def assert_examples_validate(doc: dict[str, Any]) -> int:
+    count = 0
+    for where, schema, value in shown_examples(doc):
+        errors = list(Draft202012Validator({**schema, "components": doc["components"]}).iter_errors(value))
+        assert not errors, (where, value, errors[0].message)
+        count += 1
+    return count
+
+
+def test_every_example_shown_validates_against_its_schema(doc: dict[str, Any], secured_doc: dict[str, Any]) -> None:
+    assert assert_examples_validate(doc) >= 15
+    assert assert_examples_validate(secured_doc) >= 1
+
+
+@action(
+    triggers=(WEB_GET,),
+    examples=(Example("unspecified", {"x": 1}, include_in_tests=False), Example("two", {"x": 1}, 2)),
+)
+def add_one(x: int) -> int:
+    """Add one."""
+    return x + 1
+
+
+@action(triggers=(WEB_GET,), examples=(Example("nothing", {"x": 0}), Example("one", {"x": 1}, 1)))
+def maybe(x: int) -> int | None:
+    """None for zero."""
+    return x or None
+
+
+def test_a_result_example_of_none_is_shown_only_where_the_result_may_be_null() -> None:
+    doc = build_openapi(app_of(add_one, maybe))
+    assert_examples_validate(doc)
+    add = operation(doc, "/actions/add-one", "get")
+    assert set(add["parameters"][0]["examples"]) == {"unspecified", "two"}  # its params are still shown
+    assert add["responses"]["200"]["content"]["application/json"]["examples"] == {"two": {"summary": "two", "value": 2}}
+    results = operation(doc, "/actions/maybe", "get")["responses"]["200"]["content"]["application/json"]
+    assert results["examples"] == {
+        "nothing": {"summary": "nothing", "value": None},
+        "one": {"summary": "one", "value": 1},
+    }
 
 
 def test_tags_name_the_action_modules(doc: dict[str, Any]) -> None:
@@ -426,7 +483,7 @@ def test_a_body_operation_without_params_has_no_request_body() -> None:
     op = operation(doc, "/actions/ping", "post")
     assert "requestBody" not in op
     assert "parameters" not in op
-    assert set(op["responses"]) == {"200", "400", "422", "500"}
+    assert set(op["responses"]) == {"200", "400", "401", "422", "500"}
 
 
 # --- access control and caching --------------------------------------------------------------------
@@ -482,7 +539,7 @@ def test_the_bearer_scheme_is_declared_only_when_used(secured_doc: dict[str, Any
     for item in doc["paths"].values():
         for op in item.values():
             assert "security" not in op
-            assert not {"304", "401", "403"} & set(op["responses"])
+            assert not {"304", "403"} & set(op["responses"])
 
 
 def test_a_scope_protected_operation(secured_doc: dict[str, Any]) -> None:
@@ -520,7 +577,7 @@ def test_an_authorization_parameter_is_documented_as_security_never_as_a_param(s
 def test_allow_none_documents_a_403_without_security(secured_doc: dict[str, Any]) -> None:
     op = operation(secured_doc, "/actions/internal-only", "get")
     assert "security" not in op
-    assert "401" not in op["responses"]
+    assert op["responses"]["401"]["description"].startswith("A bearer token was sent and cannot be trusted")
     assert "headers" not in op["responses"]["403"]
     assert "refused over HTTP" in op["description"]
 
@@ -528,7 +585,10 @@ def test_allow_none_documents_a_403_without_security(secured_doc: dict[str, Any]
 def test_open_operations_have_no_security(secured_doc: dict[str, Any]) -> None:
     op = operation(secured_doc, "/actions/ping", "get")
     assert "security" not in op and "description" not in op
-    assert set(op["responses"]) == {"200", "422", "500"}
+    assert set(op["responses"]) == {"200", "401", "422", "500"}
+    refused = op["responses"]["401"]
+    assert "A token sent to any operation is verified" in refused["description"]
+    assert refused["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
 
 
 def test_a_cacheable_get_documents_its_headers_and_304(secured_doc: dict[str, Any]) -> None:

@@ -269,6 +269,23 @@ async def test_query_unexpected_param(client: httpx.AsyncClient) -> None:
     assert _errors(await client.get("/actions/say-hello?name=x&nmae=y")) == [(["query", "nmae"], "unexpected field")]
 
 
+@pytest.mark.parametrize("text", ["1_000", " 5", "5 ", "+5", "\u0663", "\uff15", "0x10", "1e3"])
+async def test_query_integers_are_ascii_decimal_only(client: httpx.AsyncClient, text: str) -> None:
+    response = await client.get("/actions/echo-query", params={"count": text})
+    assert _errors(response) == [(["query", "count"], f"{text!r} is not of type 'integer'")]
+
+
+@pytest.mark.parametrize("text", ["1_000.5", " 1.5", "\u0663", "Infinity", "1e999"])
+async def test_query_numbers_are_ascii_json_numbers_only(client: httpx.AsyncClient, text: str) -> None:
+    response = await client.get("/actions/echo-query", params={"count": "1", "ratio": text})
+    assert _errors(response) == [(["query", "ratio"], f"{text!r} is not of type 'number'")]
+
+
+async def test_query_repeated_scalar_is_422_naming_it(client: httpx.AsyncClient) -> None:
+    response = await client.get("/actions/echo-query", params=[("count", "1"), ("count", "2"), ("tags", "a")])
+    assert _errors(response) == [(["query", "count"], "given more than once; give one value")]
+
+
 async def test_async_action(client: httpx.AsyncClient) -> None:
     response = await client.get("/actions/slow-square?x=7")
     assert response.status_code == 200

@@ -1,18 +1,25 @@
-"""Property-based conformance: schemathesis against the app's own OpenAPI document on a real server.
+"""Property-based conformance: schemathesis against the app's own OpenAPI document and GraphQL
+schema on a real server.
 
 Every operation of the demo actions, and of the test actions of test_openapi.py (a recursive
 dataclass, a dataclass as JSON text in a query string, enums, two triggers on one path), gets
 valid and invalid requests (positive and negative generation; examples, coverage and fuzzing
 phases), at most ``MAX_EXAMPLES`` fuzzed cases per operation, derandomized so that a run is
-reproducible. Each response must pass schemathesis' default checks: no 5xx, a documented status
-code and content type, a body that matches the documented schema, invalid requests rejected with a
-4xx, valid ones accepted, undocumented methods answered 405 with a matching ``Allow`` header.
+reproducible. Each response must pass every check schemathesis has (not only its defaults): no
+5xx, a documented status code, content type and headers, a body that matches the documented
+schema, invalid requests rejected with a 4xx, valid ones accepted, undocumented methods answered
+405 with a matching ``Allow`` header, a token that is required not ignored.
+
+Every field of the demo's GraphQL schema gets the same treatment through ``/graphql``: valid
+operations must get ``data`` without errors, invalid ones an error with a client's
+``extensions.code``, none an ``INTERNAL_SERVER_ERROR``.
 
 Regression tests for what earlier runs found stand at the end of this file.
 
-The schemas are the documents ``build_openapi`` makes (``/openapi.json`` serves them byte for
-byte, see test_openapi.py). They are not loaded with ``schemathesis.pytest.from_fixture``
-because schemathesis 4.32.5's lazy loader fails on pytest 9 (it reads ``request.node._nodeid``).
+The schemas are the documents ``build_openapi`` and ``build_schema`` make (``/openapi.json``
+serves the first byte for byte, see test_openapi.py). They are not loaded with
+``schemathesis.pytest.from_fixture`` because schemathesis 4.32.5's lazy loader fails on pytest 9
+(it reads ``request.node._nodeid``).
 """
 
 from __future__ import annotations
@@ -20,14 +27,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import graphql
 import httpx
 import pytest
 import schemathesis
+from hypothesis import assume
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.graphql import nodes
 from schemathesis.schemas import BaseSchema
 from starlette.applications import Starlette
 
 from servey_faas.web import create_app
+from servey_faas.web.graphql import build_schema
 from servey_faas.web.openapi import build_openapi
 from tests.test_authentication import SECRET, sign
 
@@ -35,6 +48,10 @@ from .conftest import load_demo_app, serve
 from .test_openapi import count_nodes, lookup, lookup_post, mirror, ping, secured_app_of, stock_level
 
 MAX_EXAMPLES = 25
+
+load_all_checks()
+#: Every check schemathesis has, not only those it runs by default.
+ALL_CHECKS = CHECKS.get_all()
 
 TO_FAHRENHEIT = "/actions/to-fahrenheit"
 
@@ -47,8 +64,7 @@ FEATURES_TOKEN = sign(SECRET, scope="stock:read", lifetime=3600)
 SHARED_PATH = "/actions/lookup"
 
 
-def bounded_schema(document: dict[str, Any]) -> BaseSchema:
-    schema = schemathesis.openapi.from_dict(document)
+def bounded(schema: BaseSchema) -> BaseSchema:
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=MAX_EXAMPLES,
@@ -57,8 +73,29 @@ def bounded_schema(document: dict[str, Any]) -> BaseSchema:
     return schema
 
 
+def bounded_schema(document: dict[str, Any]) -> BaseSchema:
+    return bounded(schemathesis.openapi.from_dict(document))
+
+
 schema = bounded_schema(build_openapi(load_demo_app()))
 features_schema = bounded_schema(build_openapi(FEATURES_APP))
+
+
+# GraphQL: schemathesis knows BigInt, Date, DateTime and UUID; JSON is the demo's only JSON input,
+# Order.notes (dict[str, str]): objects of strings. (Registered in schemathesis' own table.)
+def _json_object(value: dict[str, str]) -> graphql.ObjectValueNode:
+    fields = [graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=nodes.String(v)) for k, v in value.items()]
+    return nodes.Object(fields)
+
+
+schemathesis.graphql.scalar(
+    "JSON", st.dictionaries(st.from_regex(r"[_A-Za-z][_0-9A-Za-z]*", fullmatch=True), st.text()).map(_json_object)
+)
+graphql_schema = bounded(schemathesis.graphql.from_file(build_schema(load_demo_app()).sdl()))
+#: The ranges the demo's JSON Schemas put on input fields, by GraphQL field name. GraphQL has no
+#: type for a range, so a value outside is valid GraphQL that the action refuses (BAD_USER_INPUT,
+#: as REST's 422): not a positive case.
+DEMO_RANGES = {"celsius": (-273.15, 1.6e7), "quantity": (1, 1_000_000), "unitPrice": (0, 1e9)}
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +106,36 @@ def features_server() -> Iterator[str]:
 
 @schema.parametrize()
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, demo_server: str) -> None:
-    case.call_and_validate(base_url=demo_server)
+    case.call_and_validate(base_url=demo_server, checks=ALL_CHECKS)
 
 
 @features_schema.parametrize()
 def test_more_kinds_of_params_conform_to_the_document(case: schemathesis.Case, features_server: str) -> None:
-    case.call_and_validate(base_url=features_server, headers={"Authorization": f"Bearer {FEATURES_TOKEN}"})
+    case.call_and_validate(
+        base_url=features_server, headers={"Authorization": f"Bearer {FEATURES_TOKEN}"}, checks=ALL_CHECKS
+    )
+
+
+def within_demo_ranges(query: str) -> bool:
+    """True unless a literal of ``query`` is outside :data:`DEMO_RANGES`."""
+    outside: list[str] = []
+
+    class Visitor(graphql.Visitor):
+        def enter_object_field(self, node: graphql.ObjectFieldNode, *_: Any) -> None:
+            bounds = DEMO_RANGES.get(node.name.value)
+            if bounds is not None and isinstance(node.value, (graphql.IntValueNode, graphql.FloatValueNode)):
+                if not bounds[0] <= float(node.value.value) <= bounds[1]:
+                    outside.append(node.name.value)
+
+    graphql.visit(graphql.parse(query), Visitor())
+    return not outside
+
+
+@graphql_schema.parametrize()
+def test_graphql_conforms_to_its_schema(case: schemathesis.Case, demo_server: str) -> None:
+    if case.meta is not None and not case.meta.generation.mode.is_negative:
+        assume(within_demo_ranges(str(case.body)))  # the body is the GraphQL document
+    case.call_and_validate(base_url=f"{demo_server}/graphql", checks=ALL_CHECKS)
 
 
 # --- what earlier runs found ---------------------------------------------------------------------

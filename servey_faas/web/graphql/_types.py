@@ -3,9 +3,17 @@
 One :class:`TypeMapper` per schema. Each dataclass becomes an object type (named after the class)
 when it is returned and an input type (``<Name>Input``) when it is taken; enums become enums with
 the member names as values; lists, tuples and sets become lists; ``X | None`` becomes a nullable
-type; ``datetime``, ``date`` and ``UUID`` become the scalars of :mod:`._scalars`; everything else
-(``dict[str, X]``, ``Any``, unions of several types) becomes the ``JSON`` scalar. Two types that
-want one GraphQL name get ``Name2``, ``Name3``...
+type; ``int`` becomes ``BigInt``, and ``datetime``, ``date`` and ``UUID`` the scalars of the same
+names (all in :mod:`._scalars`); everything else (``dict[str, X]``, ``Any``, unions of several
+types) becomes the ``JSON`` scalar. Two types that want one GraphQL name get ``Name2``, ``Name3``...
+
+Nullability follows the Python type: an argument or input field is nullable exactly when its type
+takes ``None``, or when it may be left out and GraphQL cannot write its default. Defaults are
+published in the schema as their JSON form (the ``default`` OpenAPI shows) in GraphQL literal syntax
+(:class:`GraphQLDefault`); a ``default_factory`` of an empty ``list``, ``dict``, ``set``,
+``frozenset`` or ``tuple`` is published as that empty value. The rest (another factory, whose value
+may differ per call, or a value JSON cannot hold, such as NaN) stays unpublished: such an input is
+nullable, and ``null`` there means "left out", the Python default (:class:`OptionalInput`).
 
 Arguments travel in their JSON form: :meth:`TypeMapper.argument_converter` turns what strawberry
 hands a resolver into the JSON params :meth:`~servey_faas.invocation.ActionInvoker.load_params`
@@ -24,9 +32,11 @@ import math
 import typing
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import GraphQLDefaultInput, GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema, Undefined
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import EnumValue, StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
@@ -35,7 +45,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.schemas import TypeCodec, normalize_type
-from servey_faas.web.graphql._scalars import JSONValue
+from servey_faas.web.graphql._scalars import BigIntValue, JSONValue
 
 #: A strawberry annotation: a Python scalar type, a generated class or a strawberry type object.
 Annotation = Any
@@ -43,12 +53,27 @@ Annotation = Any
 Converter = Callable[[Any], Any] | None
 
 _SCALARS: tuple[type, ...] = (str, int, float, bool, datetime.datetime, datetime.date, uuid.UUID)
+#: Python scalar types whose GraphQL scalar is not strawberry's default for them.
+_SCALAR_MARKERS: Mapping[type, object] = {int: BigIntValue}
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
 #: GraphQL's own names and the scalars this package defines: never given to a user type.
 RESERVED_NAMES = frozenset(
-    {"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "DateTime", "Date", "UUID", "JSON"}
+    {
+        "Query",
+        "Mutation",
+        "Subscription",
+        "String",
+        "Int",
+        "Float",
+        "Boolean",
+        "ID",
+        "BigInt",
+        "DateTime",
+        "Date",
+        "UUID",
+        "JSON",
+    }
 )
-_INT32 = (-(2**31), 2**31 - 1)
 
 #: Makes the extra fields (nested ``@action`` methods) of the object type of a dataclass.
 MethodFields = Callable[[type], Mapping[str, StrawberryField]]
@@ -108,14 +133,52 @@ def type_description(cls: type) -> str | None:
     return doc.strip()
 
 
-def publishable_default(value: Any) -> bool:
-    """Whether a default value can be shown in the schema as a GraphQL literal (None, booleans,
-    32-bit ints, finite floats, strings, enum members); other defaults stay unpublished."""
-    if value is None or isinstance(value, (bool, str, enum.Enum)):
-        return True
-    if isinstance(value, int):
-        return _INT32[0] <= value <= _INT32[1]
-    return isinstance(value, float) and math.isfinite(value)
+#: ``default_factory`` values that are the same on every call: an empty container.
+_EMPTY_FACTORIES: frozenset[Any] = frozenset({list, dict, set, frozenset, tuple})
+
+
+class GraphQLDefault:
+    """The default of an argument or input field as a GraphQL input value: its JSON form with
+    dataclass fields named as in GraphQL.
+
+    Given to strawberry as the Python default, which passes it through untouched;
+    :func:`publish_defaults` then hands it to graphql-core as an external default
+    (``GraphQLDefaultInput``), which graphql-core prints, introspects and fills in as if the client
+    had sent it (graphql-core's legacy internal defaults cannot print a JSON object).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def publish_defaults(schema: GraphQLSchema) -> None:
+    """Turn every :class:`GraphQLDefault` that strawberry left in ``schema`` into graphql-core's
+    ``default`` (in place). Call once, right after the schema is built."""
+    for type_ in schema.type_map.values():
+        if isinstance(type_, GraphQLInputObjectType):
+            values: list[Any] = list(type_.fields.values())
+        elif isinstance(type_, GraphQLObjectType):
+            values = [arg for field in type_.fields.values() for arg in field.args.values()]
+        else:
+            continue
+        for value in values:
+            if isinstance(value.default_value, GraphQLDefault):
+                value.default = GraphQLDefaultInput(value.default_value.value)
+                value.default_value = Undefined
+
+
+@dataclass(frozen=True)
+class OptionalInput:
+    """An argument or input field that may be left out: its strawberry ``annotation``, the
+    ``default`` strawberry gets (a :class:`GraphQLDefault`, or ``strawberry.UNSET`` when GraphQL
+    cannot write it) and whether a null means "left out" (no published default, and the Python
+    type does not take None)."""
+
+    annotation: Annotation
+    default: Any
+    null_is_default: bool
 
 
 class TypeMapper:
@@ -149,11 +212,35 @@ class TypeMapper:
         annotation = self._input(inner)
         return StrawberryOptional(annotation) if nullable or optional else annotation
 
+    def optional_input(self, type_: Any, *, value: Any = dataclasses.MISSING, factory: Any = None) -> OptionalInput:
+        """How an argument or input field of Python type ``type_`` that may be left out is typed:
+        its default is ``value``, or comes from calling ``factory`` (a ``default_factory``)."""
+        if value is not dataclasses.MISSING:
+            published = self._default(type_, value)
+        else:  # only an empty container is published: another factory may give another value each call
+            published = self._default(type_, factory()) if factory in _EMPTY_FACTORIES else None
+        return OptionalInput(
+            self.input(type_, optional=published is None),
+            strawberry.UNSET if published is None else published,
+            published is None and not unwrap_optional(normalize_type(type_))[1],
+        )
+
+    def _default(self, type_: Any, value: Any) -> GraphQLDefault | None:
+        """``value`` as a :class:`GraphQLDefault`, or None when GraphQL cannot write it (its JSON
+        form holds a non-finite float, or the codec cannot dump it)."""
+        try:
+            dumped = self._codec.dump(value, normalize_type(type_))
+        except Exception:  # marshy raises what its marshallers raise: no JSON form, not published
+            return None
+        if not _is_finite_json(dumped):
+            return None
+        return GraphQLDefault(_graphql_input(dumped, normalize_type(type_)))
+
     def _output(self, type_: Any) -> Annotation:
         if type_ is type(None):
             return StrawberryOptional(JSONValue)
         if type_ in _SCALARS:
-            return type_
+            return _SCALAR_MARKERS.get(type_, type_)
         if is_enum_type(type_):
             return self._enum(type_)
         item = sequence_item(type_)
@@ -165,7 +252,7 @@ class TypeMapper:
 
     def _input(self, type_: Any) -> Annotation:
         if type_ in _SCALARS:
-            return type_
+            return _SCALAR_MARKERS.get(type_, type_)
         if is_enum_type(type_):
             return self._enum(type_)
         item = sequence_item(type_)
@@ -226,20 +313,22 @@ class TypeMapper:
         self._inputs[cls] = generated
         annotations: dict[str, Any] = {}
         hints = dataclass_hints(cls)
+        omit_nulls: set[str] = set()
         for f in dataclasses.fields(cls):
             if f.name not in hints or not f.init:
                 continue
-            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            published = f.default is not dataclasses.MISSING and publishable_default(f.default)
-            annotations[f.name] = self.input(hints[f.name], optional=has_default and not published)
-            if published:
-                setattr(generated, f.name, f.default)
-            elif has_default:
-                setattr(generated, f.name, strawberry.UNSET)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                annotations[f.name] = self.input(hints[f.name])
+                continue
+            optional = self.optional_input(hints[f.name], value=f.default, factory=f.default_factory)
+            annotations[f.name] = optional.annotation
+            setattr(generated, f.name, optional.default)
+            if optional.null_is_default:
+                omit_nulls.add(f.name)
         generated.__annotations__ = annotations
         name = self._claim(f"{cls.__name__}Input", ("input", cls))
         self._undecorated.append((generated, name, type_description(cls), True))
-        self._raw_converters[cls] = self._object_converter(cls, hints)
+        self._raw_converters[cls] = self._object_converter(cls, hints, omit_nulls)
         return generated
 
     def finish(self) -> None:
@@ -284,20 +373,26 @@ class TypeMapper:
             return lambda value: self._raw_converters[type_](value)
         return None
 
-    def _object_converter(self, cls: type, hints: Mapping[str, Any]) -> Callable[[Any], Any]:
+    def _object_converter(self, cls: type, hints: Mapping[str, Any], omit_nulls: set[str]) -> Callable[[Any], Any]:
         """GraphQL input object (a dict by GraphQL names, as graphql-core coerced it) → JSON object
-        by Python names. Fields the client left out (and without published default) stay out."""
-        table: list[tuple[str, str, Converter]] = []
+        by Python names. Fields the client left out (and without published default) stay out, and
+        so do nulls of the fields in ``omit_nulls``."""
+        table: list[tuple[str, str, Converter, bool]] = []
         for f in dataclasses.fields(cls):
             if f.name in hints and f.init:
-                table.append((graphql_name(f.name), f.name, self._converter(hints[f.name], raw=True)))
+                convert_field = self._converter(hints[f.name], raw=True)
+                table.append((graphql_name(f.name), f.name, convert_field, f.name in omit_nulls))
 
         def convert(value: Mapping[str, Any]) -> dict[str, Any]:
             out: dict[str, Any] = {}
-            for gql, python, field_convert in table:
+            for gql, python, field_convert, omit_null in table:
                 if gql in value:
                     item = value[gql]
-                    out[python] = item if field_convert is None or item is None else field_convert(item)
+                    if item is None:
+                        if not omit_null:
+                            out[python] = None
+                    else:
+                        out[python] = item if field_convert is None else field_convert(item)
             return out
 
         return convert
@@ -321,6 +416,32 @@ class TypeMapper:
             return None if adapter is None else (lambda values: [adapter(v) for v in values])
         codec = self._codec
         return lambda value: codec.dump(value, type_)
+
+
+def _is_finite_json(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_finite_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_finite_json(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, int))
+
+
+def _graphql_input(value: Any, type_: Any) -> Any:
+    """The JSON form ``value`` of Python type ``type_`` with dataclass fields named as in GraphQL
+    (fields that are not ``init`` fields left out: input types do not have them)."""
+    inner, _ = unwrap_optional(type_)
+    if value is None:
+        return None
+    item = sequence_item(inner)
+    if item is not None and isinstance(value, list):
+        return [_graphql_input(v, item) for v in value]
+    if is_dataclass_type(inner) and isinstance(value, dict):
+        hints = dataclass_hints(inner)
+        fields = {f.name for f in dataclasses.fields(inner) if f.init and f.name in hints}
+        return {graphql_name(k): _graphql_input(v, hints[k]) for k, v in value.items() if k in fields}
+    return value
 
 
 def _enum_name(value: Any) -> Any:

@@ -1,37 +1,52 @@
 """GraphQL errors of servey_faas: what a client may see, and what is masked.
 
-Every error a resolver or permission raises on purpose is a :class:`PublicError` carrying
-``extensions.code``:
+Every error of a response carries ``extensions.code`` (the codes Apollo Server uses, so that GraphQL
+clients and tools that know them understand them):
 
-- ``BAD_USER_INPUT``: the arguments do not match the action's JSON Schema (REST: 422); the message
-  names each field and ``extensions.errors`` lists ``{"location": [...], "message": ...}`` with the
-  location in GraphQL names, relative to the field's arguments.
-- ``UNAUTHENTICATED``: no valid bearer token where one is needed (REST: 401).
-- ``FORBIDDEN``: a valid token without the scope (REST: 403).
-- ``INTERNAL_SERVER_ERROR``: the action raised; the message is ``internal server error`` and the
-  exception is logged with its traceback (REST: 500).
+- ``GRAPHQL_PARSE_FAILED``: the document is not GraphQL (a syntax error);
+- ``GRAPHQL_VALIDATION_FAILED``: the document does not fit the schema (an unknown field, an argument
+  missing or of the wrong type...), found by graphql-core's validation rules before anything runs;
+- ``BAD_USER_INPUT``: ``variables`` that do not fit their types, or arguments that do not match
+  the action's JSON Schema (REST: 422); for the latter the message names each field and
+  ``extensions.errors`` lists ``{"location": [...], "message": ...}`` with the location in GraphQL
+  names, relative to the field's arguments;
+- ``UNAUTHENTICATED``: no valid bearer token where one is needed (REST: 401);
+- ``FORBIDDEN``: a valid token without the scope (REST: 403);
+- ``INTERNAL_SERVER_ERROR``: the action raised, or its result cannot be written as its GraphQL
+  type; the message is ``internal server error`` and the exception is logged with its traceback
+  (REST: 500);
 - ``BAD_GATEWAY``: the API router could not reach the action's function through the gateway; the
-  message names the gateway (REST: 502).
+  message names the gateway (REST: 502);
+- ``BAD_REQUEST``: the HTTP request itself cannot be read (see :mod:`.routes`; no ``data``);
+  ``PAYLOAD_TOO_LARGE`` when its body is over the limit (HTTP 413).
 
-Any other error raised while executing a field (a result GraphQL cannot serialise, a bug) is
-internal too: :func:`is_internal` tells, :func:`format_error` masks it the same way. Errors of the
-document (syntax, validation, variables) are the client's and shown as graphql-core words them.
-As GraphQL over HTTP does for field errors, the HTTP status stays 200 in every case.
+Errors a resolver or permission raises on purpose are :class:`PublicError` instances carrying
+their code; :class:`ErrorCodes` gives the document's errors theirs while it is parsed and
+validated; the errors graphql-core raises while executing get theirs from :func:`code_of`. As GraphQL over HTTP
+does for field errors, the HTTP status stays 200 in every case but ``BAD_REQUEST``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, ValueNode
+from strawberry.extensions import SchemaExtension
 
 from servey_faas.errors import AccessError, FieldError, ForbiddenError, ValidationError
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 logger = logging.getLogger("servey_faas.web.graphql")
 
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
+BAD_REQUEST = "BAD_REQUEST"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -66,25 +81,68 @@ def internal_error() -> PublicError:
     return PublicError(INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR)
 
 
-def is_internal(error: GraphQLError) -> bool:
-    """True for an error raised while executing a field that is not a :class:`PublicError`."""
+class ErrorCodes(SchemaExtension):
+    """Gives the errors found while parsing the document ``GRAPHQL_PARSE_FAILED`` and those found
+    while validating it ``GRAPHQL_VALIDATION_FAILED`` (graphql-core's errors of these phases carry
+    no code; validation errors may be cached, and are tagged the same way each time)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        _tag(self.execution_context.pre_execution_errors, GRAPHQL_PARSE_FAILED)
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _tag(self.execution_context.pre_execution_errors, GRAPHQL_VALIDATION_FAILED)
+
+
+def _tag(errors: Sequence[GraphQLError] | None, code: str) -> None:
+    for error in errors or ():
+        if error_code(error) is None:
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def error_code(error: GraphQLError) -> str | None:
+    """The ``extensions.code`` ``error`` carries, if any."""
+    code = (error.extensions or {}).get("code")
+    return code if isinstance(code, str) else None
+
+
+def code_of(error: GraphQLError) -> str:
+    """The code of ``error``: the one it carries, else what graphql-core's execution raised it for:
+    ``BAD_USER_INPUT`` for ``variables`` or an argument that do not fit their types (an error
+    without a path, or located at an input value), ``INTERNAL_SERVER_ERROR`` for anything else (a
+    result that does not fit its type, an exception outside the resolvers)."""
+    code = error_code(error)
+    if code is not None:
+        return code
+    if isinstance(error, GraphQLSyntaxError):  # parsed outside ErrorCodes
+        return GRAPHQL_PARSE_FAILED
     original = error.original_error
-    return (
-        error.path is not None
-        and original is not None
-        and not isinstance(original, PublicError)
-        and not isinstance(error, PublicError)
-    )
+    if original is not None and not isinstance(original, GraphQLError):
+        return INTERNAL_SERVER_ERROR
+    if error.path is None or (error.nodes and all(isinstance(node, ValueNode) for node in error.nodes)):
+        return BAD_USER_INPUT
+    return INTERNAL_SERVER_ERROR
+
+
+def is_internal(error: GraphQLError) -> bool:
+    """True for an error the server is to blame for and that carries no code of its own (not a
+    :class:`PublicError`): its message is masked and it is logged."""
+    return error_code(error) is None and code_of(error) == INTERNAL_SERVER_ERROR
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    """The JSON form of ``error`` for a response (GraphQL spec §7.1.2), internal errors masked."""
+    """The JSON form of ``error`` for a response (GraphQL spec §7.1.2) with its ``extensions.code``,
+    internal errors masked."""
     if not is_internal(error):
-        return error.formatted  # type: ignore[return-value]
-    formatted: dict[str, Any] = {"message": INTERNAL_MESSAGE}
+        formatted: dict[str, Any] = dict(error.formatted)
+        formatted["extensions"] = {**formatted.get("extensions", {}), "code": code_of(error)}
+        return formatted
+    formatted = {"message": INTERNAL_MESSAGE}
     if error.locations is not None:
         formatted["locations"] = [location.formatted for location in error.locations]
-    formatted["path"] = error.path
+    if error.path is not None:
+        formatted["path"] = error.path
     formatted["extensions"] = {"code": INTERNAL_SERVER_ERROR}
     return formatted
 
@@ -96,7 +154,7 @@ def log_internal_errors(errors: Sequence[GraphQLError]) -> None:
             original = error.original_error
             logger.error(
                 "GraphQL field %s failed",
-                ".".join(map(str, error.path or ())),
+                ".".join(map(str, error.path or ())) or "(none: the request)",
                 exc_info=(type(original), original, original.__traceback__) if original is not None else None,
             )
 

@@ -92,10 +92,12 @@ class ActionPermission(BasePermission):
 
 @dataclass(frozen=True)
 class Argument:
-    """One GraphQL argument of an action field: its parameter and what makes it JSON."""
+    """One GraphQL argument of an action field: its parameter, what makes it JSON, and whether a
+    null means "left out" (see :meth:`~._types.TypeMapper.null_is_default`)."""
 
     python_name: str
     convert: Converter
+    null_is_default: bool = False
 
 
 class ActionResolver:
@@ -123,6 +125,7 @@ class ActionResolver:
         self._converters: dict[str, Callable[[Any], Any]] = {
             a.python_name: a.convert for a in arguments if a.convert is not None
         }
+        self._null_is_default = tuple(a.python_name for a in arguments if a.null_is_default)
         self._adapt = adapt_result
         self._verifier = verifier
         self._protected = protected
@@ -137,6 +140,7 @@ class ActionResolver:
         invoker = self.invoker
         load_params, call = invoker.load_params, invoker.call
         converters = tuple(self._converters.items())
+        null_is_default = self._null_is_default
         adapt, verifier, protected, on_object, locate = (
             self._adapt,
             self._verifier,
@@ -164,6 +168,9 @@ class ActionResolver:
                     authorization = authorize(None, verifier, context.authorization_header)
                 except AccessError as e:
                     raise access_error(e) from None
+            for name in null_is_default:
+                if name in kwargs and kwargs[name] is None:
+                    del kwargs[name]
             for name, convert in converters:
                 value = kwargs.get(name)
                 if value is not None:

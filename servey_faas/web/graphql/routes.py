@@ -11,8 +11,8 @@ over HTTP does for ``application/json``, the status is 200 whenever the operatio
 when ``errors`` holds validation, access (``UNAUTHENTICATED``, ``FORBIDDEN``) or internal errors:
 their kind is in ``extensions.code`` (see :mod:`servey_faas.web.graphql.errors`). A request that
 cannot be read (bad JSON, no query, unknown ``operationName``, ``variables`` nested deeper than
-``max_json_depth``) is a 400 with ``errors`` and no ``data``; a body over ``max_body_bytes``, 413;
-another content type, 415. The document is validated against the app's other limits (see
+``max_json_depth``) is a 400 with ``errors`` (code ``BAD_REQUEST``) and no ``data``; a body over
+``max_body_bytes``, 413; another content type, 415. The document is validated against the app's other limits (see
 :mod:`servey_faas.web.graphql.limits`).
 
 A request bigger than :data:`~servey_faas.web.bodies.OFF_LOOP_BYTES` (body, or query string) is
@@ -39,7 +39,13 @@ from strawberry.types.graphql import OperationType
 
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.graphql._types import graphql_name
-from servey_faas.web.graphql.errors import INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR, format_error
+from servey_faas.web.graphql.errors import (
+    BAD_REQUEST,
+    INTERNAL_MESSAGE,
+    INTERNAL_SERVER_ERROR,
+    PAYLOAD_TOO_LARGE,
+    format_error,
+)
 from servey_faas.web.graphql.graphiql import (
     PAGE_CACHE_CONTROL,
     PAGE_CONTENT_SECURITY_POLICY,
@@ -118,7 +124,9 @@ class GraphQLEndpoint:
             raw = await bodies.read(request)
             if raw is None:
                 limit = bodies.limits.max_body_bytes
-                return _request_error(f"the request body is larger than the limit of {limit} bytes", 413)
+                return _request_error(
+                    f"the request body is larger than the limit of {limit} bytes", 413, code=PAYLOAD_TOO_LARGE
+                )
             size = len(raw)
 
             def read() -> dict[str, Any] | Response:
@@ -224,8 +232,10 @@ class GraphQLEndpoint:
         return Response(content, media_type=_JSON)
 
 
-def _request_error(message: str, status_code: int = 400, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps({"errors": [{"message": message}]}, ensure_ascii=False).encode()
+def _request_error(
+    message: str, status_code: int = 400, headers: Mapping[str, str] | None = None, code: str = BAD_REQUEST
+) -> Response:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False).encode()
     return Response(body, status_code=status_code, media_type=_JSON, headers=headers)
 
 

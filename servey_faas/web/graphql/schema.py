@@ -10,7 +10,8 @@
   only when the field is selected; its parameters are the field's arguments.
 - An action with ``access_control`` is guarded by :class:`~.resolvers.ActionPermission`.
 - Strawberry's parser and validation caches are on, bounded to :data:`PARSER_CACHE_SIZE` and
-  :data:`VALIDATION_CACHE_SIZE` documents (LRU).
+  :data:`VALIDATION_CACHE_SIZE` documents (LRU); :class:`~.errors.ErrorCodes` gives the errors of
+  those phases their ``extensions.code``.
 - Documents are validated against the app's limits (``settings.limits``): selection depth, tokens,
   aliases and the nesting of argument values (see :mod:`servey_faas.web.graphql.limits`).
 
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, is_introspection_type, is_specified_scalar_type
+from graphql.utilities.print_schema import print_type
 from strawberry.extensions import FieldExtension, ParserCache, ValidationCache
 from strawberry.permission import PermissionExtension
 from strawberry.schema.config import StrawberryConfig
@@ -37,8 +39,8 @@ from servey_faas.action import get_action
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._scalars import scalar_map
-from servey_faas.web.graphql._types import TypeMapper, graphql_name, publishable_default
-from servey_faas.web.graphql.errors import log_internal_errors
+from servey_faas.web.graphql._types import TypeMapper, graphql_name, publish_defaults
+from servey_faas.web.graphql.errors import ErrorCodes, log_internal_errors
 from servey_faas.web.graphql.limits import limit_extensions
 from servey_faas.web.graphql.resolvers import (
     ActionPermission,
@@ -80,8 +82,14 @@ class AppSchema:
     nested: Mapping[str, str]
 
     def sdl(self) -> str:
-        """The schema in the GraphQL schema definition language (parses with ``graphql.build_schema``)."""
-        return self.strawberry.as_str() + "\n"
+        """The schema in the GraphQL schema definition language (parses with ``graphql.build_schema``):
+        its types in alphabetical order, each as graphql-core prints it (with the defaults
+        :func:`~._types.publish_defaults` gave it, which strawberry's printer does not show)."""
+        schema = self.strawberry._schema
+        types = [
+            t for t in schema.type_map.values() if not is_introspection_type(t) and not is_specified_scalar_type(t)
+        ]
+        return "\n\n".join(print_type(t) for t in sorted(types, key=lambda t: t.name)) + "\n"
 
 
 def build_schema(app: ServeyApp) -> AppSchema:
@@ -143,9 +151,11 @@ class _Builder:
                 lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
                 lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
                 *limit_extensions(self._limits),
+                ErrorCodes,
             ],
             config=StrawberryConfig(scalar_map=scalar_map()),
         )
+        publish_defaults(schema._schema)
         return AppSchema(schema, query_actions, mutation_actions, dict(self._nested))
 
     @staticmethod
@@ -165,11 +175,13 @@ class _Builder:
                     f"action {invoker.name!r}: a parameter named 'info' cannot be a GraphQL argument "
                     "(graphql-core passes its own 'info' to every resolver); rename it"
                 )
-            published = not p.required and publishable_default(p.default)
-            annotation = types.input(p.type, optional=not p.required and not published)
-            default = p.default if published else (inspect.Parameter.empty if p.required else strawberry.UNSET)
-            signature.append((p.name, annotation, default))
-            arguments.append(Argument(p.name, types.argument_converter(p.type)))
+            if p.required:
+                signature.append((p.name, types.input(p.type), inspect.Parameter.empty))
+                arguments.append(Argument(p.name, types.argument_converter(p.type)))
+                continue
+            optional = types.optional_input(p.type, value=p.default)
+            signature.append((p.name, optional.annotation, optional.default))
+            arguments.append(Argument(p.name, types.argument_converter(p.type), optional.null_is_default))
         protected = action.access_control is not None
         resolver = ActionResolver(
             invoker,

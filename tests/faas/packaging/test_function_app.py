@@ -138,6 +138,12 @@ def test_end_user_tokens_are_verified_by_the_function() -> None:
         forged = jwt.encode({"sub": "eve", "scope": "orders:read", "exp": int(time.time()) + 60}, "x" * 32)
         assert client.get("/", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
         assert client.get("/", headers={"Authorization": f"Bearer {token('bo', 'other')}"}).status_code == 403
+        granted_by_an_object = jwt.encode(
+            {"sub": "eve", "scope": {"orders:read": True}, "exp": int(time.time()) + 60}, SECRET
+        )
+        refused = client.get("/", headers={"Authorization": f"Bearer {granted_by_an_object}"})
+        assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")
+        assert 'error="invalid_token"' in refused.headers["www-authenticate"]
         # without jwt_auth the header is not read in place of Authorization
         assert client.get("/", headers={"X-Servey-Authorization": f"Bearer {token('ann')}"}).status_code == 401
 
@@ -224,6 +230,9 @@ def _requests(app: ServeyApp, name: str) -> list[tuple[str, str, dict[str, Any]]
             out += [(route.method, path, kwargs) for kwargs in bodies]
         else:
             out += [(route.method, path, {"params": q}) for q in ({}, {"x": "1"}, {"count": "nope"})]
+            # a param given twice, and digits int() reads but JSON does not have
+            names = [p.name for p in route.invoker.params if p.name not in route.trigger.path_params]
+            out += [(route.method, path, {"params": [(n, "1_000"), (n, "\u0663")]}) for n in names[:1]]
         for example in route.invoker.action.examples:
             params = route.invoker.example_params(example.params)
             rest = {k: v for k, v in params.items() if k not in route.trigger.path_params}
@@ -238,6 +247,8 @@ _HEADERS = ("content-type", "content-length", "allow", "www-authenticate", "etag
 @pytest.mark.anyio
 async def test_every_reply_is_the_dev_servers(demo_app: ServeyApp) -> None:
     bearer = [f"Bearer {token('ann')}", f"Bearer {token('bo', 'other')}", "Bearer not.a.jwt", "Basic eDp5"]
+    hostile = [{"scope": 5}, {"scope": {"orders:read": True}}, {"exp": 10**30}, {"sub": ["ann"]}]
+    bearer += [f"Bearer {jwt.encode({'exp': int(time.time()) + 60, **claims}, SECRET)}" for claims in hostile]
     extra = [("GET", "/actions/whoami", {"headers": {"Authorization": value}}) for value in bearer]
     apps = [(demo_app, name, []) for name in demo_app.invokers]
     apps += [(cached_app(), "item", []), (protected_app(), "whoami", extra)]

@@ -25,6 +25,10 @@ def _header(case: str) -> str | None:
         "not yet valid": f"Bearer {make_token(scope=READ_SCOPE, nbf=now + 3600)}",
         "wrong scope": f"Bearer {make_token(scope='sensors:write other')}",
         "right scope": f"Bearer {make_token(scope=f'{READ_SCOPE} other')}",
+        # validly signed, oddly typed claims: never a 500, never a grant
+        "scope a number": f"Bearer {make_token(scope=5)}",  # type: ignore[arg-type]
+        "scope an object": f"Bearer {make_token(scope={READ_SCOPE: True})}",  # type: ignore[arg-type]
+        "exp past year 9999": f"Bearer {make_token(scope=READ_SCOPE, exp=10**30)}",
     }[case]
 
 
@@ -38,6 +42,9 @@ MATRIX = {
     "not yet valid": ("UNAUTHENTICATED", 401),
     "wrong scope": ("FORBIDDEN", 403),
     "right scope": (None, 200),
+    "scope a number": ("UNAUTHENTICATED", 401),
+    "scope an object": ("UNAUTHENTICATED", 401),
+    "exp past year 9999": ("UNAUTHENTICATED", 401),
 }
 
 

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +42,9 @@ def test_mutations_over_get_are_refused(demo_graphql: GraphQLClient) -> None:
     response = demo_graphql.http.get("/graphql", params={"query": "mutation { cancelOrder(orderNumber: 1) }"})
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert response.json() == {"errors": [{"message": "mutations are not allowed when using GET"}]}
+    assert response.json() == {
+        "errors": [{"message": "mutations are not allowed when using GET", "extensions": {"code": "BAD_REQUEST"}}]
+    }
 
 
 @pytest.mark.parametrize(
@@ -59,22 +62,61 @@ def test_mutations_over_get_are_refused(demo_graphql: GraphQLClient) -> None:
 def test_requests_that_cannot_be_read_are_400(demo_graphql: GraphQLClient, body: bytes, message: str) -> None:
     response = demo_graphql.http.post("/graphql", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": message}]}
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
 
 
 def test_other_content_types_are_415(demo_graphql: GraphQLClient) -> None:
     response = demo_graphql.http.post("/graphql", content=b"{ sayHello }", headers={"content-type": "text/plain"})
     assert response.status_code == 415
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
 def test_syntax_and_validation_errors_have_no_data(demo_graphql: GraphQLClient) -> None:
     answer = demo_graphql.post("{ sayHello(name: ")
     assert "data" not in answer
     assert answer["errors"][0]["message"].startswith("Syntax Error")
+    assert answer["errors"][0]["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
     answer = demo_graphql.post("{ nope }")
     assert answer == {
-        "errors": [{"message": "Cannot query field 'nope' on type 'Query'.", "locations": [{"line": 1, "column": 3}]}]
+        "errors": [
+            {
+                "message": "Cannot query field 'nope' on type 'Query'.",
+                "locations": [{"line": 1, "column": 3}],
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ]
     }
+
+
+#: Documents and variables, each with the code of every error it gets (the demo app).
+EVERY_KIND_OF_ERROR: list[tuple[str, dict[str, Any] | None, str]] = [
+    ("{ sayHello(name: ", None, "GRAPHQL_PARSE_FAILED"),
+    ("{ sayHello(name: 1e) }", None, "GRAPHQL_PARSE_FAILED"),
+    ("{ nope }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ("{ sayHello }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ('{ getOrderLine(orderNumber: "7") }', None, "GRAPHQL_VALIDATION_FAILED"),
+    ("{ getOrderLine(orderNumber: 1.5) }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ('mutation { toFahrenheit(reading: {station: "x"}) { fahrenheit } }', None, "GRAPHQL_VALIDATION_FAILED"),
+    ("query ($n: BigInt!) { getOrderLine(orderNumber: $n) }", {"n": "7"}, "BAD_USER_INPUT"),
+    ("query ($n: BigInt!) { getOrderLine(orderNumber: $n) }", {}, "BAD_USER_INPUT"),
+    ("query ($n: String!) { sayHello(name: $n) }", {"n": None}, "BAD_USER_INPUT"),
+    # a nullable variable with a default, given null, where the argument takes no null
+    ("query ($n: BigInt = 1) { getOrderLine(orderNumber: $n) }", {"n": None}, "BAD_USER_INPUT"),
+    (
+        "mutation ($r: ReadingInput!) { toFahrenheit(reading: $r) { fahrenheit } }",
+        {"r": {"station": "x", "celsius": -300}},
+        "BAD_USER_INPUT",
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "code"), EVERY_KIND_OF_ERROR)
+def test_every_error_has_a_code(
+    demo_graphql: GraphQLClient, query: str, variables: dict[str, Any] | None, code: str
+) -> None:
+    answer = demo_graphql.post(query, variables)
+    assert answer["errors"], answer
+    assert [e["extensions"]["code"] for e in answer["errors"]] == [code] * len(answer["errors"]), answer
 
 
 def test_other_methods_are_405(demo_graphql: GraphQLClient) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
+import enum
 import subprocess
 import sys
 from pathlib import Path
@@ -79,13 +81,14 @@ def test_parameters_are_typed_arguments_and_authorization_is_not_one(
     assert query["whoami"] == "String!"
     assert query["maybeMe"] == "String!"
     assert query["notAFloat"] == "JSON!"
-    # defaults GraphQL can write are published; others (a datetime, a default_factory) make the type optional
+    # defaults are published as GraphQL literals of their JSON form, empty default_factory values too
     assert "getSensor(station: String!, unit: Unit! = CELSIUS): Sensor!" in sensor_sdl_text
     assert "listSensors(stations: [String!]!, since: DateTime = null): [Sensor!]!" in sensor_sdl_text
-    assert "average(last: Int! = 0): Float!" in sensor_sdl_text
-    assert "  unit: Unit! = CELSIUS\n  serial: UUID = null\n  calibratedOn: Date = null\n  tags: [String!]\n" in (
-        sensor_sdl_text
-    )
+    assert "average(last: BigInt! = 0): Float!" in sensor_sdl_text
+    assert (
+        "  unit: Unit! = CELSIUS\n  serial: UUID = null\n  calibratedOn: Date = null\n  tags: [String!]! = []\n"
+        "  limits: JSON! = {  }\n"
+    ) in sensor_sdl_text
 
 
 def test_dataclasses_are_object_and_input_types(sensor_sdl: graphql.GraphQLSchema) -> None:
@@ -100,7 +103,7 @@ def test_dataclasses_are_object_and_input_types(sensor_sdl: graphql.GraphQLSchem
         "calibratedOn": "Date",
         "tags": "[String!]!",
         "limits": "JSON!",
-        "average": "(last: Int!) Float!",
+        "average": "(last: BigInt!) Float!",
         "broken": "String!",
         "describe": "(unit: Unit!, precise: Boolean!) String!",
         "owner": "String!",
@@ -113,8 +116,8 @@ def test_dataclasses_are_object_and_input_types(sensor_sdl: graphql.GraphQLSchem
         "unit": "Unit!",
         "serial": "UUID",
         "calibratedOn": "Date",
-        "tags": "[String!]",  # a default_factory: optional, left out unless sent
-        "limits": "JSON",
+        "tags": "[String!]!",  # default_factory=list: the default is []
+        "limits": "JSON!",
     }
     assert fields(sensor_sdl, "Tree") == {"label": "String!", "children": "[Tree!]!", "parentLabel": "String"}
     unit = sensor_sdl.get_type("Unit")
@@ -261,7 +264,6 @@ def test_parser_and_validation_caches_are_on_and_bounded() -> None:
     assert after_validate.hits - before_validate.hits == 2
 
 
-
 @pytest.mark.anyio
 async def test_parameters_named_like_strawberry_reserved_arguments_are_ordinary_arguments() -> None:
     import httpx
@@ -295,3 +297,106 @@ def test_a_parameter_named_info_is_refused_with_a_clear_error() -> None:
 
     with pytest.raises(ActionDefinitionError, match="named 'info'"):
         create_app(ServeyApp.from_registry(ActionRegistry([get_action(clashing)])))  # type: ignore[list-item]
+
+
+# --- nullability and defaults: the SDL says what is accepted ----------------------------------------
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    SLOW = "slow"
+
+
+def _stamp() -> str:
+    return "made by a factory"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    mode: Mode = Mode.FAST
+    tags: list[str] = dataclasses.field(default_factory=list)
+    extra: dict[str, int] = dataclasses.field(default_factory=dict)
+    stamp: str = dataclasses.field(default_factory=_stamp)
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    label: str
+    children: list[Node] = dataclasses.field(default_factory=list)
+
+
+@action(triggers=(WEB_POST,))
+def configure(
+    options: Options = Options(mode=Mode.SLOW, tags=["a"]),
+    limit: int = 2**40,
+    since: datetime.datetime = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    until: datetime.date | None = None,
+) -> str:
+    """Echo what it was given."""
+    return f"{options} {limit} {since.isoformat()} {until}"
+
+
+@action(triggers=(WEB_POST,))
+def tree_size(root: Node) -> int:
+    """The number of nodes of a tree."""
+    return 1 + sum(tree_size(c) for c in root.children)
+
+
+def run(app_schema: Any, query: str, variables: dict[str, Any] | None = None) -> Any:
+    return asyncio.run(app_schema.strawberry.execute(query, variable_values=variables, context_value=GraphQLContext()))
+
+
+def test_defaults_are_published_as_their_json_form() -> None:
+    sdl = build_schema(app_of(configure, tree_size)).sdl()
+    assert (
+        'configure(options: OptionsInput! = { mode: SLOW, tags: ["a"], extra: {  }, stamp: "made by a factory", '
+        'note: null }, limit: BigInt! = 1099511627776, since: DateTime! = "2026-01-01T00:00:00+00:00", '
+        "until: Date = null): String!"
+    ) in sdl
+    assert "input OptionsInput {\n  mode: Mode! = FAST\n  tags: [String!]! = []\n  extra: JSON! = {  }\n" in sdl
+    assert "  stamp: String\n  note: String = null\n}" in sdl  # another factory: not published, so nullable
+    assert "input NodeInput {\n  label: String!\n  children: [NodeInput!]! = []\n}" in sdl
+    graphql.build_schema(sdl)
+
+
+def test_null_is_accepted_exactly_where_the_sdl_allows_it() -> None:
+    built = build_schema(app_of(configure, tree_size))
+    # non-null with a default: null is refused by GraphQL itself
+    for query in (
+        'mutation { treeSize(root: {label: "a", children: null}) }',
+        "mutation { configure(options: {tags: null}) }",
+        "mutation { configure(options: {extra: null}) }",
+        "mutation { configure(limit: null) }",
+    ):
+        result = run(built, query)
+        assert result.errors and "not to be None" in result.errors[0].message, query
+    # nullable: null is a value of the Python type, or "left out" where the type has no null
+    result = run(built, "mutation { configure(options: {note: null, stamp: null}, until: null) }")
+    assert result.errors is None
+    assert result.data == {
+        "configure": "Options(mode=<Mode.FAST: 'fast'>, tags=[], extra={}, stamp='made by a factory', note=None) "
+        "1099511627776 2026-01-01T00:00:00+00:00 None"
+    }
+
+
+@pytest.mark.anyio
+async def test_left_out_inputs_get_the_same_defaults_as_over_rest() -> None:
+    app = app_of(configure, tree_size)
+    built = build_schema(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(app)), base_url="http://t") as client:
+        for body, query in (
+            ({}, "mutation { configure }"),
+            ({"options": {}}, "mutation { configure(options: {}) }"),
+            ({"options": {"tags": ["x"]}, "limit": 3}, 'mutation { configure(options: {tags: ["x"]}, limit: 3) }'),
+            (
+                {"root": {"label": "a", "children": [{"label": "b"}]}},
+                'mutation { treeSize(root: {label: "a", children: [{label: "b"}]}) }',
+            ),
+        ):
+            path = "/actions/tree-size" if "root" in body else "/actions/configure"
+            rest = await client.post(path, json=body)
+            assert rest.status_code == 200, rest.text
+            result = await built.strawberry.execute(query, context_value=GraphQLContext())
+            assert result.errors is None, result.errors
+            assert list(result.data.values()) == [rest.json()], query
