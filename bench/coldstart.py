@@ -145,7 +145,7 @@ def build_servey(root: Path) -> Path:
     """The build context of ``say_hello`` as ``--run=build`` writes it; returns its folder."""
     sys.path.insert(0, str(REPO_ROOT))
     from servey_faas.app import ServeyApp
-    from servey_faas.faas.packager import BuildOptions, build
+    from servey_faas.faas.deploy.packager import BuildOptions, build
     from servey_faas.settings import Settings
 
     app = ServeyApp.load(Settings.load({"SERVEY_ACTION_PATH": "actions"}, REPO_ROOT))

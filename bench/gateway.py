@@ -74,7 +74,7 @@ def build_context(root: Path) -> tuple[Path, dict[str, Any]]:
     """The build context of ``say_hello`` as ``--run=build`` writes it, and its deployment (wire JSON)."""
     sys.path.insert(0, str(REPO_ROOT))
     from servey_faas.app import ServeyApp
-    from servey_faas.faas.packager import BuildOptions, build
+    from servey_faas.faas.deploy.packager import BuildOptions, build
     from servey_faas.settings import Settings
 
     app = ServeyApp.load(Settings.load({"SERVEY_ACTION_PATH": "actions"}, REPO_ROOT))

@@ -69,7 +69,7 @@ def build(
     Exit codes: 0 written; 1 the app or an option cannot be packaged (the message names the
     action or the option); 2 a usage error.
     """
-    from servey_faas.faas.packager import build as build_functions
+    from servey_faas.faas.deploy.packager import build as build_functions
 
     settings = Settings.load()
     options = build_options(

@@ -21,8 +21,8 @@ from servey_faas.settings import Settings
 
 if TYPE_CHECKING:
     from servey_faas.faas import GatewayClient
-    from servey_faas.faas.builders import Builder
-    from servey_faas.faas.packager import BuildOptions, BuildResult
+    from servey_faas.faas.deploy.builders import Builder
+    from servey_faas.faas.deploy.packager import BuildOptions, BuildResult
 
 #: The environment rows of the deploy-side runs' help.
 GATEWAY_ENVIRONMENT: tuple[tuple[str, str], ...] = (
@@ -70,15 +70,15 @@ def router_gateway_option(function: Any) -> Any:
 
 
 def build_options(settings: Settings, environ: Mapping[str, str], **overrides: Any) -> BuildOptions:
-    """The :class:`~servey_faas.faas.packager.BuildOptions` of ``--run=build`` and ``--run=deploy``:
+    """The :class:`~servey_faas.faas.deploy.packager.BuildOptions` of ``--run=build`` and ``--run=deploy``:
     ``[tool.servey_faas.build]``, with the command-line ``overrides`` that are not None on top;
     ``prefix`` defaults to ``[tool.servey_faas] function_prefix``; ``jwt_key`` to the kind of the
     key configured in ``environ`` (``JWT_PUBLIC_KEY[_FILE]``: public), else ``secret``.
 
     :raises BuildError: for an unknown key or a value of the wrong type in the table.
     """
-    from servey_faas.faas.keys import configured_kind
-    from servey_faas.faas.packager import BuildOptions
+    from servey_faas.faas.deploy.keys import configured_kind
+    from servey_faas.faas.deploy.packager import BuildOptions
 
     kwargs: dict[str, Any] = {**build_table(settings), **{k: v for k, v in overrides.items() if v is not None}}
     kwargs.setdefault("prefix", settings.function_prefix)
@@ -88,7 +88,7 @@ def build_options(settings: Settings, environ: Mapping[str, str], **overrides: A
 
 def warn_unshipped_settings(options: BuildOptions, result: BuildResult, environ: Mapping[str, str]) -> None:
     """Warn (stderr) about plain JWT settings set here that the functions verifying tokens lack."""
-    from servey_faas.faas.keys import unshipped_settings
+    from servey_faas.faas.deploy.keys import unshipped_settings
 
     key_secret = options.key_secret.name
     readers = [f.deployment.env_vars for f in result.functions if key_secret in f.deployment.secrets]
@@ -101,12 +101,12 @@ def warn_unshipped_settings(options: BuildOptions, result: BuildResult, environ:
 
 
 def build_table(settings: Settings) -> dict[str, Any]:
-    """The ``[tool.servey_faas.build]`` table as :class:`~servey_faas.faas.packager.BuildOptions`
+    """The ``[tool.servey_faas.build]`` table as :class:`~servey_faas.faas.deploy.packager.BuildOptions`
     keyword arguments (the packager reads it the same way for ``--run=build``).
 
     :raises BuildError: for an unknown key or a value of the wrong type.
     """
-    from servey_faas.faas.packager import options_from_table, read_build_table
+    from servey_faas.faas.deploy.packager import options_from_table, read_build_table
 
     return options_from_table(read_build_table(settings.project_dir))
 
@@ -122,7 +122,7 @@ def gateway_client(gateway: str | None, stack_file: Path | None) -> GatewayClien
     """A client for the gateway of ``--gateway``, the stack file, ``OPENFAAS_URL`` or the default
     (§6.1), with the credentials ``faas-cli login`` saved for it."""
     from servey_faas.faas import GatewayClient
-    from servey_faas.faas.planner import resolve_gateway_url
+    from servey_faas.faas.deploy.planner import resolve_gateway_url
 
     return GatewayClient(resolve_gateway_url(gateway, stack_file))
 
@@ -136,8 +136,8 @@ def make_builder(
         or ``local`` is given a platform.
     :raises ConfigurationError: when the payload secret file cannot be read.
     """
-    from servey_faas.faas.builders import DockerBuilder, FaasCliBuilder, LocalBuilder, RemoteBuilder
-    from servey_faas.faas.builders.remote import read_payload_secret
+    from servey_faas.faas.deploy.builders import DockerBuilder, FaasCliBuilder, LocalBuilder, RemoteBuilder
+    from servey_faas.faas.deploy.builders.remote import read_payload_secret
 
     if name != "remote" and (remote_builder or payload_secret):
         raise click.UsageError("--remote-builder and --payload-secret go with --builder=remote")
@@ -160,8 +160,8 @@ def make_builder(
 
 def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildResult | None = None) -> str:
     """``--app-id``; else the ``com.servey-faas.app`` label the packager gave every function;
-    else :func:`~servey_faas.faas.planner.default_app_id` (prefix + project name)."""
-    from servey_faas.faas.planner import APP_LABEL, check_app_id, default_app_id
+    else :func:`~servey_faas.faas.deploy.planner.default_app_id` (prefix + project name)."""
+    from servey_faas.faas.deploy.planner import APP_LABEL, check_app_id, default_app_id
 
     if given:
         return check_app_id(given)
@@ -283,10 +283,10 @@ def deploy(
     Gateway credentials are those `faas-cli login` or --run=login saved. Exit codes: 0 deployed
     (or planned); 1 a build, the gateway or a step failed; 2 a usage error.
     """
-    from servey_faas.faas.executor import Executor, PlanPrinter, make_reporter
-    from servey_faas.faas.keys import VALUE_VARIABLES, key_source
-    from servey_faas.faas.packager import build
-    from servey_faas.faas.planner import SecretSource, missing_registry, parse_secret_option, plan_deploy
+    from servey_faas.faas.deploy.executor import Executor, PlanPrinter, make_reporter
+    from servey_faas.faas.deploy.keys import VALUE_VARIABLES, key_source
+    from servey_faas.faas.deploy.packager import build
+    from servey_faas.faas.deploy.planner import SecretSource, missing_registry, parse_secret_option, plan_deploy
 
     sources: dict[str, SecretSource] = {}
     for text in secrets:

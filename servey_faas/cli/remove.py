@@ -52,9 +52,9 @@ def remove(
 
     Exit codes: 0 removed (or nothing to remove); 1 the gateway failed or refused; 2 a usage error.
     """
-    from servey_faas.faas.executor import Executor, PlanPrinter, make_reporter
-    from servey_faas.faas.packager import ROUTER_NAME
-    from servey_faas.faas.planner import plan_remove
+    from servey_faas.faas.deploy.executor import Executor, PlanPrinter, make_reporter
+    from servey_faas.faas.deploy.packager import ROUTER_NAME
+    from servey_faas.faas.deploy.planner import plan_remove
 
     settings = Settings.load()
     table = build_table(settings)

@@ -14,10 +14,10 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from servey_faas.faas._auth import BasicAuth, BearerTokenAuth, TokenAuth
-    from servey_faas.faas._client import SAVED_CREDENTIALS, AsyncGatewayClient, GatewayClient
-    from servey_faas.faas._credentials import faas_cli_config_path, normalize_gateway_url, saved_auth
-    from servey_faas.faas._errors import (
+    from servey_faas.faas.client._auth import BasicAuth, BearerTokenAuth, TokenAuth
+    from servey_faas.faas.client._client import SAVED_CREDENTIALS, AsyncGatewayClient, GatewayClient
+    from servey_faas.faas.client._credentials import faas_cli_config_path, normalize_gateway_url, saved_auth
+    from servey_faas.faas.client._errors import (
         ConflictError,
         ForbiddenError,
         FunctionError,
@@ -32,7 +32,17 @@ if _typing.TYPE_CHECKING:
         OAuthError,
         UnauthorizedError,
     )
-    from servey_faas.faas._models import (
+    from servey_faas.faas.client._remote import RemoteAction, remote
+    from servey_faas.faas.client._retries import RetryPolicy
+    from servey_faas.faas.client._tokens import (
+        ClientCredentialsTokenSource,
+        MemoryTokenCache,
+        ServiceAccountTokenSource,
+        Token,
+        TokenCache,
+        TokenSource,
+    )
+    from servey_faas.faas.client.models import (
         FunctionDeployment,
         FunctionNamespace,
         FunctionResources,
@@ -43,16 +53,6 @@ if _typing.TYPE_CHECKING:
         ProviderInfo,
         Secret,
         VersionInfo,
-    )
-    from servey_faas.faas._remote import RemoteAction, remote
-    from servey_faas.faas._retries import RetryPolicy
-    from servey_faas.faas._tokens import (
-        ClientCredentialsTokenSource,
-        MemoryTokenCache,
-        ServiceAccountTokenSource,
-        Token,
-        TokenCache,
-        TokenSource,
     )
 
 __all__ = [
@@ -100,47 +100,47 @@ __all__ = [
 ]
 
 _HOMES = {
-    "AsyncGatewayClient": "servey_faas.faas._client",
-    "BasicAuth": "servey_faas.faas._auth",
-    "BearerTokenAuth": "servey_faas.faas._auth",
-    "ClientCredentialsTokenSource": "servey_faas.faas._tokens",
-    "ConflictError": "servey_faas.faas._errors",
-    "ForbiddenError": "servey_faas.faas._errors",
-    "FunctionDeployment": "servey_faas.faas._models",
-    "FunctionError": "servey_faas.faas._errors",
-    "FunctionNamespace": "servey_faas.faas._models",
-    "FunctionResources": "servey_faas.faas._models",
-    "FunctionStatus": "servey_faas.faas._models",
-    "FunctionUsage": "servey_faas.faas._models",
-    "GatewayClient": "servey_faas.faas._client",
-    "GatewayConnectionError": "servey_faas.faas._errors",
-    "GatewayInfo": "servey_faas.faas._models",
-    "GatewayServerError": "servey_faas.faas._errors",
-    "GatewayStatusError": "servey_faas.faas._errors",
-    "GatewayTimeoutError": "servey_faas.faas._errors",
-    "IamNotAvailableError": "servey_faas.faas._errors",
-    "InvalidArgumentError": "servey_faas.faas._errors",
-    "InvalidRequestError": "servey_faas.faas._errors",
-    "LogEntry": "servey_faas.faas._models",
-    "MemoryTokenCache": "servey_faas.faas._tokens",
-    "NotFoundError": "servey_faas.faas._errors",
-    "OAuthError": "servey_faas.faas._errors",
-    "ProviderInfo": "servey_faas.faas._models",
-    "RemoteAction": "servey_faas.faas._remote",
-    "RetryPolicy": "servey_faas.faas._retries",
-    "SAVED_CREDENTIALS": "servey_faas.faas._client",
-    "Secret": "servey_faas.faas._models",
-    "ServiceAccountTokenSource": "servey_faas.faas._tokens",
-    "Token": "servey_faas.faas._tokens",
-    "TokenAuth": "servey_faas.faas._auth",
-    "TokenCache": "servey_faas.faas._tokens",
-    "TokenSource": "servey_faas.faas._tokens",
-    "UnauthorizedError": "servey_faas.faas._errors",
-    "VersionInfo": "servey_faas.faas._models",
-    "faas_cli_config_path": "servey_faas.faas._credentials",
-    "normalize_gateway_url": "servey_faas.faas._credentials",
-    "remote": "servey_faas.faas._remote",
-    "saved_auth": "servey_faas.faas._credentials",
+    "AsyncGatewayClient": "servey_faas.faas.client._client",
+    "BasicAuth": "servey_faas.faas.client._auth",
+    "BearerTokenAuth": "servey_faas.faas.client._auth",
+    "ClientCredentialsTokenSource": "servey_faas.faas.client._tokens",
+    "ConflictError": "servey_faas.faas.client._errors",
+    "ForbiddenError": "servey_faas.faas.client._errors",
+    "FunctionDeployment": "servey_faas.faas.client.models",
+    "FunctionError": "servey_faas.faas.client._errors",
+    "FunctionNamespace": "servey_faas.faas.client.models",
+    "FunctionResources": "servey_faas.faas.client.models",
+    "FunctionStatus": "servey_faas.faas.client.models",
+    "FunctionUsage": "servey_faas.faas.client.models",
+    "GatewayClient": "servey_faas.faas.client._client",
+    "GatewayConnectionError": "servey_faas.faas.client._errors",
+    "GatewayInfo": "servey_faas.faas.client.models",
+    "GatewayServerError": "servey_faas.faas.client._errors",
+    "GatewayStatusError": "servey_faas.faas.client._errors",
+    "GatewayTimeoutError": "servey_faas.faas.client._errors",
+    "IamNotAvailableError": "servey_faas.faas.client._errors",
+    "InvalidArgumentError": "servey_faas.faas.client._errors",
+    "InvalidRequestError": "servey_faas.faas.client._errors",
+    "LogEntry": "servey_faas.faas.client.models",
+    "MemoryTokenCache": "servey_faas.faas.client._tokens",
+    "NotFoundError": "servey_faas.faas.client._errors",
+    "OAuthError": "servey_faas.faas.client._errors",
+    "ProviderInfo": "servey_faas.faas.client.models",
+    "RemoteAction": "servey_faas.faas.client._remote",
+    "RetryPolicy": "servey_faas.faas.client._retries",
+    "SAVED_CREDENTIALS": "servey_faas.faas.client._client",
+    "Secret": "servey_faas.faas.client.models",
+    "ServiceAccountTokenSource": "servey_faas.faas.client._tokens",
+    "Token": "servey_faas.faas.client._tokens",
+    "TokenAuth": "servey_faas.faas.client._auth",
+    "TokenCache": "servey_faas.faas.client._tokens",
+    "TokenSource": "servey_faas.faas.client._tokens",
+    "UnauthorizedError": "servey_faas.faas.client._errors",
+    "VersionInfo": "servey_faas.faas.client.models",
+    "faas_cli_config_path": "servey_faas.faas.client._credentials",
+    "normalize_gateway_url": "servey_faas.faas.client._credentials",
+    "remote": "servey_faas.faas.client._remote",
+    "saved_auth": "servey_faas.faas.client._credentials",
 }
 
 

@@ -145,7 +145,7 @@ def default_backend(settings: CelerySettings, environ: Mapping[str, str] | None 
         raise ConfigurationError("SERVEY_BACKGROUND=celery needs CELERY_BROKER")
     if choice == "celery" or (not choice and settings.enabled):
         return CeleryBackgroundSender(settings)
-    from servey_faas.faas.background import OpenFaaSBackgroundSender, runs_on_openfaas
+    from servey_faas.faas.client.background import OpenFaaSBackgroundSender, runs_on_openfaas
 
     if choice == "openfaas" or (not choice and runs_on_openfaas(env)):
         namespace = env.get("SERVEY_FUNCTION_NAMESPACE") or env.get("OPENFAAS_NAMESPACE") or None

@@ -21,16 +21,16 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from servey_faas.faas._fake_gateway import FakeGateway
     from servey_faas.testing._lifespan import LifespanError
     from servey_faas.testing.client import AsyncTestClient, TestClient
+    from servey_faas.testing.fake_gateway import FakeGateway
     from servey_faas.testing.server import serve_app
 
 __all__ = ["AsyncTestClient", "FakeGateway", "LifespanError", "TestClient", "serve_app"]
 
 _HOMES = {
     "AsyncTestClient": "servey_faas.testing.client",
-    "FakeGateway": "servey_faas.faas._fake_gateway",
+    "FakeGateway": "servey_faas.testing.fake_gateway",
     "serve_app": "servey_faas.testing.server",
     "LifespanError": "servey_faas.testing._lifespan",
     "TestClient": "servey_faas.testing.client",

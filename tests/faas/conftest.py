@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from servey_faas.faas import BasicAuth, GatewayClient
-from servey_faas.faas._fake_gateway import FakeGateway
+from servey_faas.testing.fake_gateway import FakeGateway
 
 USER, PASSWORD = "admin", "s3cr3t-pw"
 

@@ -29,7 +29,7 @@ from servey_faas.faas import (
     Token,
     TokenAuth,
 )
-from servey_faas.faas._fake_gateway import FakeGateway
+from servey_faas.testing.fake_gateway import FakeGateway
 
 IDP_TOKEN = "idp-id-token"
 

@@ -14,8 +14,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ConfigurationError, ValidationError
 from servey_faas.faas import BasicAuth, GatewayClient
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas.background import OpenFaaSBackgroundSender, runs_on_openfaas
+from servey_faas.faas.client.background import OpenFaaSBackgroundSender, runs_on_openfaas
 from servey_faas.faas.runtime import function_app
 from servey_faas.scheduling.channels import (
     CeleryBackgroundSender,
@@ -24,6 +23,7 @@ from servey_faas.scheduling.channels import (
     default_backend,
 )
 from servey_faas.settings import CelerySettings
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import PASSWORD, USER
 

@@ -29,8 +29,8 @@ from servey_faas.faas import (
     Secret,
     UnauthorizedError,
 )
-from servey_faas.faas._fake_gateway import FakeGateway
 from servey_faas.testing import serve_app
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import PASSWORD, USER
 

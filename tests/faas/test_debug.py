@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from servey_faas.faas import BasicAuth, GatewayClient, Secret, TokenAuth
-from servey_faas.faas._debug import redact_body
-from servey_faas.faas._fake_gateway import FakeGateway
+from servey_faas.faas.client._debug import redact_body
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import PASSWORD, USER
 

@@ -18,8 +18,8 @@ from starlette.routing import Route
 from servey_faas import action
 from servey_faas.errors import ValidationError
 from servey_faas.faas import AsyncGatewayClient, BasicAuth, FunctionError, GatewayClient, remote
-from servey_faas.faas._fake_gateway import FakeGateway
 from servey_faas.testing import serve_app
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import PASSWORD, USER
 from .function_server import function_app

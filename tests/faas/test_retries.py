@@ -22,8 +22,8 @@ from servey_faas.faas import (
     GatewayTimeoutError,
     RetryPolicy,
 )
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas._retries import retry_after
+from servey_faas.faas.client._retries import retry_after
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import PASSWORD, USER
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from servey_faas.faas import FunctionDeployment, FunctionStatus, GatewayInfo, Secret
-from servey_faas.faas._spec_check import DEVIATIONS, SpecChecker
+from servey_faas.testing.spec_check import DEVIATIONS, SpecChecker
 
 JSON = {"content-type": "application/json"}
 checker = SpecChecker()

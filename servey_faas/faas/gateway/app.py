@@ -34,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from servey_faas import __version__
-from servey_faas.faas._models import (
+from servey_faas.faas.client.models import (
     FunctionDeployment,
     GatewayInfo,
     ProviderInfo,

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import httpx
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
 from servey_faas.scheduling.schedules import FixedRateSchedule, Schedule, schedule_for
 from servey_faas.triggers import CronTrigger

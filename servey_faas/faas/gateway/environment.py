@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.runtime import DEFAULT_SECRET_MOUNT_PATH
 
 #: The variable the packager, the router and the gateway client read the gateway URL from.

@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.protocol import (
     JWT_EXEMPT_PATHS,
     bearer_token,

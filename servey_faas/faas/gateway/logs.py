@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from servey_faas.faas._models import LogEntry
+from servey_faas.faas.client.models import LogEntry
 
 #: Lines kept per function; older lines are dropped first.
 DEFAULT_MAX_LINES = 10_000

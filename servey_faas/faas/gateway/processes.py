@@ -52,7 +52,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
 from servey_faas.faas.gateway.pyenv import EnvironmentBuildError, PythonEnvironments
 

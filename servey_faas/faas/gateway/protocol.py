@@ -1,5 +1,5 @@
 """The community-edition gateway's wire behaviour that the local gateway and the fake gateway of
-the tests (``servey_faas.faas._fake_gateway``) share: names, namespaces, headers and the exact
+the tests (``servey_faas.testing.fake_gateway``) share: names, namespaces, headers and the exact
 error answers of CONTRACTS.md §1-2, and the OpenFaaS IAM wire answers of §7 (the token
 endpoint's OAuth errors, of-watchdog's ``jwt_auth`` 401/403 and its resource matching).
 """
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse, Response
 
-from servey_faas.faas._models import FunctionDeployment, FunctionStatus
+from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus
 
 #: The provider's default (and, on CE, only) function namespace (CONTRACTS.md §1.4).
 DEFAULT_NAMESPACE = "openfaas-fn"

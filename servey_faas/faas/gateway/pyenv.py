@@ -1,6 +1,6 @@
 """The Python environment a function of the local gateway runs in, prepared from its build context.
 
-A build context written by ``--run=build`` (:mod:`servey_faas.faas.packager`) holds
+A build context written by ``--run=build`` (:mod:`servey_faas.faas.deploy.packager`) holds
 ``requirements.txt`` (servey_faas's runtime dependencies; servey_faas itself is copied into the
 context root, where ``index.py`` imports it from) and ``function/requirements.txt`` (the app's own
 dependencies). :meth:`PythonEnvironments.python_for` reads both (whichever exist) and answers the

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servey_faas.faas._models import FunctionDeployment, Secret, format_time, parse_time
+from servey_faas.faas.client.models import FunctionDeployment, Secret, format_time, parse_time
 
 _STATE_FILE = "functions.json"
 _FORMAT = 1

@@ -175,7 +175,7 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
     the OpenFaaS function token the watchdog has already checked; it is not an end user's token and
     is ignored, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
-    API router puts it, :data:`servey_faas.faas._api.USER_AUTHORIZATION_HEADER`).
+    API router puts it, :data:`servey_faas.faas.client._api.USER_AUTHORIZATION_HEADER`).
 
     :raises ActionNotFoundError: when ``action_name`` is not an action of ``app``.
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.

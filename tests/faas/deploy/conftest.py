@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from servey_faas.faas import FunctionDeployment
-from servey_faas.faas.packager import BuildResult, BuiltFunction
+from servey_faas.faas.deploy.packager import BuildResult, BuiltFunction
 
 REGISTRY = "registry.example/acme"
 

@@ -20,8 +20,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from servey_faas.errors import BuildError, ConfigurationError
-from servey_faas.faas.builders import DockerBuilder, FaasCliBuilder, LocalBuilder, RemoteBuilder
-from servey_faas.faas.builders.remote import build_config, build_tar, read_payload_secret, sign
+from servey_faas.faas.deploy.builders import DockerBuilder, FaasCliBuilder, LocalBuilder, RemoteBuilder
+from servey_faas.faas.deploy.builders.remote import build_config, build_tar, read_payload_secret, sign
 from servey_faas.testing import serve_app
 
 from .conftest import MakeTool, Packager

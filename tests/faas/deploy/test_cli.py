@@ -20,9 +20,9 @@ from click.testing import CliRunner, Result
 
 from servey_faas.cli import cli
 from servey_faas.faas import FunctionDeployment
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas.planner import APP_LABEL, owned
+from servey_faas.faas.deploy.planner import APP_LABEL, owned
 from servey_faas.testing import serve_app
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import MakeTool
 from .test_builders import SECRET, FakeFunctionBuilder

@@ -12,9 +12,8 @@ from rich.console import Console
 
 from servey_faas.errors import BuildError
 from servey_faas.faas import BasicAuth, FunctionDeployment, GatewayClient, Secret
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas.builders import DockerBuilder, LocalBuilder
-from servey_faas.faas.executor import (
+from servey_faas.faas.deploy.builders import DockerBuilder, LocalBuilder
+from servey_faas.faas.deploy.executor import (
     DeployStepError,
     Executor,
     PlainReporter,
@@ -22,7 +21,7 @@ from servey_faas.faas.executor import (
     RichReporter,
     make_reporter,
 )
-from servey_faas.faas.planner import (
+from servey_faas.faas.deploy.planner import (
     APP_LABEL,
     CreateSecret,
     DeployFunction,
@@ -33,6 +32,7 @@ from servey_faas.faas.planner import (
     plan_deploy,
     plan_remove,
 )
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import MakeTool, Packager
 

@@ -12,10 +12,9 @@ import pytest
 
 from servey_faas.errors import ConfigurationError, DeployError
 from servey_faas.faas import BasicAuth, FunctionDeployment, GatewayClient, Secret
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas.builders import DockerBuilder, LocalBuilder
-from servey_faas.faas.executor import Executor, PlanPrinter, QuietReporter
-from servey_faas.faas.planner import (
+from servey_faas.faas.deploy.builders import DockerBuilder, LocalBuilder
+from servey_faas.faas.deploy.executor import Executor, PlanPrinter, QuietReporter
+from servey_faas.faas.deploy.planner import (
     APP_LABEL,
     SPEC_ANNOTATION,
     BuildImage,
@@ -35,6 +34,7 @@ from servey_faas.faas.planner import (
     secret_env_var,
     spec_hash,
 )
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .conftest import Packager
 

@@ -223,7 +223,7 @@ def test_login_saves_the_local_gateways_credentials_for_deploy_without_faas_cli(
 
 def test_save_basic_auth_keeps_the_other_gateways(tmp_path: Path) -> None:
     from servey_faas.faas import saved_auth
-    from servey_faas.faas._credentials import save_basic_auth
+    from servey_faas.faas.client._credentials import save_basic_auth
 
     path = tmp_path / "config.yml"
     path.write_text("auths:\n- gateway: https://gw.example.com\n  auth: oauth2\n  token: abc\n", encoding="utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.cron import CRON_TOPIC, cron_expression, cron_schedule
 from servey_faas.scheduling.schedules import CronSchedule, FixedRateSchedule
 

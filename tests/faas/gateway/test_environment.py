@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from servey_faas.faas._models import FunctionDeployment
+from servey_faas.faas.client.models import FunctionDeployment
+from servey_faas.faas.deploy.packager import BuildOptions
 from servey_faas.faas.gateway.environment import (
     IN_CLUSTER_GATEWAY,
     is_in_cluster_gateway,
     reachable_url,
     with_local_gateway,
 )
-from servey_faas.faas.packager import BuildOptions
 
 LOCAL = "http://127.0.0.1:8081"
 

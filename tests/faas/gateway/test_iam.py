@@ -20,7 +20,7 @@ import jwt
 import pytest
 
 from servey_faas.faas import GatewayClient, TokenAuth
-from servey_faas.faas._errors import OAuthError
+from servey_faas.faas.client._errors import OAuthError
 from servey_faas.faas.gateway.iam import KEY_FILE, TOKEN_DIR, LocalIAM, load_or_create_key
 from servey_faas.faas.gateway.protocol import function_claim_allows, resource_matches
 

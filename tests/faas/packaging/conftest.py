@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from servey_faas.app import ServeyApp
-from servey_faas.faas.packager import BuildOptions, BuildResult, build
+from servey_faas.faas.deploy.packager import BuildOptions, BuildResult, build
 
 from .support import Project, load_app, load_demo_app, write_project
 

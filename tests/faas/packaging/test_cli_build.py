@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from servey_faas.cli import cli
-from servey_faas.faas.stack import load_document
+from servey_faas.faas.deploy.stack import load_document
 
 from .support import TEST_ACTIONS, write_project
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from servey_faas.faas.packager import BuildResult
+from servey_faas.faas.deploy.packager import BuildResult
 
 from .conftest import context_of
 from .support import FunctionProcess, function_process, stop

@@ -18,12 +18,12 @@ from servey_faas.authorization import Authorization
 from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas import AsyncGatewayClient, FunctionDeployment, GatewayClient, ServiceAccountTokenSource, TokenAuth
-from servey_faas.faas._fake_gateway import FakeGateway
-from servey_faas.faas.packager import BuildResult
-from servey_faas.faas.router import IN_PROCESS_MODE, RemoteInvoker, remote_app, router_app
+from servey_faas.faas.deploy.packager import BuildResult
+from servey_faas.faas.deploy.router import IN_PROCESS_MODE, RemoteInvoker, remote_app, router_app
 from servey_faas.faas.runtime import function_app
 from servey_faas.naming import function_name
 from servey_faas.settings import Settings
+from servey_faas.testing.fake_gateway import FakeGateway
 
 from .support import function_process
 

@@ -13,7 +13,7 @@ import pytest
 
 from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError, ValidationError
-from servey_faas.faas.packager import BuildOptions, BuildResult, build
+from servey_faas.faas.deploy.packager import BuildOptions, BuildResult, build
 from servey_faas.faas.runtime import (
     load_action,
     load_app,

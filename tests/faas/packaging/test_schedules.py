@@ -6,7 +6,7 @@ import pytest
 
 from servey_faas import CronTrigger, FixedRateTrigger, action, get_action
 from servey_faas.errors import BuildError
-from servey_faas.faas.packager import (
+from servey_faas.faas.deploy.packager import (
     check_cron_expression,
     fixed_rate_schedule,
     function_timeouts,

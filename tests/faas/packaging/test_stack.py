@@ -8,7 +8,7 @@ import pytest
 
 from servey_faas.errors import BuildError
 from servey_faas.faas import FunctionDeployment, FunctionResources
-from servey_faas.faas.stack import Stack, StackFunction, dump_document, envsubst, load_document, schema_problems
+from servey_faas.faas.deploy.stack import Stack, StackFunction, dump_document, envsubst, load_document, schema_problems
 
 TRICKY = {
     "BOOL": "true",

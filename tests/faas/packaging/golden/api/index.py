@@ -12,6 +12,6 @@ import sys
 
 if __name__ == "__main__":
     sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
-    from servey_faas.faas.router import run
+    from servey_faas.faas.deploy.router import run
 
     sys.exit(run("actions", prefix="", argv=sys.argv[1:]))

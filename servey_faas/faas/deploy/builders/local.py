@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from servey_faas.errors import BuildError
-from servey_faas.faas.builders.base import LogSink
+from servey_faas.faas.deploy.builders.base import LogSink
 
 if TYPE_CHECKING:
-    from servey_faas.faas.packager import BuiltFunction
+    from servey_faas.faas.deploy.packager import BuiltFunction
 
 
 @dataclass(frozen=True)

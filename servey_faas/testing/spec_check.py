@@ -54,7 +54,7 @@ def load_spec() -> dict[str, Any]:
     """The gateway spec shipped with servey_faas (a copy of the official one), parsed."""
     import yaml
 
-    text = resources.files("servey_faas.faas").joinpath(SPEC_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("servey_faas.testing").joinpath(SPEC_RESOURCE).read_text(encoding="utf-8")
     spec: dict[str, Any] = yaml.safe_load(text)
     return spec
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from servey_faas.errors import BuildError
 
 if TYPE_CHECKING:
-    from servey_faas.faas.packager import BuiltFunction
+    from servey_faas.faas.deploy.packager import BuiltFunction
 
 #: Where a builder sends its log lines (one line, no trailing newline).
 LogSink = Callable[[str], None]

@@ -44,8 +44,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from servey_faas.errors import BuildError, ConfigurationError
-from servey_faas.faas._models import FunctionDeployment, FunctionResources
-from servey_faas.faas.keys import (
+from servey_faas.faas.client.models import FunctionDeployment, FunctionResources
+from servey_faas.faas.deploy.keys import (
     FILE_VARIABLES,
     VALUE_VARIABLES,
     JwtKeySecret,
@@ -53,8 +53,8 @@ from servey_faas.faas.keys import (
     check_kind,
     default_secret_name,
 )
+from servey_faas.faas.deploy.stack import Stack, StackFunction
 from servey_faas.faas.runtime._main import SCHEMAS_FILE, schemas_json
-from servey_faas.faas.stack import Stack, StackFunction
 from servey_faas.naming import function_name
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
 
@@ -83,7 +83,9 @@ _NOT_IN_ACTION_FUNCTIONS = frozenset(
     {"swagger-ui-bundle-v2", "croniter", "celery", "strawberry-graphql", "starlette", "uvicorn", "click", "rich"}
 )
 #: Parts of servey_faas an action's function never imports (``/``-separated, relative to the package).
-_ACTION_FUNCTION_SKIPS = ("__main__.py", "cli", "scheduling", "testing", "web/static", "web/graphql", "faas/template")
+_ACTION_FUNCTION_SKIPS = (
+    "__main__.py", "cli", "scheduling", "testing", "web/static", "web/graphql", "faas/deploy", "faas/gateway",
+)  # fmt: skip
 _TEMPLATE_DIR = Path(__file__).parent / "template"
 _STACK_HEADER = "Written by servey_faas --run=build"
 _TEMPLATE_MARKER = b"language: servey-faas-python"
@@ -157,7 +159,7 @@ class BuildOptions:
     ``jwt_key`` says what the end users' JWT key is (``secret``: an HMAC secret, ``public``: a PEM
     public key) and ``jwt_secret`` names the OpenFaaS secret holding it (default
     ``<prefix>jwt-<kind>-key``): every function that verifies bearer tokens lists that secret and
-    reads the key from its file (:mod:`servey_faas.faas.keys`); key material never goes into
+    reads the key from its file (:mod:`servey_faas.faas.deploy.keys`); key material never goes into
     ``stack.yml``.
     """
 

@@ -26,7 +26,7 @@ from servey_faas.errors import ConfigurationError
 from servey_faas.faas.runtime import DEFAULT_SECRET_MOUNT_PATH
 
 if TYPE_CHECKING:
-    from servey_faas.faas.planner import SecretSource
+    from servey_faas.faas.deploy.planner import SecretSource
 
 #: ``secret``: an HMAC secret (HS256/384/512); ``public``: a PEM public key or certificate.
 KeyKind: TypeAlias = Literal["secret", "public"]
@@ -109,7 +109,7 @@ def key_source(environ: Mapping[str, str], kind: KeyKind) -> SecretSource | None
         key (too short, not PEM, both a variable and its ``_FILE`` set...).
     """
     from servey_faas.authentication import JwtSettings
-    from servey_faas.faas.planner import SecretSource
+    from servey_faas.faas.deploy.planner import SecretSource
 
     configured = configured_kind(environ)
     if configured is None:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from servey_faas.errors import BuildError
-from servey_faas.faas._models import FunctionDeployment, FunctionResources
+from servey_faas.faas.client.models import FunctionDeployment, FunctionResources
 
 #: ``lang`` of a function whose handler folder holds its own Dockerfile (§6.1, §6.5).
 DOCKERFILE_LANG = "dockerfile"

@@ -1,4 +1,4 @@
-"""Deploy execution: apply a :class:`~servey_faas.faas.planner.Plan` step by step, with progress.
+"""Deploy execution: apply a :class:`~servey_faas.faas.deploy.planner.Plan` step by step, with progress.
 
 :class:`Executor` applies the steps in order through the gateway client and a builder, telling a
 :class:`Reporter` as each starts, logs and ends; :class:`PlanPrinter` is the plan-only executor
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 from servey_faas.errors import ConfigurationError, DeployError, ServeyFaasError
-from servey_faas.faas._errors import ConflictError, GatewayStatusError, NotFoundError
-from servey_faas.faas.planner import (
+from servey_faas.faas.client._errors import ConflictError, GatewayStatusError, NotFoundError
+from servey_faas.faas.deploy.planner import (
     BuildImage,
     CreateSecret,
     DeployFunction,
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from servey_faas.faas._client import GatewayClient
-    from servey_faas.faas.builders.base import Builder
+    from servey_faas.faas.client._client import GatewayClient
+    from servey_faas.faas.deploy.builders.base import Builder
 
 #: Seconds between two polls of a function's status while waiting for a ready replica.
 DEFAULT_POLL_INTERVAL = 1.0
@@ -153,7 +153,7 @@ class Reporter(Protocol):
 
 class Executor:
     """Applies plans through ``client`` (the gateway) and ``builder`` (needed only for plans
-    with :class:`~servey_faas.faas.planner.BuildImage` steps), reporting to ``reporter``.
+    with :class:`~servey_faas.faas.deploy.planner.BuildImage` steps), reporting to ``reporter``.
 
     * :class:`CreateSecret`: POST ``/system/secrets``; a 409 counts as ``already exists`` (§1.2).
     * :class:`UpdateSecret`: PUT ``/system/secrets``, then POST when it answers 404; a 405 (a

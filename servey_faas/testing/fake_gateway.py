@@ -40,8 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
 
-from servey_faas.faas._models import FunctionDeployment, FunctionStatus, LogEntry, Secret
-from servey_faas.faas._spec_check import SpecChecker
+from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus, LogEntry, Secret
 from servey_faas.faas.gateway.protocol import (
     ASYNC_BODY_LIMIT,
     DEFAULT_NAMESPACE,
@@ -60,6 +59,7 @@ from servey_faas.faas.gateway.protocol import (
     no_policies,
     split_target,
 )
+from servey_faas.testing.spec_check import SpecChecker
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from servey_faas.faas._errors import FunctionError, InvalidArgumentError, NotFoundError, status_error
-from servey_faas.faas._models import (
+from servey_faas.faas.client._errors import FunctionError, InvalidArgumentError, NotFoundError, status_error
+from servey_faas.faas.client.models import (
     FunctionDeployment,
     FunctionNamespace,
     FunctionStatus,

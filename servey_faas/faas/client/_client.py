@@ -17,21 +17,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from servey_faas.faas import _api
-from servey_faas.faas._api import DEFAULT_FUNCTION_NAMESPACE, Call, Payload, Query
-from servey_faas.faas._credentials import gateway_url_from_env, normalize_gateway_url, saved_auth
-from servey_faas.faas._debug import async_hooks, debug_enabled, log_response_body, sync_hooks
-from servey_faas.faas._errors import OAuthError, UnauthorizedError, transport_error
-from servey_faas.faas._models import (
-    FunctionDeployment,
-    FunctionNamespace,
-    FunctionStatus,
-    GatewayInfo,
-    LogEntry,
-    Secret,
-)
-from servey_faas.faas._retries import NO_RETRIES, RetryPolicy, is_unsent
-from servey_faas.faas._tokens import (
+from servey_faas.faas.client import _api
+from servey_faas.faas.client._api import DEFAULT_FUNCTION_NAMESPACE, Call, Payload, Query
+from servey_faas.faas.client._credentials import gateway_url_from_env, normalize_gateway_url, saved_auth
+from servey_faas.faas.client._debug import async_hooks, debug_enabled, log_response_body, sync_hooks
+from servey_faas.faas.client._errors import OAuthError, UnauthorizedError, transport_error
+from servey_faas.faas.client._retries import NO_RETRIES, RetryPolicy, is_unsent
+from servey_faas.faas.client._tokens import (
     MemoryTokenCache,
     TokenCache,
     TokenSource,
@@ -39,6 +31,14 @@ from servey_faas.faas._tokens import (
     parse_token_response,
     source_token_async,
     token_request,
+)
+from servey_faas.faas.client.models import (
+    FunctionDeployment,
+    FunctionNamespace,
+    FunctionStatus,
+    GatewayInfo,
+    LogEntry,
+    Secret,
 )
 
 T = TypeVar("T")
@@ -515,7 +515,7 @@ def _forget(cache: TokenCache, function: tuple[str, str], value: str) -> None:
     if delete is not None:
         delete(key, value)
     else:  # a cache without delete: overwrite with an already-expired token
-        from servey_faas.faas._tokens import Token
+        from servey_faas.faas.client._tokens import Token
 
         cache.set(key, Token(value, expires_at=float("-inf")))
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from servey_faas.faas.builders.base import LogSink, find_executable, run_command
+from servey_faas.faas.deploy.builders.base import LogSink, find_executable, run_command
 
 if TYPE_CHECKING:
-    from servey_faas.faas.packager import BuiltFunction
+    from servey_faas.faas.deploy.packager import BuiltFunction
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from servey_faas.errors import BuildError, ConfigurationError
-from servey_faas.faas.builders.base import LogSink
+from servey_faas.faas.deploy.builders.base import LogSink
 
 if TYPE_CHECKING:
-    from servey_faas.faas.packager import BuiltFunction
+    from servey_faas.faas.deploy.packager import BuiltFunction
 
 #: The tar entry holding the build config (§8), at the tar root, outside ``context/``.
 CONFIG_ENTRY = "com.openfaas.docker.config"

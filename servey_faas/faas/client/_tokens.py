@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas._errors import IamNotAvailableError, OAuthError, status_error, transport_error
+from servey_faas.faas.client._errors import IamNotAvailableError, OAuthError, status_error, transport_error
 
 #: A token counts as expired this many seconds before its real expiry (CONTRACTS.md §7.1).
 EXPIRY_MARGIN = 10.0

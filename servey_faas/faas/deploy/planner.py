@@ -1,10 +1,10 @@
 """Deploy planning: compare the app's functions with what the gateway runs, and list the steps.
 
 A deploy you can read before it runs (as Chalice's ``dev plan``): :func:`plan_deploy` turns a
-packaged app (:class:`~servey_faas.faas.packager.BuildResult`) and the gateway's
+packaged app (:class:`~servey_faas.faas.deploy.packager.BuildResult`) and the gateway's
 ``GET /system/functions`` and ``GET /system/secrets`` into a :class:`Plan`, a tuple of steps,
 each a frozen value carrying its own progress :attr:`message`. Nothing is changed while
-planning. :mod:`servey_faas.faas.executor` applies a plan (or only prints it, for ``--dry-run``).
+planning. :mod:`servey_faas.faas.deploy.executor` applies a plan (or only prints it, for ``--dry-run``).
 
 Steps come in this order, so that no function is deployed before what it needs:
 
@@ -43,19 +43,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from servey_faas.errors import ConfigurationError, DeployError
-from servey_faas.faas._credentials import DEFAULT_GATEWAY_URL, normalize_gateway_url
-from servey_faas.faas._errors import (
+from servey_faas.faas.client._credentials import DEFAULT_GATEWAY_URL, normalize_gateway_url
+from servey_faas.faas.client._errors import (
     ForbiddenError,
     GatewayConnectionError,
     GatewayStatusError,
     UnauthorizedError,
 )
-from servey_faas.faas._models import FunctionDeployment, FunctionStatus, Secret
+from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus, Secret
 
 if TYPE_CHECKING:
-    from servey_faas.faas._client import GatewayClient
-    from servey_faas.faas.builders.base import Builder
-    from servey_faas.faas.packager import BuildResult, BuiltFunction
+    from servey_faas.faas.client._client import GatewayClient
+    from servey_faas.faas.deploy.builders.base import Builder
+    from servey_faas.faas.deploy.packager import BuildResult, BuiltFunction
 
 #: The label naming the app that deployed a function (a Kubernetes label value).
 APP_LABEL = "com.servey-faas.app"

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Generator
 
 import httpx
 
-from servey_faas.faas._tokens import (
+from servey_faas.faas.client._tokens import (
     CachedTokenSource,
     Clock,
     Token,
@@ -66,7 +66,7 @@ class TokenAuth(CachedTokenSource, httpx.Auth):
     The upstream token from ``token_source`` (an IdP id_token, a Kubernetes service account
     token, an OpenFaaS API token) is exchanged at ``token_url`` (``{gateway}/oauth/token``)
     without scope or audience for a gateway API token, which is cached and refreshed
-    :data:`~servey_faas.faas._tokens.EXPIRY_MARGIN` s (10 s) before it expires. However many
+    :data:`~servey_faas.faas.client._tokens.EXPIRY_MARGIN` s (10 s) before it expires. However many
     threads or asyncio tasks ask at once, one exchange is made. A 401 drops the token, and the
     request is retried once with a fresh one.
 

@@ -12,11 +12,11 @@
 Each is a small frozen dataclass satisfying the :class:`Builder` protocol.
 """
 
-from servey_faas.faas.builders.base import Builder, LogSink
-from servey_faas.faas.builders.docker import DockerBuilder
-from servey_faas.faas.builders.faas_cli import FaasCliBuilder
-from servey_faas.faas.builders.local import LocalBuilder
-from servey_faas.faas.builders.remote import RemoteBuilder
+from servey_faas.faas.deploy.builders.base import Builder, LogSink
+from servey_faas.faas.deploy.builders.docker import DockerBuilder
+from servey_faas.faas.deploy.builders.faas_cli import FaasCliBuilder
+from servey_faas.faas.deploy.builders.local import LocalBuilder
+from servey_faas.faas.deploy.builders.remote import RemoteBuilder
 
 #: The ``--builder`` choices.
 BUILDER_NAMES = ("docker", "faas-cli", "remote", "local")

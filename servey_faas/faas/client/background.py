@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from servey_faas.naming import function_name
 
 if TYPE_CHECKING:
-    from servey_faas.faas._client import GatewayClient
+    from servey_faas.faas.client._client import GatewayClient
     from servey_faas.invocation import ActionInvoker
     from servey_faas.types import JSON
 
@@ -61,7 +61,7 @@ class OpenFaaSBackgroundSender:
     def _gateway(self) -> GatewayClient:
         with self._lock:
             if self._client is None:
-                from servey_faas.faas._client import GatewayClient
+                from servey_faas.faas.client._client import GatewayClient
 
                 self._client = GatewayClient()
                 self._owns_client = True

@@ -18,7 +18,7 @@ import httpx
 
 from servey_faas.action import Action, get_action
 from servey_faas.errors import ActionDefinitionError, ConfigurationError, InvocationError
-from servey_faas.faas._client import AsyncGatewayClient, GatewayClient
+from servey_faas.faas.client._client import AsyncGatewayClient, GatewayClient
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name
 from servey_faas.schemas import TypeCodec

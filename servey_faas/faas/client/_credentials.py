@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas._auth import BasicAuth, BearerTokenAuth
+from servey_faas.faas.client._auth import BasicAuth, BearerTokenAuth
 
 #: The gateway faas-cli uses when nothing else is configured (CONTRACTS.md §6.1).
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
