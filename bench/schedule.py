@@ -153,7 +153,7 @@ def _celery_command(run: str) -> list[str]:
 
     if run in RUNS:
         return [sys.executable, "-m", "servey_faas", f"--run={run}"]
-    return [sys.executable, "-m", "servey_faas.scheduling.cli", run]
+    return [sys.executable, "-m", "servey_faas.cli.celery", run]
 
 
 def bench_celery(duration: float) -> list[float]:

@@ -41,7 +41,7 @@ def login(gateway: str | None, username: str, password_stdin: bool, password_fil
     Exit codes: 0 saved; 1 the gateway refused the credentials or cannot be reached; 2 a usage error.
     """
     from servey_faas.faas import BasicAuth, GatewayClient, GatewayConnectionError, UnauthorizedError
-    from servey_faas.faas.client._credentials import save_basic_auth
+    from servey_faas.faas.client import save_basic_auth
     from servey_faas.faas.deploy.planner import resolve_gateway_url
 
     if password_stdin == (password_file is not None):

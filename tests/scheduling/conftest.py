@@ -110,7 +110,7 @@ def celery_command(run: str) -> list[str]:
 
     if run in RUNS:
         return [sys.executable, "-m", "servey_faas", f"--run={run}"]
-    return [sys.executable, "-m", "servey_faas.scheduling.cli", run]
+    return [sys.executable, "-m", "servey_faas.cli.celery", run]
 
 
 @contextlib.contextmanager

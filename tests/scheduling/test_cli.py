@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from servey_faas.cli.celery import celery_cli
 from servey_faas.errors import ConfigurationError
-from servey_faas.scheduling.cli import celery_cli
 from tests.scheduling.conftest import HERE, celery_command
 
 

@@ -4,3 +4,119 @@ token sources, the gateway's wire models (:mod:`~servey_faas.faas.client.models`
 
 Nothing here imports the deploy side, the local gateway or the function runtime.
 """
+
+from __future__ import annotations
+
+from servey_faas.faas.client._api import (
+    DEFAULT_FUNCTION_NAMESPACE,
+    USER_AUTHORIZATION_HEADER,
+)
+from servey_faas.faas.client._auth import (
+    BasicAuth,
+    BearerTokenAuth,
+    TokenAuth,
+)
+from servey_faas.faas.client._client import (
+    SAVED_CREDENTIALS,
+    AsyncGatewayClient,
+    GatewayClient,
+)
+from servey_faas.faas.client._credentials import (
+    DEFAULT_GATEWAY_URL,
+    faas_cli_config_path,
+    normalize_gateway_url,
+    save_basic_auth,
+    saved_auth,
+)
+from servey_faas.faas.client._errors import (
+    ConflictError,
+    ForbiddenError,
+    FunctionError,
+    GatewayConnectionError,
+    GatewayServerError,
+    GatewayStatusError,
+    GatewayTimeoutError,
+    IamNotAvailableError,
+    InvalidArgumentError,
+    InvalidRequestError,
+    NotFoundError,
+    OAuthError,
+    UnauthorizedError,
+)
+from servey_faas.faas.client._remote import (
+    RemoteAction,
+    remote,
+)
+from servey_faas.faas.client._retries import (
+    RetryPolicy,
+    retry_after,
+)
+from servey_faas.faas.client._tokens import (
+    ClientCredentialsTokenSource,
+    MemoryTokenCache,
+    ServiceAccountTokenSource,
+    Token,
+    TokenCache,
+    TokenSource,
+)
+from servey_faas.faas.client.models import (
+    FunctionDeployment,
+    FunctionNamespace,
+    FunctionResources,
+    FunctionStatus,
+    FunctionUsage,
+    GatewayInfo,
+    LogEntry,
+    ProviderInfo,
+    Secret,
+    VersionInfo,
+)
+
+__all__ = [
+    "DEFAULT_FUNCTION_NAMESPACE",
+    "DEFAULT_GATEWAY_URL",
+    "SAVED_CREDENTIALS",
+    "USER_AUTHORIZATION_HEADER",
+    "AsyncGatewayClient",
+    "BasicAuth",
+    "BearerTokenAuth",
+    "ClientCredentialsTokenSource",
+    "ConflictError",
+    "ForbiddenError",
+    "FunctionDeployment",
+    "FunctionError",
+    "FunctionNamespace",
+    "FunctionResources",
+    "FunctionStatus",
+    "FunctionUsage",
+    "GatewayClient",
+    "GatewayConnectionError",
+    "GatewayInfo",
+    "GatewayServerError",
+    "GatewayStatusError",
+    "GatewayTimeoutError",
+    "IamNotAvailableError",
+    "InvalidArgumentError",
+    "InvalidRequestError",
+    "LogEntry",
+    "MemoryTokenCache",
+    "NotFoundError",
+    "OAuthError",
+    "ProviderInfo",
+    "RemoteAction",
+    "RetryPolicy",
+    "Secret",
+    "ServiceAccountTokenSource",
+    "Token",
+    "TokenAuth",
+    "TokenCache",
+    "TokenSource",
+    "UnauthorizedError",
+    "VersionInfo",
+    "faas_cli_config_path",
+    "normalize_gateway_url",
+    "remote",
+    "retry_after",
+    "save_basic_auth",
+    "saved_auth",
+]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 from servey_faas.errors import ConfigurationError, DeployError, ServeyFaasError
-from servey_faas.faas.client._errors import ConflictError, GatewayStatusError, NotFoundError
+from servey_faas.faas.client import ConflictError, GatewayStatusError, NotFoundError
 from servey_faas.faas.deploy.planner import (
     BuildImage,
     CreateSecret,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from servey_faas.faas.client._client import GatewayClient
+    from servey_faas.faas.client import GatewayClient
     from servey_faas.faas.deploy.builders.base import Builder
 
 #: Seconds between two polls of a function's status while waiting for a ready replica.

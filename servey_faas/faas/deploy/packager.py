@@ -54,7 +54,7 @@ from servey_faas.faas.deploy.keys import (
     default_secret_name,
 )
 from servey_faas.faas.deploy.stack import Stack, StackFunction
-from servey_faas.faas.runtime._main import SCHEMAS_FILE, schemas_json
+from servey_faas.faas.runtime import SCHEMAS_FILE, schemas_json
 from servey_faas.naming import function_name
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
 

@@ -43,17 +43,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from servey_faas.errors import ConfigurationError, DeployError
-from servey_faas.faas.client._credentials import DEFAULT_GATEWAY_URL, normalize_gateway_url
-from servey_faas.faas.client._errors import (
+from servey_faas.faas.client import (
+    DEFAULT_GATEWAY_URL,
     ForbiddenError,
     GatewayConnectionError,
     GatewayStatusError,
     UnauthorizedError,
+    normalize_gateway_url,
 )
 from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus, Secret
 
 if TYPE_CHECKING:
-    from servey_faas.faas.client._client import GatewayClient
+    from servey_faas.faas.client import GatewayClient
     from servey_faas.faas.deploy.builders.base import Builder
     from servey_faas.faas.deploy.packager import BuildResult, BuiltFunction
 

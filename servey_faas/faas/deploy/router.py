@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
 from servey_faas.errors import BadGatewayError, ConfigurationError, InvocationError, ServeyFaasError
-from servey_faas.faas.client._api import USER_AUTHORIZATION_HEADER
+from servey_faas.faas.client import USER_AUTHORIZATION_HEADER
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name
 from servey_faas.schemas import TypeCodec
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from servey_faas.app import ServeyApp
-    from servey_faas.faas.client._client import AsyncGatewayClient, GatewayClient
+    from servey_faas.faas.client import AsyncGatewayClient, GatewayClient
 
 #: Router modes (``SERVEY_ROUTER_MODE``).
 GATEWAY_MODE = "gateway"
@@ -109,7 +109,7 @@ class RemoteInvoker(ActionInvoker):
         :raises FunctionError: for a non-2xx answer of the function itself.
         :raises InvocationError: when the answer is not JSON of the declared type.
         """
-        from servey_faas.faas.client._client import AsyncGatewayClient
+        from servey_faas.faas.client import AsyncGatewayClient
 
         params, headers = self.remote_params(kwargs), self.headers()
         with self._reaching():
@@ -131,7 +131,7 @@ class RemoteInvoker(ActionInvoker):
         replica, the watchdog cannot reach it...). The function's own errors pass unchanged.
 
         :raises BadGatewayError: as said."""
-        from servey_faas.faas.client._errors import FunctionError, GatewayConnectionError
+        from servey_faas.faas.client import FunctionError, GatewayConnectionError
 
         gateway = self.client.gateway_url
         try:
@@ -153,7 +153,7 @@ class RemoteInvoker(ActionInvoker):
 
         :raises ConfigurationError: when the client is an ``AsyncGatewayClient``.
         """
-        from servey_faas.faas.client._client import GatewayClient
+        from servey_faas.faas.client import GatewayClient
 
         if not isinstance(self.client, GatewayClient):
             raise ConfigurationError(f"{self!r} has an AsyncGatewayClient: use invoke()")
@@ -256,7 +256,7 @@ def router_app(
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from servey_faas.faas.runtime._app import READY_PATH
+    from servey_faas.faas.runtime import READY_PATH
     from servey_faas.web import create_app
 
     async def ready(request: Any) -> PlainTextResponse:

@@ -54,7 +54,7 @@ class RetryPolicy:
         backoff = min(self.max_wait, self.min_wait * 2.0 ** (retry - 1))
         after = None if headers is None or status not in (429, 503) else headers.get("retry-after")
         if after:
-            from servey_faas.faas.client._retries import retry_after  # the client's parser (RFC 9110 §10.2.3)
+            from servey_faas.faas.client import retry_after  # the client's parser (RFC 9110 §10.2.3)
 
             return min(self.max_wait, max(backoff, retry_after(after) or 0.0))
         return backoff

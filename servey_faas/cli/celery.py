@@ -5,7 +5,7 @@ actions as every run does, and build the Celery app once (:func:`create_celery_a
 process, before Celery starts: no ``celery -A module`` import string, no app built at import.
 
 The commands are registered in :data:`servey_faas.cli.main.RUNS`; ``python -m
-servey_faas.scheduling.cli celery-worker|celery-beat [OPTIONS]`` runs them too.
+servey_faas.cli.celery celery-worker|celery-beat [OPTIONS]`` runs them too.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ celery_cli.add_command(celery_beat)
 
 def _main() -> None:
     try:
-        celery_cli.main(prog_name="python -m servey_faas.scheduling.cli")
+        celery_cli.main(prog_name="python -m servey_faas.cli.celery")
     except ConfigurationError as e:  # pragma: no cover - shown like the main command line does
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)
