@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from servey_faas.cron import check_expression
+
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PATH_PARAM = re.compile(r"{([^{}]+)}")
@@ -71,35 +73,20 @@ class FixedRateTrigger:
             raise ValueError(f"FixedRateTrigger interval must be a number of seconds > 0, not {interval!r}")
 
 
-_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_EVERY = re.compile(r"^@every\s+((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
-_FIELD = re.compile(r"^[\d*,/\-A-Za-z?]+$")
-
-
 @dataclass(frozen=True)
 class CronTrigger:
     """Run the action on a cron schedule, as cron-connector accepts it (CONTRACTS.md §4).
 
     ``expression`` is a standard 5-field expression (``"*/5 * * * *"``), one of the descriptors
     ``@yearly @annually @monthly @weekly @daily @midnight @hourly``, or ``@every <duration>``
-    with a Go duration such as ``30s`` or ``1h30m``.
+    with a Go duration such as ``30s`` or ``1h30m``: exactly what cron-connector parses
+    (:mod:`servey_faas.cron`), checked here, so a schedule that would not run on OpenFaaS is
+    refused where it is written.
 
-    :raises ValueError: when the expression has the wrong shape.
+    :raises ScheduleError: (a ``ValueError``) saying what cron-connector would refuse.
     """
 
     expression: str
 
     def __post_init__(self) -> None:
-        expr = " ".join(str(self.expression).split())
-        object.__setattr__(self, "expression", expr)
-        if expr.startswith("@"):
-            if expr in _DESCRIPTORS or _EVERY.match(expr):
-                return
-            raise ValueError(
-                f"CronTrigger descriptor {expr!r} is not one of {', '.join(_DESCRIPTORS)} or '@every <duration>'"
-            )
-        fields = expr.split(" ")
-        if len(fields) != 5 or not all(_FIELD.match(f) for f in fields):
-            raise ValueError(
-                f"CronTrigger expression {expr!r} must have 5 fields: minute hour day-of-month month day-of-week"
-            )
+        object.__setattr__(self, "expression", check_expression(self.expression))

@@ -9,6 +9,7 @@
 Importing this package starts nothing and does not import Celery.
 """
 
+from servey_faas.cron import CronSchedule, FixedRateSchedule, Schedule, parse_go_duration
 from servey_faas.scheduling.channels import (
     BackgroundActionChannel,
     BackgroundBackend,
@@ -20,15 +21,7 @@ from servey_faas.scheduling.channels import (
 )
 from servey_faas.scheduling.local import Clock, LocalScheduler, LocalSchedules, SystemClock, local_schedules
 from servey_faas.scheduling.lock import ProjectLock, RedisLock
-from servey_faas.scheduling.schedules import (
-    CronSchedule,
-    FixedRateSchedule,
-    Schedule,
-    ScheduledAction,
-    parse_go_duration,
-    schedule_for,
-    scheduled_actions,
-)
+from servey_faas.scheduling.schedules import ScheduledAction, schedule_for, scheduled_actions
 from servey_faas.scheduling.settings import CelerySettings
 
 __all__ = [

@@ -31,8 +31,9 @@ from celery import Celery
 from celery.beat import Scheduler
 from celery.schedules import BaseSchedule, schedstate
 
+from servey_faas.cron import Schedule
 from servey_faas.scheduling.lock import RedisLock
-from servey_faas.scheduling.schedules import Schedule, scheduled_actions
+from servey_faas.scheduling.schedules import scheduled_actions
 from servey_faas.scheduling.settings import CelerySettings
 
 if TYPE_CHECKING:

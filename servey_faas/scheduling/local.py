@@ -27,8 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+from servey_faas.cron import CronSchedule, FixedRateSchedule
 from servey_faas.scheduling.lock import ProjectLock
-from servey_faas.scheduling.schedules import CronSchedule, FixedRateSchedule, ScheduledAction, scheduled_actions
+from servey_faas.scheduling.schedules import ScheduledAction, scheduled_actions
 from servey_faas.scheduling.settings import CelerySettings
 
 if TYPE_CHECKING:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -43,6 +42,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from servey_faas.cron import ScheduleError, check_expression, fixed_rate_expression, go_duration
 from servey_faas.errors import BuildError, ConfigurationError
 from servey_faas.faas.client.models import FunctionDeployment, FunctionResources
 from servey_faas.faas.deploy.keys import (
@@ -221,120 +221,6 @@ class BuildResult:
 # --- schedules (§4) ------------------------------------------------------------------------------
 
 
-def go_duration(seconds: float) -> str:
-    """``seconds`` as a Go duration (``time.ParseDuration``): ``30s``, ``1m30s``, ``1h``, ``2s500ms``;
-    fractions are rounded up to the millisecond.
-
-    :raises ValueError: for a value that is not finite or not > 0.
-    """
-    if not 0 < seconds < math.inf:
-        raise ValueError(f"a duration must be a number of seconds > 0, not {seconds!r}")
-    millis = math.ceil(round(seconds * 1000, 6))
-    whole, ms = divmod(millis, 1000)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(hours, "h"), (minutes, "m"), (secs, "s"), (ms, "ms")]
-    return "".join(f"{n}{unit}" for n, unit in parts if n)
-
-
-def fixed_rate_schedule(interval: float) -> str:
-    """The cron-connector schedule of a fixed rate of ``interval`` seconds (§4.4): ``*/N * * * *``
-    when N minutes divides the hour, ``0 */N * * *`` when N hours divides the day, else
-    ``@every <duration>`` (exact, not aligned to the clock).
-
-    :raises BuildError: for a rate cron-connector cannot keep: under one second, or not a whole
-        number of seconds (robfig/cron runs ``@every`` in whole seconds).
-    """
-    if interval < 1:
-        raise BuildError(f"every {interval:g}s is faster than cron-connector runs (once a second at most, §4.2)")
-    if interval != int(interval):
-        raise BuildError(f"every {interval:g}s: cron-connector schedules whole seconds only (§4.2)")
-    seconds = int(interval)
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        if minutes < 60 and 60 % minutes == 0:
-            return f"*/{minutes} * * * *"
-        if minutes % 60 == 0:
-            hours = minutes // 60
-            if hours <= 24 and 24 % hours == 0:
-                return f"0 */{hours} * * *"
-    return f"@every {go_duration(seconds)}"
-
-
-_CRON_FIELDS = (
-    ("minute", 0, 59, None),
-    ("hour", 0, 23, None),
-    ("day-of-month", 1, 31, None),
-    ("month", 1, 12, {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}),
-    ("day-of-week", 0, 6, {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}),
-)
-_DESCRIPTORS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_GO_UNIT = r"([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
-_GO_DURATION = re.compile(rf"^({_GO_UNIT})+$")
-
-
-def check_cron_expression(expression: str) -> None:
-    """Check ``expression`` as cron-connector's parser (robfig/cron v3, fields minute hour dom
-    month dow plus descriptors, §4.2) would, without the Pro-only ``;`` lists.
-
-    :raises BuildError: saying what the parser would refuse (6 fields, ``;``, out-of-range values,
-        zero steps, reversed ranges, unknown names or descriptors).
-    """
-    expr = expression.strip()
-    if ";" in expr:
-        raise BuildError(f"schedule {expression!r}: several expressions joined by ';' need OpenFaaS Pro (§4.2)")
-    if expr.startswith("@"):
-        if expr in _DESCRIPTORS:
-            return
-        if expr.startswith("@every "):
-            if _GO_DURATION.match(expr[len("@every ") :].strip()):
-                return
-            raise BuildError(f"schedule {expression!r}: '@every' takes a Go duration such as 90s or 1h30m")
-        raise BuildError(f"schedule {expression!r}: unknown descriptor (use one of {', '.join(sorted(_DESCRIPTORS))})")
-    parts = expr.split()
-    if len(parts) != 5:
-        extra = " (cron-connector has no seconds field)" if len(parts) == 6 else ""
-        raise BuildError(f"schedule {expression!r} has {len(parts)} fields, cron-connector takes 5{extra} (§4.2)")
-    for text, (what, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
-        for item in filter(None, text.split(",")):
-            problem = _cron_item_problem(item, low, high, names)
-            if problem:
-                raise BuildError(f"schedule {expression!r}: {what} {item!r}: {problem}")
-
-
-def _cron_item_problem(item: str, low: int, high: int, names: Mapping[str, int] | None) -> str | None:
-    range_text, *steps = item.split("/")
-    if len(steps) > 1:
-        return "too many '/'"
-    bounds = range_text.split("-")
-    if range_text in ("*", "?"):
-        start, end = low, high
-    else:
-        if len(bounds) > 2:
-            return "too many '-'"
-        try:
-            start = _cron_value(bounds[0], names)
-            end = _cron_value(bounds[1], names) if len(bounds) == 2 else (high if steps else start)
-        except ValueError as e:
-            return str(e)
-    if steps:
-        if not steps[0].isdigit() or int(steps[0]) == 0:
-            return "the step must be a positive number"
-    if start < low or end > high:
-        return f"out of range {low}-{high}"
-    if start > end:
-        return "the range's start is after its end"
-    return None
-
-
-def _cron_value(text: str, names: Mapping[str, int] | None) -> int:
-    if names is not None and text.lower() in names:
-        return names[text.lower()]
-    if not text.isdigit():
-        raise ValueError(f"{text!r} is not a number" + (" or a name" if names else ""))
-    return int(text)
-
-
 def schedule_of(action: Action) -> str | None:
     """The cron-connector ``schedule`` annotation of ``action`` (§4.1), None when it has no
     scheduled trigger.
@@ -346,13 +232,12 @@ def schedule_of(action: Action) -> str | None:
     for trigger in action.triggers:
         try:
             if isinstance(trigger, FixedRateTrigger):
-                schedule = fixed_rate_schedule(trigger.interval)
+                schedule = fixed_rate_expression(trigger.interval)
             elif isinstance(trigger, CronTrigger):
-                check_cron_expression(trigger.expression)
-                schedule = trigger.expression.strip()
+                schedule = check_expression(trigger.expression)
             else:
                 continue
-        except BuildError as e:
+        except ScheduleError as e:
             raise BuildError(f"action {action.name!r}: {e}") from e
         if schedule not in schedules:
             schedules.append(schedule)

@@ -34,26 +34,24 @@ Where it differs from CE, on purpose:
 * always synchronous (CE's ``asynchronous_invocation=true`` is not offered); one connector per
   gateway, so functions fire once per period whatever their scale.
 
-Schedules are parsed by :mod:`servey_faas.scheduling.schedules` (the same arithmetic as the local
-scheduler and Celery beat); :class:`~servey_faas.triggers.CronTrigger` checks their shape.
+Schedules are parsed and fired by :mod:`servey_faas.cron` (the rules and arithmetic of
+``CronTrigger``, the packager, the local scheduler and Celery beat).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
 
+from servey_faas.cron import FixedRateSchedule, Schedule, schedule_of
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
-from servey_faas.scheduling.schedules import FixedRateSchedule, Schedule, schedule_for
-from servey_faas.triggers import CronTrigger
 
 #: The ``topic`` annotation of a scheduled function (CONTRACTS.md §4.1).
 CRON_TOPIC = "cron-function"
@@ -67,24 +65,6 @@ CRON_HEADERS = {
 #: Longest single sleep (seconds) while waiting for a cron time, so wall-clock changes are followed.
 _MAX_SLEEP = 60.0
 _logger = logging.getLogger(__name__)
-
-
-def cron_schedule(expression: str) -> Schedule:
-    """The schedule of a ``schedule`` annotation, as robfig/cron v3 reads it (§4.2): ``@every``
-    durations are cut to whole seconds and raised to at least 1 s; other expressions fire per
-    :class:`~servey_faas.scheduling.schedules.CronSchedule` (epoch seconds, local time).
-
-    :raises ConfigurationError: when ``expression`` does not parse (6 fields, ``;`` lists, values
-        out of range, unknown descriptors or durations).
-    """
-    try:
-        trigger = CronTrigger(expression)
-    except ValueError as e:
-        raise ConfigurationError(str(e)) from e
-    schedule = schedule_for(trigger)
-    if isinstance(schedule, FixedRateSchedule):
-        return FixedRateSchedule(float(max(1, math.floor(schedule.interval))))
-    return schedule
 
 
 def cron_expression(spec: FunctionDeployment) -> str | None:
@@ -162,7 +142,7 @@ class CronConnector:
     def _add(self, key: tuple[str, str], expression: str) -> None:
         namespace, name = key
         try:
-            schedule = cron_schedule(expression)
+            schedule = schedule_of(expression)
         except ConfigurationError as e:
             self._skipped[key] = expression
             message = f"cron-connector: {name}.{namespace} not scheduled, its schedule does not parse: {e}"

@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from servey_faas.errors import ConfigurationError
 from servey_faas.faas.client.models import FunctionDeployment
-from servey_faas.faas.gateway.cron import CRON_TOPIC, cron_expression, cron_schedule
-from servey_faas.scheduling.schedules import CronSchedule, FixedRateSchedule
+from servey_faas.faas.gateway.cron import CRON_TOPIC, cron_expression
 
 from .conftest import RunningGateway, wait_until
 
@@ -127,17 +125,6 @@ def test_an_unparseable_schedule_is_skipped_with_a_log_line(
     update = running.deployment("bad", recorder_context, **cron("@every 1s", record))
     assert running.http.put("/system/functions", json=update).status_code == 202
     assert running.gateway.cron.scheduled() == {"bad.openfaas-fn": "@every 1s"}
-
-
-def test_cron_schedule_reads_annotations_as_robfig_cron() -> None:
-    assert cron_schedule("@every 1h30m") == FixedRateSchedule(5400.0)
-    assert cron_schedule("@every 1.5s") == FixedRateSchedule(1.0)  # fractions of a second are cut
-    assert cron_schedule("@every 200ms") == FixedRateSchedule(1.0)  # and 1 s is the least
-    assert cron_schedule("@hourly") == CronSchedule("@hourly")
-    assert isinstance(cron_schedule("*/5 * * JAN-MAR mon-fri"), CronSchedule)
-    for bad in ("* * * * * *", "@every", "@every 5", "0 0 31 13 *", "CRON_TZ=UTC 0 9 * * *", ""):
-        with pytest.raises(ConfigurationError):
-            cron_schedule(bad)
 
 
 def test_only_the_cron_topic_is_a_cron_function() -> None:
