@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
@@ -88,12 +89,17 @@ def _import(name: str) -> ModuleType:
         raise DiscoveryError(_import_failure(name, e)) from e
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _import_failure(name: str, e: BaseException) -> str:
     if isinstance(e, SyntaxError) and e.filename:
         where = f" at {e.filename}:{e.lineno}"  # its traceback ends in importlib, not in the file
     else:
         frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<frozen ")]
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        # the user's line, not servey_faas's: a trigger refused at decoration time raises in servey_faas
+        theirs = [f for f in frames if not f.filename.startswith((_PACKAGE_DIR, "<"))] or frames
+        where = f" at {theirs[-1].filename}:{theirs[-1].lineno}" if theirs else ""
     return f"cannot import actions module {name!r}: {type(e).__name__}: {e}{where}"
 
 

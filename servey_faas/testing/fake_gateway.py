@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus, LogEntry, Secret
 from servey_faas.faas.gateway.protocol import (
     ASYNC_BODY_LIMIT,
-    DEFAULT_NAMESPACE,
     GATEWAY_VERSION,
     HOP_BY_HOP,
     SERVED_BY,
@@ -59,6 +58,7 @@ from servey_faas.faas.gateway.protocol import (
     no_policies,
     split_target,
 )
+from servey_faas.faas.wire import DEFAULT_NAMESPACE
 from servey_faas.testing.spec_check import SpecChecker
 
 

@@ -7,10 +7,6 @@ Nothing here imports the deploy side, the local gateway or the function runtime.
 
 from __future__ import annotations
 
-from servey_faas.faas.client._api import (
-    DEFAULT_FUNCTION_NAMESPACE,
-    USER_AUTHORIZATION_HEADER,
-)
 from servey_faas.faas.client._auth import (
     BasicAuth,
     BearerTokenAuth,
@@ -22,7 +18,6 @@ from servey_faas.faas.client._client import (
     GatewayClient,
 )
 from servey_faas.faas.client._credentials import (
-    DEFAULT_GATEWAY_URL,
     faas_cli_config_path,
     normalize_gateway_url,
     save_basic_auth,
@@ -71,10 +66,11 @@ from servey_faas.faas.client.models import (
     Secret,
     VersionInfo,
 )
+from servey_faas.faas.wire import DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, USER_AUTHORIZATION_HEADER
 
 __all__ = [
-    "DEFAULT_FUNCTION_NAMESPACE",
     "DEFAULT_GATEWAY_URL",
+    "DEFAULT_NAMESPACE",
     "SAVED_CREDENTIALS",
     "USER_AUTHORIZATION_HEADER",
     "AsyncGatewayClient",

@@ -32,8 +32,6 @@ from servey_faas.faas.client.models import (
 
 T = TypeVar("T")
 
-#: The namespace the official SDKs invoke when none is given (CONTRACTS.md §1.4).
-DEFAULT_FUNCTION_NAMESPACE = "openfaas-fn"
 
 #: Query values as httpx takes them: one value or several for a repeated key.
 Query: TypeAlias = Mapping[str, str | Sequence[str]]
@@ -48,9 +46,6 @@ _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 AuthKind: TypeAlias = Literal["system", "function", "none"]
 
-#: Where an end user's bearer token travels to a function whose ``Authorization`` carries an
-#: OpenFaaS function token (``jwt_auth=true``): servey_faas functions read it from here then.
-USER_AUTHORIZATION_HEADER = "X-Servey-Authorization"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from servey_faas.faas.client import _api
-from servey_faas.faas.client._api import DEFAULT_FUNCTION_NAMESPACE, Call, Payload, Query
+from servey_faas.faas.client._api import Call, Payload, Query
 from servey_faas.faas.client._credentials import gateway_url_from_env, normalize_gateway_url, saved_auth
 from servey_faas.faas.client._debug import async_hooks, debug_enabled, log_response_body, sync_hooks
 from servey_faas.faas.client._errors import OAuthError, UnauthorizedError, transport_error
@@ -40,6 +40,7 @@ from servey_faas.faas.client.models import (
     LogEntry,
     Secret,
 )
+from servey_faas.faas.wire import DEFAULT_NAMESPACE, USER_AUTHORIZATION_HEADER
 
 T = TypeVar("T")
 
@@ -120,7 +121,7 @@ class _ClientConfig:
         """Put the end user's token of ``call`` on ``request``: ``Authorization: Bearer``, or the
         header servey_faas functions read it from when ``Authorization`` carries a function token."""
         if call.bearer is not None:
-            header = _api.USER_AUTHORIZATION_HEADER if function_token else "Authorization"
+            header = USER_AUTHORIZATION_HEADER if function_token else "Authorization"
             request.headers[header] = f"Bearer {call.bearer}"
 
     def function_source(self) -> TokenSource:
@@ -178,7 +179,7 @@ class GatewayClient:
         gateway_url: str | None = None,
         auth: httpx.Auth | _Saved | None = SAVED_CREDENTIALS,
         *,
-        namespace: str = DEFAULT_FUNCTION_NAMESPACE,
+        namespace: str = DEFAULT_NAMESPACE,
         timeout: float | httpx.Timeout = 30.0,
         retry: RetryPolicy | int = _DEFAULT_RETRY,
         function_auth: bool = False,
@@ -530,7 +531,7 @@ class AsyncGatewayClient:
         gateway_url: str | None = None,
         auth: httpx.Auth | _Saved | None = SAVED_CREDENTIALS,
         *,
-        namespace: str = DEFAULT_FUNCTION_NAMESPACE,
+        namespace: str = DEFAULT_NAMESPACE,
         timeout: float | httpx.Timeout = 30.0,
         retry: RetryPolicy | int = _DEFAULT_RETRY,
         function_auth: bool = False,

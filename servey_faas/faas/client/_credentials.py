@@ -27,9 +27,7 @@ import httpx
 
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.client._auth import BasicAuth, BearerTokenAuth
-
-#: The gateway faas-cli uses when nothing else is configured (CONTRACTS.md §6.1).
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+from servey_faas.faas.wire import DEFAULT_GATEWAY_URL
 
 
 def normalize_gateway_url(url: str) -> str:

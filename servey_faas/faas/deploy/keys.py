@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from servey_faas.errors import ConfigurationError
-from servey_faas.faas.runtime import DEFAULT_SECRET_MOUNT_PATH
+from servey_faas.faas.wire import SECRET_MOUNT_PATH
 
 if TYPE_CHECKING:
     from servey_faas.faas.deploy.planner import SecretSource
@@ -54,7 +54,7 @@ class JwtKeySecret:
     @property
     def path(self) -> str:
         """Where the function finds it: ``/var/openfaas/secrets/<name>``."""
-        return posixpath.join(DEFAULT_SECRET_MOUNT_PATH, self.name)
+        return posixpath.join(SECRET_MOUNT_PATH, self.name)
 
     def environment(self) -> dict[str, str]:
         """The environment of a function that verifies tokens: ``{file_variable: path}``."""

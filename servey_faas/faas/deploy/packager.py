@@ -55,6 +55,7 @@ from servey_faas.faas.deploy.keys import (
 )
 from servey_faas.faas.deploy.stack import Stack, StackFunction
 from servey_faas.faas.runtime import SCHEMAS_FILE, schemas_json
+from servey_faas.faas.wire import CRON_TOPIC, IN_CLUSTER_GATEWAY_URL
 from servey_faas.naming import function_name
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
 
@@ -69,8 +70,6 @@ FPROCESS = "python index.py"
 #: Seconds the watchdog's read/write timeouts exceed ``exec_timeout``, so that the watchdog's own
 #: 504 answers before its HTTP server gives up (§5.1).
 TIMEOUT_MARGIN = 5.0
-#: cron-connector annotations (§4.1).
-CRON_TOPIC = "cron-function"
 #: Environment keys servey_faas sets itself; ``environment`` options cannot set them.
 RESERVED_ENVIRONMENT = frozenset(
     {"exec_timeout", "read_timeout", "write_timeout", "jwt_auth", "fprocess", "mode", "upstream_url"}
@@ -175,7 +174,7 @@ class BuildOptions:
     requirements: tuple[str, ...] = ()
     copy: tuple[str, ...] = ()
     python_version: str = "3.12"
-    router_gateway: str = "http://gateway.openfaas:8080"
+    router_gateway: str = IN_CLUSTER_GATEWAY_URL
     jwt_key: KeyKind = "secret"
     jwt_secret: str | None = None
 

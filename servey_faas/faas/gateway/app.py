@@ -49,7 +49,6 @@ from servey_faas.faas.gateway.logs import LogBook, LogQuery
 from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
 from servey_faas.faas.gateway.protocol import (
     ASYNC_BODY_LIMIT,
-    DEFAULT_NAMESPACE,
     GATEWAY_VERSION,
     INVOKE_METHODS,
     PAGE_NOT_FOUND,
@@ -64,6 +63,7 @@ from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
 from servey_faas.faas.gateway.retrying import RetryPolicy
 from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
 from servey_faas.faas.gateway.worker import QueueWorker
+from servey_faas.faas.wire import DEFAULT_NAMESPACE
 
 #: ``provider.provider`` of ``/system/info``.
 PROVIDER_NAME = "servey-faas-local"

@@ -52,9 +52,8 @@ from servey_faas.cron import FixedRateSchedule, Schedule, schedule_of
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
+from servey_faas.faas.wire import CRON_TOPIC
 
-#: The ``topic`` annotation of a scheduled function (CONTRACTS.md §4.1).
-CRON_TOPIC = "cron-function"
 #: The headers of every cron invocation (§4.3): Go's default ``User-Agent``, the topic and the connector.
 CRON_HEADERS = {
     "User-Agent": "Go-http-client/1.1",

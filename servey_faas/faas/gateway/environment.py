@@ -34,12 +34,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from servey_faas.faas.client.models import FunctionDeployment
-from servey_faas.faas.runtime import DEFAULT_SECRET_MOUNT_PATH
+from servey_faas.faas.wire import SECRET_MOUNT_PATH
 
 #: The variable the packager, the router and the gateway client read the gateway URL from.
 GATEWAY_URL_VARIABLE = "OPENFAAS_URL"
 #: The packager's default ``OPENFAAS_URL`` (``BuildOptions.router_gateway``).
-IN_CLUSTER_GATEWAY = "http://gateway.openfaas:8080"
 _IN_CLUSTER_HOSTS = frozenset({"gateway.openfaas", "gateway.openfaas.svc", "gateway.openfaas.svc.cluster.local"})
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - recognised, not bound
 
@@ -78,11 +77,11 @@ def with_local_gateway(spec: FunctionDeployment, gateway_url: str) -> FunctionDe
 
 def with_secret_mount(spec: FunctionDeployment, mount: Path) -> FunctionDeployment:
     """``spec`` with each environment value that names a file directly under
-    :data:`~servey_faas.faas.runtime.DEFAULT_SECRET_MOUNT_PATH` pointed at that file in ``mount``;
+    :data:`~servey_faas.faas.wire.SECRET_MOUNT_PATH` pointed at that file in ``mount``;
     ``spec`` itself when none does."""
     moved = {}
     for key, value in spec.env_vars.items():
         folder, name = posixpath.split(posixpath.normpath(value)) if value.startswith("/") else ("", "")
-        if folder == DEFAULT_SECRET_MOUNT_PATH and name:
+        if folder == SECRET_MOUNT_PATH and name:
             moved[key] = str(mount / name)
     return replace(spec, env_vars={**spec.env_vars, **moved}) if moved else spec

@@ -55,11 +55,10 @@ import httpx
 from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
 from servey_faas.faas.gateway.pyenv import EnvironmentBuildError, PythonEnvironments
+from servey_faas.faas.wire import READY_PATH
 
 #: ``fprocess`` when a deployment has no ``envProcess``: the python3-http template's (§5.2).
 DEFAULT_FPROCESS = "python index.py"
-#: The readiness path of the function's upstream (CONTRACTS.md §5.1, the watchdog's ``ready_path``).
-READY_PATH = "/_/ready"
 _PYTHON_NAMES = frozenset({"python", "python3"})
 _PR_SET_PDEATHSIG = 1
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 30.0

@@ -17,9 +17,8 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse, Response
 
 from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus
+from servey_faas.faas.wire import DEFAULT_NAMESPACE
 
-#: The provider's default (and, on CE, only) function namespace (CONTRACTS.md §1.4).
-DEFAULT_NAMESPACE = "openfaas-fn"
 #: The CE gateway version the gateways report (``X-Served-By``, ``/system/info``).
 GATEWAY_VERSION = "0.27.0"
 #: ``X-Served-By`` on invocation responses (CONTRACTS.md §1.5).

@@ -14,7 +14,7 @@ waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQ
 pages or the OpenAPI builder. The API router function is a Starlette app (:func:`serve_asgi`).
 """
 
-from servey_faas.faas.runtime._app import READY_PATH, FunctionApp, function_app
+from servey_faas.faas.runtime._app import FunctionApp, function_app
 from servey_faas.faas.runtime._main import (
     DEFAULT_UPSTREAM_URL,
     SCHEMAS_FILE,
@@ -28,6 +28,7 @@ from servey_faas.faas.runtime._main import (
     upstream_address,
 )
 from servey_faas.faas.runtime._secrets import DEFAULT_SECRET_MOUNT_PATH, read_secret, secret_path
+from servey_faas.faas.wire import READY_PATH
 
 __all__ = [
     "DEFAULT_SECRET_MOUNT_PATH",

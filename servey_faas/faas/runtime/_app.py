@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError
+from servey_faas.faas.wire import READY_PATH
 from servey_faas.invocation import ActionInvoker
 from servey_faas.triggers import _PATH_PARAM, HttpMethod, WebTrigger
 from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     import asyncio
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-#: The upstream path the watchdog's ``ready_path`` points at (CONTRACTS.md §5.1).
-READY_PATH = "/_/ready"
 #: The method ``/`` always takes, with the params as a JSON object body: the one the queue-worker,
 #: cron-connector and ``GatewayClient.invoke`` use.
 ROOT_METHOD: HttpMethod = "POST"
@@ -175,7 +174,7 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
     the OpenFaaS function token the watchdog has already checked; it is not an end user's token and
     is ignored, and the end user's token is read from ``X-Servey-Authorization`` instead (where the
-    API router puts it, :data:`servey_faas.faas.client._api.USER_AUTHORIZATION_HEADER`).
+    API router puts it, :data:`servey_faas.faas.wire.USER_AUTHORIZATION_HEADER`).
 
     :raises ActionNotFoundError: when ``action_name`` is not an action of ``app``.
     :raises ConfigurationError: when ``action_name`` is None and ``app`` has not exactly one action.

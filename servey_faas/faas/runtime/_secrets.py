@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 
 from servey_faas.errors import ConfigurationError
+from servey_faas.faas.wire import SECRET_MOUNT_PATH
 
 #: Where providers mount a function's secrets, one file per secret (CONTRACTS.md §5.3).
-DEFAULT_SECRET_MOUNT_PATH = "/var/openfaas/secrets"  # noqa: S105 (a folder, not a password)
+DEFAULT_SECRET_MOUNT_PATH = SECRET_MOUNT_PATH
 
 
 def secret_path(name: str, environ: Mapping[str, str] | None = None) -> str:

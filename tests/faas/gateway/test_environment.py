@@ -10,17 +10,17 @@ import pytest
 from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.deploy.packager import BuildOptions
 from servey_faas.faas.gateway.environment import (
-    IN_CLUSTER_GATEWAY,
     is_in_cluster_gateway,
     reachable_url,
     with_local_gateway,
 )
+from servey_faas.faas.wire import IN_CLUSTER_GATEWAY_URL
 
 LOCAL = "http://127.0.0.1:8081"
 
 
 def test_the_in_cluster_default_is_the_packagers() -> None:
-    assert IN_CLUSTER_GATEWAY == BuildOptions().router_gateway
+    assert IN_CLUSTER_GATEWAY_URL == BuildOptions().router_gateway
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_only_the_in_cluster_or_missing_url_is_pointed_at_the_local_gateway() ->
     def spec(**env: str) -> FunctionDeployment:
         return FunctionDeployment("f", "file:///x", env_vars={"A": "1", **env})
 
-    pointed = with_local_gateway(spec(OPENFAAS_URL=IN_CLUSTER_GATEWAY), LOCAL)
+    pointed = with_local_gateway(spec(OPENFAAS_URL=IN_CLUSTER_GATEWAY_URL), LOCAL)
     assert pointed.env_vars == {"A": "1", "OPENFAAS_URL": LOCAL}
     assert with_local_gateway(spec(), LOCAL).env_vars == {"A": "1", "OPENFAAS_URL": LOCAL}
     chosen = spec(OPENFAAS_URL="http://other.example:9999")

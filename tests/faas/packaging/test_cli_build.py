@@ -100,7 +100,11 @@ def test_bad_schedules_name_the_action(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(sys, "path", list(sys.path))
     result = run()
     assert result.exit_code == 1
-    assert "Error: action 'never': schedule '0 0 31 2 7': day-of-week '7': out of range 0-6" in result.output
+    # refused where it is written, naming the user's line
+    assert result.output == (
+        f"Error: cannot import actions module {package!r}: ScheduleError: schedule '0 0 31 2 7': day-of-week '7': "
+        f"out of range 0-6 at {tmp_path / package / '__init__.py'}:4\n"
+    ), result.output
 
 
 def test_bad_pyproject_table(project: str, tmp_path: Path) -> None:
