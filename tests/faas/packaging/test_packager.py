@@ -394,11 +394,6 @@ ACTIONS_WITH_BAD_NAMES = {
         "@action\ndef api() -> int:\n    return 1\n",
         "action 'api' becomes function 'api', the API router's name",
     ),
-    "schedule": (
-        "from servey_faas import CronTrigger\n\n\n@action(triggers=(CronTrigger('*/0 * * * *'),))\n"
-        "def nightly() -> int:\n    return 1\n",
-        "action 'nightly': schedule '\\*/0 \\* \\* \\* \\*': minute '\\*/0': the step must be a positive number",
-    ),
     "rate": (
         "from servey_faas import FixedRateTrigger\n\n\n@action(triggers=(FixedRateTrigger(0.5),))\n"
         "def fast() -> int:\n    return 1\n",
