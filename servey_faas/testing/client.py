@@ -53,6 +53,8 @@ class TestClient(httpx.Client):
 
     Without ``with``, each request runs on a fresh event loop and the lifespan never runs.
     ``raise_app_exceptions`` re-raises in the test what the app raised (after its 500 response).
+    A ``ServeyApp`` (or None) is served without its schedules, so that they do not fire during a
+    test; ``schedules=True`` runs them from the lifespan, as the dev server does.
 
     :raises ConfigurationError: (``DiscoveryError``, ``ActionDefinitionError``) when the actions
         cannot be loaded or served.
@@ -71,8 +73,9 @@ class TestClient(httpx.Client):
         raise_app_exceptions: bool = True,
         root_path: str = "",
         backend: str = "asyncio",
+        schedules: bool = False,
     ) -> None:
-        self.app, self.servey_app = _resolve_app(app_or_servey_app, settings)
+        self.app, self.servey_app = _resolve_app(app_or_servey_app, settings, schedules)
         self._app_state: dict[str, Any] = {}
         self._backend = backend
         self._portal: BlockingPortal | None = None
@@ -184,8 +187,9 @@ class AsyncTestClient(httpx.AsyncClient):
         follow_redirects: bool = True,
         raise_app_exceptions: bool = True,
         root_path: str = "",
+        schedules: bool = False,
     ) -> None:
-        self.app, self.servey_app = _resolve_app(app_or_servey_app, settings)
+        self.app, self.servey_app = _resolve_app(app_or_servey_app, settings, schedules)
         self._app_state: dict[str, Any] = {}
         self._exit_stack: AsyncExitStack | None = None
         self._lifespan: Lifespan | None = None
@@ -272,14 +276,16 @@ class _PortalTransport(httpx.BaseTransport):
         )
 
 
-def _resolve_app(app_or_servey_app: AppLike, settings: Settings | None) -> tuple[ASGIApp, ServeyApp | None]:
+def _resolve_app(
+    app_or_servey_app: AppLike, settings: Settings | None, schedules: bool
+) -> tuple[ASGIApp, ServeyApp | None]:
     from servey_faas.web import create_app
 
     if app_or_servey_app is None:
         servey = ServeyApp.load(settings)
-        return create_app(servey), servey
+        return create_app(servey, schedules=schedules), servey
     if isinstance(app_or_servey_app, ServeyApp):
-        return create_app(app_or_servey_app), app_or_servey_app
+        return create_app(app_or_servey_app, schedules=schedules), app_or_servey_app
     found = getattr(getattr(app_or_servey_app, "state", None), "servey", None)
     return app_or_servey_app, found if isinstance(found, ServeyApp) else None
 

@@ -29,19 +29,20 @@ class ServerError(ServeyFaasError):
     """The test server did not start or did not stop."""
 
 
-def asgi_app_of(app: Any) -> Any:
-    """The ASGI application to serve: ``app`` itself, or ``create_app(app)`` for a ``ServeyApp``."""
+def asgi_app_of(app: Any, *, schedules: bool = False) -> Any:
+    """The ASGI application to serve: ``app`` itself, or ``create_app(app, schedules=schedules)``
+    for a ``ServeyApp`` (by default without its schedules: they do not fire during tests)."""
     from servey_faas.app import ServeyApp
 
     if isinstance(app, ServeyApp):
         from servey_faas.web import create_app
 
-        return create_app(app)
+        return create_app(app, schedules=schedules)
     return app
 
 
 @contextlib.contextmanager
-def serve_app(app: Any, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+def serve_app(app: Any, host: str = "127.0.0.1", *, schedules: bool = False, **options: Any) -> Iterator[str]:
     """Serve ``app`` (an ASGI app or a ``ServeyApp``) with uvicorn in a thread on a free port of
     ``host`` (loopback by default); yield its base URL once it accepts connections.
 
@@ -59,7 +60,7 @@ def serve_app(app: Any, host: str = "127.0.0.1", **options: Any) -> Iterator[str
     sock.listen(128)
     port = sock.getsockname()[1]
     options = {"log_config": None, "access_log": False, "lifespan": "auto", **options}
-    config = uvicorn.Config(asgi_app_of(app), host=host, port=port, **options)
+    config = uvicorn.Config(asgi_app_of(app, schedules=schedules), host=host, port=port, **options)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 

@@ -469,7 +469,7 @@ def test_a_big_body_delays_no_scheduled_run(tmp_path: Path, caplog: pytest.LogCa
     )
     body = json.dumps({"items": [{"sku": "x"}] * 200_000}).encode()
     caplog.set_level(logging.WARNING, logger="servey_faas")
-    with serve(app) as url, httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
+    with serve(app, schedules=True) as url, httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
         start = time.monotonic()
         answer = client.post("/actions/count-items", content=body, headers=JSON)
         seconds = time.monotonic() - start

@@ -340,3 +340,20 @@ async def test_async_client_shutdown_error_propagates_unwrapped() -> None:
         async with AsyncTestClient(_lifespan_app(events, fail_shutdown=True)):
             assert events == ["startup"]
     assert events == ["startup", "shutdown"]
+
+
+def test_a_servey_app_is_served_without_its_schedules_unless_asked(tmp_path: Path) -> None:
+    from servey_faas import FixedRateTrigger
+    from servey_faas.testing import TestClient
+
+    fired = threading.Event()
+
+    @action(triggers=(FixedRateTrigger(0.01),))
+    def tick() -> None:
+        fired.set()
+
+    app = ServeyApp.from_registry(ActionRegistry([get_action(tick)]), Settings(project_dir=tmp_path))  # type: ignore[list-item]
+    with TestClient(app):
+        assert not fired.wait(0.3)  # a hundred intervals: a user's test never sees a scheduled run
+    with TestClient(app, schedules=True):
+        assert fired.wait(10)
