@@ -16,8 +16,8 @@ them and nothing else::
      ├── BuildError                a build context or image could not be made
      ├── DeployError               a deployment step failed
      ├── GatewayError              the OpenFaaS gateway answered with an error
-     │    └── (servey_faas.faas) GatewayStatusError: InvalidRequestError, UnauthorizedError,
-     │        ForbiddenError, NotFoundError, ConflictError, GatewayServerError;
+     │    └── (servey_faas.faas) GatewayStatusError: InvalidRequestError, GatewayUnauthorizedError,
+     │        GatewayForbiddenError, NotFoundError, ConflictError, GatewayServerError;
      │        GatewayConnectionError → GatewayTimeoutError; OAuthError
      └── InvocationError           an action or a deployed function failed while running
           ├── BadGatewayError         a deployed function could not be reached (HTTP 502)

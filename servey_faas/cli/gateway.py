@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from servey_faas.cli._shared import CliError, RunCommand, ensure_port_free
-from servey_faas.faas.gateway.retrying import RetryPolicy
+from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 
 #: The CLI's retry defaults are the policy's own (off, as CE).
-_RETRY = RetryPolicy()
+_RETRY = QueueRetryPolicy()
 
 #: The state folder when --state-dir is not given (relative to the current folder).
 DEFAULT_STATE_DIR = Path(".servey_faas") / "gateway"
@@ -139,11 +139,11 @@ def gateway(
     from servey_faas.faas.gateway.credentials import PASSWORD_FILE, load_or_create
     from servey_faas.faas.gateway.environment import reachable_url
     from servey_faas.faas.gateway.processes import free_port
-    from servey_faas.faas.gateway.retrying import RetryPolicy
+    from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 
     try:
         codes = frozenset(int(code) for code in async_retry_codes.split(",") if code.strip())
-        retry = RetryPolicy(async_max_retries, codes, async_retry_min_wait, async_retry_max_wait)
+        retry = QueueRetryPolicy(async_max_retries, codes, async_retry_min_wait, async_retry_max_wait)
     except ValueError as e:
         raise click.BadParameter(f"bad retry settings: {e}", param_hint="--async-retry-*") from e
 

@@ -40,7 +40,7 @@ def login(gateway: str | None, username: str, password_stdin: bool, password_fil
 
     Exit codes: 0 saved; 1 the gateway refused the credentials or cannot be reached; 2 a usage error.
     """
-    from servey_faas.faas import BasicAuth, GatewayClient, GatewayConnectionError, UnauthorizedError
+    from servey_faas.faas import BasicAuth, GatewayClient, GatewayConnectionError, GatewayUnauthorizedError
     from servey_faas.faas.client import save_basic_auth
     from servey_faas.faas.deploy.planner import resolve_gateway_url
 
@@ -59,7 +59,7 @@ def login(gateway: str | None, username: str, password_stdin: bool, password_fil
     with GatewayClient(url, BasicAuth(username, password)) as client:
         try:
             client.info()
-        except UnauthorizedError as e:
+        except GatewayUnauthorizedError as e:
             raise CliError(f"the gateway at {url} refused user {username!r} with this password (401)") from e
         except GatewayConnectionError as e:
             raise CliError(f"cannot reach the gateway at {url}: {e} (is it running? give --gateway)") from e

@@ -21,13 +21,14 @@ if _typing.TYPE_CHECKING:
         BearerTokenAuth,
         ClientCredentialsTokenSource,
         ConflictError,
-        ForbiddenError,
         FunctionError,
         GatewayClient,
         GatewayConnectionError,
+        GatewayForbiddenError,
         GatewayServerError,
         GatewayStatusError,
         GatewayTimeoutError,
+        GatewayUnauthorizedError,
         IamNotAvailableError,
         InvalidArgumentError,
         InvalidRequestError,
@@ -41,7 +42,6 @@ if _typing.TYPE_CHECKING:
         TokenAuth,
         TokenCache,
         TokenSource,
-        UnauthorizedError,
         faas_cli_config_path,
         normalize_gateway_url,
         remote,
@@ -76,10 +76,12 @@ __all__ = [
     "FunctionUsage",
     "GatewayClient",
     "GatewayConnectionError",
+    "GatewayForbiddenError",
     "GatewayInfo",
     "GatewayServerError",
     "GatewayStatusError",
     "GatewayTimeoutError",
+    "GatewayUnauthorizedError",
     "IamNotAvailableError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -110,7 +112,7 @@ _HOMES = {
     "BearerTokenAuth": "servey_faas.faas.client",
     "ClientCredentialsTokenSource": "servey_faas.faas.client",
     "ConflictError": "servey_faas.faas.client",
-    "ForbiddenError": "servey_faas.faas.client",
+    "GatewayForbiddenError": "servey_faas.faas.client",
     "FunctionDeployment": "servey_faas.faas.client",
     "FunctionError": "servey_faas.faas.client",
     "FunctionNamespace": "servey_faas.faas.client",
@@ -140,7 +142,7 @@ _HOMES = {
     "TokenAuth": "servey_faas.faas.client",
     "TokenCache": "servey_faas.faas.client",
     "TokenSource": "servey_faas.faas.client",
-    "UnauthorizedError": "servey_faas.faas.client",
+    "GatewayUnauthorizedError": "servey_faas.faas.client",
     "VersionInfo": "servey_faas.faas.client",
     "faas_cli_config_path": "servey_faas.faas.client",
     "normalize_gateway_url": "servey_faas.faas.client",
@@ -149,7 +151,15 @@ _HOMES = {
 }
 
 
+#: The names these errors had before 0.2 (they shadowed servey_faas.errors' access errors):
+#: kept for one release.
+_RENAMED = {"ForbiddenError": "GatewayForbiddenError", "UnauthorizedError": "GatewayUnauthorizedError"}
+
+
 def __getattr__(name: str) -> object:
+    if name in _RENAMED:
+        globals()[name] = renamed = __getattr__(_RENAMED[name])
+        return renamed
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,10 +24,10 @@ from servey_faas.faas import (
     FunctionNamespace,
     GatewayClient,
     GatewayStatusError,
+    GatewayUnauthorizedError,
     InvalidArgumentError,
     NotFoundError,
     Secret,
-    UnauthorizedError,
 )
 from servey_faas.testing import serve_app
 from servey_faas.testing.fake_gateway import FakeGateway
@@ -131,7 +131,7 @@ def test_namespaces(client: GatewayClient, gateway: FakeGateway) -> None:
 
 
 def test_basic_auth_is_required_on_system_routes(gateway_url: str) -> None:
-    with GatewayClient(gateway_url, None, environ={}) as anonymous, pytest.raises(UnauthorizedError) as caught:
+    with GatewayClient(gateway_url, None, environ={}) as anonymous, pytest.raises(GatewayUnauthorizedError) as caught:
         anonymous.list_functions()
     assert caught.value.body == "invalid credentials"
     assert caught.value.headers["www-authenticate"] == 'Basic realm="Restricted"'

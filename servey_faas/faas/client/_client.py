@@ -21,7 +21,7 @@ from servey_faas.faas.client import _api
 from servey_faas.faas.client._api import Call, Payload, Query
 from servey_faas.faas.client._credentials import gateway_url_from_env, normalize_gateway_url, saved_auth
 from servey_faas.faas.client._debug import async_hooks, debug_enabled, log_response_body, sync_hooks
-from servey_faas.faas.client._errors import OAuthError, UnauthorizedError, transport_error
+from servey_faas.faas.client._errors import GatewayUnauthorizedError, OAuthError, transport_error
 from servey_faas.faas.client._retries import NO_RETRIES, RetryPolicy, is_unsent
 from servey_faas.faas.client._tokens import (
     MemoryTokenCache,
@@ -322,7 +322,7 @@ class GatewayClient:
                     raise transport_error(e) from e
                 try:
                     token = parse_token_response(response, config.clock())
-                except (OAuthError, UnauthorizedError):
+                except (OAuthError, GatewayUnauthorizedError):
                     if attempt == 2 or not _drop_subject(source, subject):
                         raise
                     continue
@@ -661,7 +661,7 @@ class AsyncGatewayClient:
                     raise transport_error(e) from e
                 try:
                     token = parse_token_response(response, config.clock())
-                except (OAuthError, UnauthorizedError):
+                except (OAuthError, GatewayUnauthorizedError):
                     if attempt == 2 or not _drop_subject(source, subject):
                         raise
                     continue

@@ -4,8 +4,8 @@
      ├── GatewayError                   (servey_faas.errors) the gateway refused or could not be reached
      │    ├── GatewayStatusError         a non-2xx answer to a /system/* or /async-function call
      │    │    ├── InvalidRequestError    400: the gateway or provider rejected the request body
-     │    │    ├── UnauthorizedError      401: missing or wrong credentials
-     │    │    ├── ForbiddenError         403: the credentials lack a permission
+     │    │    ├── GatewayUnauthorizedError      401: missing or wrong credentials
+     │    │    ├── GatewayForbiddenError         403: the credentials lack a permission
      │    │    ├── NotFoundError          404: no such function, secret or namespace
      │    │    │    └── IamNotAvailableError  404 from /oauth/token: the gateway has no OpenFaaS IAM
      │    │    ├── ConflictError          409: it exists already (e.g. a secret)
@@ -62,11 +62,11 @@ class InvalidRequestError(GatewayStatusError):
     """400: the gateway or provider rejected the request (e.g. a negative replica count, §1.3)."""
 
 
-class UnauthorizedError(GatewayStatusError):
+class GatewayUnauthorizedError(GatewayStatusError):
     """401: missing or invalid credentials (basic auth on ``/system/*``, §1.6; IAM, §7)."""
 
 
-class ForbiddenError(GatewayStatusError):
+class GatewayForbiddenError(GatewayStatusError):
     """403: valid credentials without the permission asked for (IAM policies, §7.2)."""
 
 
@@ -155,8 +155,8 @@ class FunctionError(InvocationError):
 
 _STATUS_ERRORS: dict[int, type[GatewayStatusError]] = {
     400: InvalidRequestError,
-    401: UnauthorizedError,
-    403: ForbiddenError,
+    401: GatewayUnauthorizedError,
+    403: GatewayForbiddenError,
     404: NotFoundError,
     409: ConflictError,
 }

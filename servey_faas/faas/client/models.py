@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 #: Go's zero ``time.Time`` as the gateway serialises it: "unknown" (CONTRACTS.md §1.3).
@@ -152,17 +152,11 @@ def _spec_from_wire(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class FunctionDeployment:
-    """What to deploy: the body of POST and PUT ``/system/functions`` (CONTRACTS.md §1.3).
+class _FunctionSpec:
+    """The fields a deployment and a function's status share (keyword-only, after the name and
+    the image): see :class:`FunctionDeployment`."""
 
-    ``service`` is the function name (a DNS-1123 label, no ``.``); ``image`` an image reference;
-    ``namespace`` ``""`` for the provider's default; ``env_process`` the watchdog's ``fprocess``;
-    ``labels``/``annotations``/``limits``/``requests`` ``None`` to leave them out of the request
-    (an empty mapping is sent and, on PUT, clears them: PUT is a full replacement, §1.2).
-    """
-
-    service: str
-    image: str
+    _: KW_ONLY
     namespace: str = ""
     env_process: str = ""
     env_vars: Mapping[str, str] = field(default_factory=dict)
@@ -173,6 +167,20 @@ class FunctionDeployment:
     limits: FunctionResources | None = None
     requests: FunctionResources | None = None
     read_only_root_filesystem: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionDeployment(_FunctionSpec):
+    """What to deploy: the body of POST and PUT ``/system/functions`` (CONTRACTS.md §1.3).
+
+    ``service`` is the function name (a DNS-1123 label, no ``.``); ``image`` an image reference;
+    ``namespace`` ``""`` for the provider's default; ``env_process`` the watchdog's ``fprocess``;
+    ``labels``/``annotations``/``limits``/``requests`` ``None`` to leave them out of the request
+    (an empty mapping is sent and, on PUT, clears them: PUT is a full replacement, §1.2).
+    """
+
+    service: str
+    image: str
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object with wire names; empty fields left out as Go ``omitempty`` does."""
@@ -184,7 +192,7 @@ class FunctionDeployment:
 
 
 @dataclass(frozen=True)
-class FunctionStatus:
+class FunctionStatus(_FunctionSpec):
     """A deployed function as GET ``/system/functions`` and ``/system/function/{name}`` report it
     (CONTRACTS.md §1.3): the deployment fields with ``name`` for ``service``, plus counts.
 
@@ -195,16 +203,6 @@ class FunctionStatus:
 
     name: str
     image: str
-    namespace: str = ""
-    env_process: str = ""
-    env_vars: Mapping[str, str] = field(default_factory=dict)
-    constraints: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
-    labels: Mapping[str, str] | None = None
-    annotations: Mapping[str, str] | None = None
-    limits: FunctionResources | None = None
-    requests: FunctionResources | None = None
-    read_only_root_filesystem: bool = False
     invocation_count: float = 0.0
     replicas: int = 0
     available_replicas: int = 0

@@ -45,10 +45,10 @@ from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 from servey_faas.errors import ConfigurationError, DeployError
 from servey_faas.faas.client import (
     DEFAULT_GATEWAY_URL,
-    ForbiddenError,
     GatewayConnectionError,
+    GatewayForbiddenError,
     GatewayStatusError,
-    UnauthorizedError,
+    GatewayUnauthorizedError,
     normalize_gateway_url,
 )
 from servey_faas.faas.client.models import FunctionDeployment, FunctionStatus, Secret
@@ -458,13 +458,13 @@ def gateway_errors(gateway: str, doing: str) -> Iterator[None]:
     gateway, a 401 (missing or wrong credentials), a 403, any other refusal."""
     try:
         yield
-    except UnauthorizedError as e:
+    except GatewayUnauthorizedError as e:
         raise DeployError(
             f"the gateway at {gateway} answered 401 Unauthorized to {doing}: log in with "
             f"`servey-faas --run=login --gateway {gateway} --password-stdin` or `faas-cli login --gateway {gateway}` "
             "(both save the credentials where servey_faas reads them; OPENFAAS_CONFIG names another config folder)"
         ) from e
-    except ForbiddenError as e:
+    except GatewayForbiddenError as e:
         raise DeployError(f"the gateway at {gateway} answered 403 Forbidden to {doing}: {e}") from e
     except GatewayConnectionError as e:
         raise DeployError(

@@ -60,7 +60,7 @@ from servey_faas.faas.gateway.protocol import (
 )
 from servey_faas.faas.gateway.proxy import InvocationProxy
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
-from servey_faas.faas.gateway.retrying import RetryPolicy
+from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
 from servey_faas.faas.gateway.worker import QueueWorker
 from servey_faas.faas.wire import DEFAULT_NAMESPACE
@@ -90,7 +90,7 @@ class GatewayConfig:
     #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
     public_url: str | None = None
     #: Retries of failed async invocations (Pro queue-worker, §3.5); the default: none, as CE.
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: QueueRetryPolicy = field(default_factory=QueueRetryPolicy)
 
 
 class _BadRequest(Exception):

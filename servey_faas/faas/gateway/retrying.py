@@ -14,7 +14,7 @@ DEFAULT_RETRY_CODES = frozenset({429, 502, 500, 504, 408})
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class QueueRetryPolicy:
     """Retries of failed async invocations, modelled on the Pro queue-worker (CONTRACTS.md §3.5).
 
     ``max_retries`` retries after the first attempt (``0``, the default: none, as CE); an attempt

@@ -1,6 +1,6 @@
 """The local gateway's queue-worker: runs the jobs of the durable async queue as the CE
 nats-queue-worker does (CONTRACTS.md §3.2-3.3) and POSTs each result to its callback URL; with a
-:class:`RetryPolicy`, retries failed invocations with exponential backoff as the Pro queue-worker
+:class:`QueueRetryPolicy`, retries failed invocations with exponential backoff as the Pro queue-worker
 does (§3.5)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 
 from servey_faas.faas.gateway.protocol import HOP_BY_HOP
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
-from servey_faas.faas.gateway.retrying import RetryPolicy
+from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 
 #: ``User-Agent`` of the worker's invocations and of its callbacks (CONTRACTS.md §3.2, §3.3).
 WORKER_USER_AGENT = "openfaas-ce/nats-queue-worker"
@@ -38,7 +38,7 @@ class QueueWorker:
     callback is logged, never retried; its status is ignored. A job is removed from the queue
     only after that, so a job cut short by a stop runs again after the next start (from its
     first attempt). ``retry`` (default: none, as CE) retries failed invocations (see
-    :class:`RetryPolicy`); a job waiting for its next attempt keeps its ``max_inflight`` place.
+    :class:`QueueRetryPolicy`); a job waiting for its next attempt keeps its ``max_inflight`` place.
     """
 
     def __init__(
@@ -49,7 +49,7 @@ class QueueWorker:
         *,
         max_inflight: int = 1,
         wait_ready: Callable[[str], Awaitable[None]],
-        retry: RetryPolicy | None = None,
+        retry: QueueRetryPolicy | None = None,
     ) -> None:
         if max_inflight < 1:
             raise ValueError(f"max_inflight must be at least 1, not {max_inflight}")
@@ -58,7 +58,7 @@ class QueueWorker:
         self.callbacks = callbacks
         self.max_inflight = max_inflight
         self._wait_ready = wait_ready
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or QueueRetryPolicy()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:

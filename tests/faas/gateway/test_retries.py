@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from servey_faas.faas.gateway import BasicCredentials, Gateway, GatewayConfig
-from servey_faas.faas.gateway.retrying import DEFAULT_RETRY_CODES, RetryPolicy
+from servey_faas.faas.gateway.retrying import DEFAULT_RETRY_CODES, QueueRetryPolicy
 from servey_faas.testing import serve_app
 
 from .conftest import PASSWORD, USER, WAIT, CallbackReceiver, RunningGateway, pid_alive
@@ -22,13 +22,13 @@ FLAKY = Path(__file__).with_name("flaky_function.py")
 
 
 def test_backoff_doubles_from_the_minimum_up_to_the_maximum() -> None:
-    policy = RetryPolicy(max_retries=6)
+    policy = QueueRetryPolicy(max_retries=6)
     assert [policy.wait(n) for n in range(1, 7)] == [10.0, 20.0, 40.0, 80.0, 120.0, 120.0]
     assert policy.codes == DEFAULT_RETRY_CODES == {429, 502, 500, 504, 408}
 
 
 def test_retry_after_is_honoured_on_429_and_503_only_between_the_bounds() -> None:
-    policy = RetryPolicy(max_retries=3, min_wait=1.0, max_wait=60.0)
+    policy = QueueRetryPolicy(max_retries=3, min_wait=1.0, max_wait=60.0)
     assert policy.wait(1, 429, httpx.Headers({"Retry-After": "30"})) == 30.0
     assert policy.wait(1, 503, httpx.Headers({"Retry-After": "0"})) == 1.0  # never below the backoff
     assert policy.wait(1, 429, httpx.Headers({"Retry-After": "600"})) == 60.0
@@ -37,7 +37,7 @@ def test_retry_after_is_honoured_on_429_and_503_only_between_the_bounds() -> Non
 
 
 def test_what_is_retried() -> None:
-    policy = RetryPolicy(max_retries=1)
+    policy = QueueRetryPolicy(max_retries=1)
     assert policy.should_retry(500, httpx.Headers())
     assert policy.should_retry(429, httpx.Headers())
     assert not policy.should_retry(400, httpx.Headers())
@@ -45,12 +45,12 @@ def test_what_is_retried() -> None:
     assert policy.should_retry(404, httpx.Headers({"X-OpenFaaS-Internal": "proxy"}))  # the gateway's own error
     assert policy.should_retry(503, None)  # the invocation failed
     with pytest.raises(ValueError, match="max_retries"):
-        RetryPolicy(max_retries=-1)
+        QueueRetryPolicy(max_retries=-1)
     with pytest.raises(ValueError, match="min_wait"):
-        RetryPolicy(min_wait=5.0, max_wait=1.0)
+        QueueRetryPolicy(min_wait=5.0, max_wait=1.0)
 
 
-def gateway_with(state_dir: Path, retry: RetryPolicy | None) -> Iterator[RunningGateway]:
+def gateway_with(state_dir: Path, retry: QueueRetryPolicy | None) -> Iterator[RunningGateway]:
     config = GatewayConfig(state_dir, BasicCredentials(USER, PASSWORD), ready_timeout=WAIT, stop_timeout=2.0)
     if retry is not None:
         config = GatewayConfig(**{**config.__dict__, "retry": retry})
@@ -81,7 +81,7 @@ def run_flaky(running: RunningGateway, tmp_path: Path, callbacks: CallbackReceiv
 
 
 def test_a_job_failing_twice_then_succeeding_is_retried(tmp_path: Path, callbacks: CallbackReceiver) -> None:
-    for running in gateway_with(tmp_path / "state", RetryPolicy(max_retries=3, min_wait=0.05, max_wait=0.2)):
+    for running in gateway_with(tmp_path / "state", QueueRetryPolicy(max_retries=3, min_wait=0.05, max_wait=0.2)):
         count = run_flaky(running, tmp_path, callbacks, fail_times=2)
         [callback] = callbacks.wait(1)
         assert callback.headers["x-function-status"] == "200"
@@ -91,7 +91,7 @@ def test_a_job_failing_twice_then_succeeding_is_retried(tmp_path: Path, callback
 
 
 def test_the_last_failure_is_called_back_when_retries_run_out(tmp_path: Path, callbacks: CallbackReceiver) -> None:
-    for running in gateway_with(tmp_path / "state", RetryPolicy(max_retries=1, min_wait=0.05, max_wait=0.05)):
+    for running in gateway_with(tmp_path / "state", QueueRetryPolicy(max_retries=1, min_wait=0.05, max_wait=0.05)):
         count = run_flaky(running, tmp_path, callbacks, fail_times=5)
         [callback] = callbacks.wait(1)
         assert (callback.headers["x-function-status"], callback.body) == ("500", b"failed attempt 2")
