@@ -377,6 +377,48 @@ async def test_invalid_params_never_call_the_action(codec: TypeCodec) -> None:
     assert calls == []
 
 
+# --- validation without the validator for plain params --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"s": "x", "i": 1, "f": 1.5, "b": True}, {"s": "", "i": -(10**30), "f": 2, "b": False, "o": "y"}],
+)
+def test_plain_params_of_their_exact_types_are_valid_at_once(codec: TypeCodec, params: dict[str, Any]) -> None:
+    def plain(s: str, i: int, f: float, b: bool, o: str = "z") -> str:
+        return f"{s}{i}{f}{b}{o}"
+
+    invoker = invoker_of(plain, codec)
+    assert invoker._surely_valid(params)
+    assert list(invoker._validator.iter_errors(params)) == []  # what the validator says too
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"i": 1, "f": 1.5, "b": True},  # s missing
+        {"s": "x", "i": 1, "f": 1.5, "b": True, "extra": 1},
+        {"s": "x", "i": True, "f": 1.5, "b": True},  # a bool is no integer
+        {"s": "x", "i": 2.0, "f": 1.5, "b": True},  # valid (2.0 is an integer), left to the validator
+        {"s": None, "i": 1, "f": 1.5, "b": True},
+        {"s": "x", "i": 1, "f": "1.5", "b": True},
+    ],
+)
+def test_anything_else_is_left_to_the_validator(codec: TypeCodec, params: dict[str, Any]) -> None:
+    def plain(s: str, i: int, f: float, b: bool) -> str:
+        return f"{s}{i}{f}{b}"
+
+    assert not invoker_of(plain, codec)._surely_valid(params)
+
+
+def test_params_with_constraints_always_go_to_the_validator(codec: TypeCodec, placer: ActionInvoker) -> None:
+    def pick(size: Size, day: datetime.date) -> str:
+        return f"{size}{day}"
+
+    assert not invoker_of(pick, codec)._surely_valid({"size": "SMALL", "day": "2026-01-01"})
+    assert not placer._surely_valid({})
+
+
 # --- definition errors --------------------------------------------------------------------------
 
 
