@@ -47,7 +47,7 @@ class ActionInvoker:
     """Calls one action with JSON params and returns its JSON result. Build once per app.
 
     Sync actions run on ``threads`` (one :class:`~servey_faas._threads.WorkerThreads` shared by
-    the app's invokers, see :func:`build_invokers`), or on anyio's worker threads without it.
+    the app's invokers, see :func:`build_invokers`), or on a pool of the invoker's own.
 
     ``schemas``, when given, is a :attr:`schema_document` written earlier (``--run=build`` writes
     it into each function's build context): ``{"params": <params schema>, "result": <result
@@ -73,7 +73,9 @@ class ActionInvoker:
     ) -> None:
         self.action = action
         self.codec = codec
-        self._threads = threads
+        #: The worker threads sync calls run on (``threads``, else a pool of this invoker's own).
+        self.threads = threads if threads is not None else WorkerThreads()
+        self._label = f"action {action.name!r}"
         fn = action.fn
         try:
             hints = typing.get_type_hints(fn)
@@ -203,15 +205,12 @@ class ActionInvoker:
         return self._dump(await self.call(kwargs))
 
     async def call(self, kwargs: Mapping[str, Any]) -> Any:
-        """Call the function with already-loaded ``kwargs`` (async awaited, sync in a thread)."""
+        """Call the function with already-loaded ``kwargs`` (async awaited, sync on a worker thread:
+        cancelling the awaiting task drops or abandons the call, see
+        :class:`~servey_faas._threads.WorkerThreads`)."""
         if self._is_async:
             return await self.action.fn(**kwargs)
-        call = functools.partial(self.action.fn, **kwargs)
-        if self._threads is not None:
-            return await self._threads.run(call)
-        from anyio import to_thread
-
-        return await to_thread.run_sync(call)
+        return await self.threads.run(functools.partial(self.action.fn, **kwargs), self._label)
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""

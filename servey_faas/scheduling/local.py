@@ -102,12 +102,11 @@ class LocalScheduler:
         """Start one asyncio task per job on the running loop (no-op when already running)."""
         if self._loops:
             return
-        if any(not self.app.actions[job.action_name].is_async for job in self.jobs):
-            # The first use of the worker-thread pool imports and starts it (~15 ms): pay that
-            # now, not as the first fire's lateness.
-            from anyio import to_thread
-
-            await to_thread.run_sync(_noop)
+        sync_job = next((job for job in self.jobs if not self.app.actions[job.action_name].is_async), None)
+        if sync_job is not None:
+            # The first use of the worker-thread pool starts a thread: pay that now, not as the
+            # first fire's lateness.
+            await self.app.invoker(sync_job.action_name).threads.run(_noop)
         self.started_at = self.clock.monotonic()
         for job in self.jobs:
             self._loops.append(asyncio.create_task(self._loop(job), name=f"servey-schedule-{job.key}"))
