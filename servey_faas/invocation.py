@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from servey_faas._threads import WorkerThreads
+from servey_faas._timers import loop_timers
 from servey_faas.access_control import ALLOW_ALL, ALLOW_NONE
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
-from servey_faas.errors import ActionDefinitionError, FieldError, UnauthorizedError, ValidationError
+from servey_faas.errors import (
+    ActionDefinitionError,
+    ActionTimeoutError,
+    FieldError,
+    UnauthorizedError,
+    ValidationError,
+)
 from servey_faas.schemas import TypeCodec, normalize_type
 from servey_faas.types import JSON
 
@@ -75,6 +82,7 @@ class ActionInvoker:
         self.codec = codec
         #: The worker threads sync calls run on (``threads``, else a pool of this invoker's own).
         self.threads = threads if threads is not None else WorkerThreads()
+        self._timeout = action.timeout
         self._label = f"action {action.name!r}"
         fn = action.fn
         try:
@@ -196,24 +204,51 @@ class ActionInvoker:
         return self._dump(result)
 
     async def invoke(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
-        """Run the action with JSON ``params``; sync functions run in a worker thread so the event
-        loop never waits on them.
+        """Run the action with JSON ``params``, as :meth:`call` does (sync functions on a worker
+        thread, within the action's timeout).
 
-        :raises ValidationError: for invalid params. Exceptions raised by the action propagate.
+        :raises ValidationError: for invalid params. :raises ActionTimeoutError: past the timeout.
+            Exceptions raised by the action propagate.
         """
         kwargs = self.load_params(params, authorization)
         return self._dump(await self.call(kwargs))
 
     async def call(self, kwargs: Mapping[str, Any]) -> Any:
-        """Call the function with already-loaded ``kwargs`` (async awaited, sync on a worker thread:
-        cancelling the awaiting task drops or abandons the call, see
-        :class:`~servey_faas._threads.WorkerThreads`)."""
-        if self._is_async:
-            return await self.action.fn(**kwargs)
-        return await self.threads.run(functools.partial(self.action.fn, **kwargs), self._label)
+        """Call the function with already-loaded ``kwargs`` (async awaited, sync on a worker thread),
+        within the action's ``timeout``.
+
+        Past the timeout an async action is cancelled (``CancelledError`` is raised inside it) and
+        a sync action's call is left to finish on its thread, its result dropped (see
+        :class:`~servey_faas._threads.WorkerThreads`). Cancelling the awaiting task does the same.
+
+        :raises ActionTimeoutError: when the timeout passes first. Exceptions raised by the action
+            propagate.
+        """
+        import asyncio  # already imported by the running loop: a dict lookup
+
+        task = asyncio.current_task()
+        assert task is not None, "ActionInvoker.call runs in an asyncio task"
+        cancelling = task.cancelling()
+        timer = loop_timers(task.get_loop()).call_later(self._timeout, task.cancel)
+        taken_back = False
+        try:
+            if self._is_async:
+                return await self.action.fn(**kwargs)
+            return await self.threads.run(functools.partial(self.action.fn, **kwargs), self._label)
+        except asyncio.CancelledError:
+            if timer.fired:
+                taken_back = True
+                if task.uncancel() <= cancelling:  # no other cancel is pending: the timeout's own
+                    raise ActionTimeoutError(self.name, self._timeout) from None
+            raise
+        finally:
+            timer.cancel()
+            if timer.fired and not taken_back:
+                task.uncancel()  # the action caught the timeout's cancel: take it back all the same
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
-        """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""
+        """Like :meth:`invoke`, from synchronous code, in the calling thread (async actions run on a
+        new event loop); no timeout is enforced."""
         kwargs = self.load_params(params, authorization)
         if self._is_async:
             import asyncio

@@ -21,7 +21,7 @@ import pytest
 from servey_faas import Authorization, Example, action, get_action
 from servey_faas.action import Action
 from servey_faas.discovery import find_actions
-from servey_faas.errors import ActionDefinitionError, FieldError, ValidationError
+from servey_faas.errors import ActionDefinitionError, ActionTimeoutError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker, build_invokers
 from servey_faas.schemas import TypeCodec
 
@@ -375,6 +375,92 @@ async def test_invalid_params_never_call_the_action(codec: TypeCodec) -> None:
     with pytest.raises(ValidationError):
         await invoker_of(count, codec).invoke({"n": "x"})
     assert calls == []
+
+
+# --- timeouts --------------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[..., Any], codec: TypeCodec, timeout: float) -> ActionInvoker:
+    found = get_action(action(timeout=timeout)(fn))
+    assert found is not None
+    return ActionInvoker(found, codec)
+
+
+@pytest.mark.anyio
+async def test_an_async_action_past_its_timeout_is_cancelled(codec: TypeCodec) -> None:
+    seen: list[str] = []
+
+    async def forever() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return "never"
+
+    with pytest.raises(ActionTimeoutError, match=r"action 'forever' did not finish within its timeout of 0\.05 s"):
+        await timed(forever, codec, 0.05).invoke({})
+    assert seen == ["cancelled"]
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # the timeout's own cancel was taken back
+
+
+@pytest.mark.anyio
+async def test_a_sync_action_past_its_timeout_is_left_to_finish(codec: TypeCodec) -> None:
+    release, finished = threading.Event(), threading.Event()
+
+    def stuck() -> str:
+        assert release.wait(30)
+        finished.set()
+        return "late"
+
+    invoker = timed(stuck, codec, 0.05)
+    with pytest.raises(ActionTimeoutError, match="'stuck'"):
+        await invoker.invoke({})
+    assert invoker.threads.abandoned == 1
+    release.set()
+    assert await asyncio.to_thread(finished.wait, 30)
+
+
+@pytest.mark.anyio
+async def test_an_action_that_swallows_the_timeout_returns_and_the_cancel_is_taken_back(codec: TypeCodec) -> None:
+    async def stubborn() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        return "anyway"
+
+    assert await timed(stubborn, codec, 0.05).invoke({}) == "anyway"
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancel_from_outside_stays_a_cancel(codec: TypeCodec) -> None:
+    started = asyncio.Event()
+
+    async def forever() -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    call = asyncio.ensure_future(timed(forever, codec, 30).invoke({}))
+    await started.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+@pytest.mark.anyio
+async def test_an_action_s_own_timeout_error_is_not_a_timeout_of_the_action(codec: TypeCodec) -> None:
+    async def times_out_inside() -> str:
+        await asyncio.wait_for(asyncio.Event().wait(), 0.01)
+        return "never"
+
+    with pytest.raises(TimeoutError) as raised:
+        await timed(times_out_inside, codec, 30).invoke({})
+    assert not isinstance(raised.value, ActionTimeoutError)
 
 
 # --- validation without the validator for plain params --------------------------------------------

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+from servey_faas.errors import ActionTimeoutError
 from servey_faas.scheduling.lock import ProjectLock
 from servey_faas.scheduling.schedules import CronSchedule, FixedRateSchedule, ScheduledAction, scheduled_actions
 from servey_faas.scheduling.settings import CelerySettings
@@ -181,6 +182,8 @@ class LocalScheduler:
             await self.app.invoker(job.action_name).invoke({})
         except asyncio.CancelledError:
             raise
+        except ActionTimeoutError as e:
+            logger.warning("scheduled run: %s (%s); its schedule goes on", e, job.schedule.describe())
         except Exception:
             logger.exception(
                 "scheduled action %r failed (%s); its schedule goes on", job.action_name, job.schedule.describe()

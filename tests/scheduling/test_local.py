@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -214,3 +215,31 @@ async def test_schedulers_of_different_projects_both_run(clock: FakeClock, tmp_p
     )
     async with one, two:
         assert one.active and two.active
+
+
+async def test_a_run_past_its_timeout_is_logged_and_the_schedule_goes_on(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    starts: list[float] = []
+    cancelled = asyncio.Event()
+
+    @action(triggers=(FixedRateTrigger(1),), timeout=0.05)
+    async def hangs() -> None:
+        starts.append(clock.monotonic())
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with caplog.at_level(logging.WARNING, logger="servey_faas.scheduling"):
+        async with LocalScheduler(make_app(hangs), clock=clock):
+            await clock.advance(1.0)
+            await asyncio.wait_for(cancelled.wait(), 30)  # the timeout passes in real time
+            await asyncio.sleep(0)
+            await clock.advance(1.0)  # not skipped: the previous run has ended
+    assert starts == [1.0, 2.0]
+    assert (
+        "scheduled run: action 'hangs' did not finish within its timeout of 0.05 s (every 1s); its schedule goes on"
+        in [r.getMessage() for r in caplog.records]
+    )
