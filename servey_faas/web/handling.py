@@ -74,12 +74,16 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+#: One encoder for every reply: ``json.dumps`` with these options builds a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
 def render_json(content: Any) -> bytes:
     """Compact UTF-8 JSON (RFC 8259: no NaN or Infinity).
 
     :raises ValueError: for NaN or infinite floats. :raises TypeError: for values JSON cannot hold.
     """
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODE(content).encode("utf-8")
 
 
 def error_reply(status: int, error: str, message: str, headers: Mapping[str, str] | None = None) -> Reply:

@@ -11,6 +11,7 @@ import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,31 +64,32 @@ class ActionEndpoint:
 
     async def handle(self, request: Request) -> Response:
         handler, bodies = self._handler, self._bodies
-        headers = request.headers
+        scope = request.scope
+        authorization, content_type = _read_headers(scope["headers"])
         body = b""
         if handler.reads_body:
             read = await bodies.read(request)
             if read is None:
                 return to_response(too_large_reply(bodies.limits.max_body_bytes))
             body = read
-        big = bodies.is_big(len(body) + len(request.scope["query_string"]))
-        load = functools.partial(
-            handler.load,
-            headers.get("authorization"),
-            request.query_params.multi_items(),
-            request.path_params,
-            body,
-            headers.get("content-type"),
-        )
-        loaded = await bodies.off_loop(load) if big else load()
+        query = scope["query_string"]
+        big = bodies.is_big(len(body) + len(query))
+        # the query as Starlette's request.query_params reads it, without building a QueryParams
+        args = (authorization, parse_qsl(query.decode("latin-1"), keep_blank_values=True), request.path_params)
+        if big:
+            loaded = await bodies.off_loop(functools.partial(handler.load, *args, body, content_type))
+        else:
+            loaded = handler.load(*args, body, content_type)
         if isinstance(loaded, Reply):
             return to_response(loaded)
         watch = _DisconnectWatch(request.receive) if self._watch_disconnect else None
         try:
             result = await handler.invoker.call(loaded)
-            if_none_match = ", ".join(headers.getlist("if-none-match")) if handler.uses_etag else None
-            reply = functools.partial(handler.reply, result, if_none_match)  # rendering may fail too (NaN)
-            answer = await bodies.off_loop(reply) if big else reply()
+            if_none_match = ", ".join(request.headers.getlist("if-none-match")) if handler.uses_etag else None
+            if big:  # rendering may fail too (NaN)
+                answer = await bodies.off_loop(functools.partial(handler.reply, result, if_none_match))
+            else:
+                answer = handler.reply(result, if_none_match)
         except asyncio.CancelledError:
             # Not the timeout's (that is an ActionTimeoutError, a 504): the disconnect watch's, or
             # the server's, which cancels a request when it stops before the action has returned
@@ -107,6 +109,18 @@ class ActionEndpoint:
             if watch is not None:
                 watch.stop()
         return to_response(answer)
+
+
+def _read_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The ``Authorization`` and ``Content-Type`` headers (the first of each, as Starlette's
+    ``Headers.get``) from the ASGI scope's header list, without building a ``Headers`` object."""
+    authorization = content_type = None
+    for name, value in raw:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+    return authorization, content_type
 
 
 class _DisconnectWatch:
