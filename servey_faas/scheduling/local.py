@@ -249,16 +249,24 @@ class LocalSchedules(contextlib.AbstractAsyncContextManager[None]):
         logger.info("took over the schedules (lock %s)", lock.path)
         await scheduler.start()
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def stop(self) -> None:
+        """Stop firing: no new run starts, runs in progress are cancelled (see
+        :meth:`LocalScheduler.stop`) and a standby process stops waiting for the lock. The lock is
+        kept until exit, so that no other process takes the schedules over meanwhile. The dev
+        server calls this as soon as it is told to stop, before it drains requests; exit calls it
+        too (idempotent)."""
         holder, self._holder = self._holder, None
         if holder is not None:
             holder.cancel()
             await asyncio.gather(holder, return_exceptions=True)
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
-            if self.scheduler is not None:
-                await self.scheduler.stop()
+            await self.stop()
         finally:
             if self.lock is not None:
                 self.lock.release()
