@@ -31,6 +31,15 @@ class Server:
     # (bench/graphql.py would hide graphql-core)
     factory: str
     url: str
+    pid: int = 0
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far (Linux ``/proc``; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 @contextlib.contextmanager
@@ -44,7 +53,7 @@ def start_server(name: str, factory: str, options: Sequence[str], cpu: str) -> I
         command = ["taskset", "-c", cpu, *command]
     process = subprocess.Popen(command, cwd=REPO_ROOT)
     try:
-        server = Server(name, factory, f"http://127.0.0.1:{port}")
+        server = Server(name, factory, f"http://127.0.0.1:{port}", process.pid)  # taskset execs: same pid
         wait_ready(server, process)
         yield server
     finally:
@@ -66,9 +75,9 @@ def run_wrk(
     connections: int,
     cpu: str,
     script: Path | None = None,
-) -> float:
-    """Requests per second wrk measured against ``server.url + path`` over ``seconds`` seconds
-    (with the Lua ``script`` when given, e.g. to POST).
+) -> Load:
+    """What wrk measured against ``server.url + path`` over ``seconds`` seconds (with the Lua
+    ``script`` when given, e.g. to POST), and the server's CPU time per request meanwhile.
 
     :raises BenchError: when wrk fails or saw socket errors or non-2xx answers.
     """
@@ -78,16 +87,29 @@ def run_wrk(
     command.append(server.url + path)
     if cpu:
         command = ["taskset", "-c", cpu, *command]
+    cpu_before = server.cpu_seconds()
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    cpu_used = server.cpu_seconds() - cpu_before
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     for problem in ("Socket errors", "Non-2xx or 3xx responses"):
         if problem in done.stdout:
             raise BenchError(f"wrk against {server.name}: {problem}:\n{done.stdout}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    if match is None:
+    count = re.search(r"(\d+) requests in", done.stdout)
+    if match is None or count is None:
         raise BenchError(f"cannot read Requests/sec in wrk's output:\n{done.stdout}")
-    return float(match.group(1))
+    return Load(float(match.group(1)), cpu_used / max(int(count.group(1)), 1) * 1e6)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: requests per second, and the server's CPU time per request in µs. The second
+    does not depend on what else the machine runs meanwhile: on a shared machine it tells the
+    servers' own costs apart where req/s are noisy."""
+
+    rps: float
+    cpu_us: float
 
 
 def free_port() -> int:
@@ -117,8 +139,9 @@ LOG_OPTIONS = ("--log-level", "warning", "--no-access-log")
 @dataclass(frozen=True)
 class Comparison:
     """One benchmark: ``subject`` against ``baseline`` (each ``(name, uvicorn factory)``) on
-    ``path``, held to ``target`` (subject/baseline req/s). ``check`` verifies a server's answer;
-    ``request`` describes the request in the output; ``script`` is an optional wrk Lua file."""
+    ``path``, held to ``target`` (subject/baseline req/s); the subject must also be ahead of each
+    of ``rivals`` (subject/rival req/s > 1). ``check`` verifies a server's answer; ``request``
+    describes the request in the output."""
 
     subject: tuple[str, str]
     baseline: tuple[str, str]
@@ -126,11 +149,17 @@ class Comparison:
     request: str
     target: float
     check: Callable[[Server], None]
+    rivals: tuple[tuple[str, str], ...] = ()
 
 
-def parse_arguments(doc: str | None, argv: list[str] | None) -> argparse.Namespace:
-    """The options every wrk benchmark takes (rounds, duration, warm-up, wrk and uvicorn settings)."""
+def parse_arguments(
+    doc: str | None, argv: list[str] | None, extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
+    """The options every wrk benchmark takes (rounds, duration, warm-up, wrk and uvicorn settings),
+    plus those ``extra`` adds to the parser."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per server (default 5)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per round (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load per server first (default 3)")
@@ -143,9 +172,9 @@ def parse_arguments(doc: str | None, argv: list[str] | None) -> argparse.Namespa
 
 
 def compare(bench: Comparison, args: argparse.Namespace, script: Path | None = None) -> int:
-    """Run ``bench``: both servers, a warm-up each, then interleaved rounds (A B, B A, ...); print
-    req/s per round, the medians and the ratio. Returns 0 when the target is met, 1 when not, 2
-    when the benchmark cannot run (the error is printed)."""
+    """Run ``bench``: every server, a warm-up each, then interleaved rounds (A B, B A, ...; A B C,
+    B C A, ... with rivals); print req/s per round, the medians and the ratios. Returns 0 when
+    every target is met, 1 when not, 2 when the benchmark cannot run (the error is printed)."""
     try:
         return _compare(bench, args, script)
     except BenchError as e:
@@ -169,35 +198,45 @@ def _compare(bench: Comparison, args: argparse.Namespace, script: Path | None) -
     print(f"CPU pinning: server on CPU {server_cpu}, wrk on CPU {load_cpu}" if pin else "CPU pinning: off")
     print(bench.request)
 
-    def load(server: Server, seconds: int) -> float:
+    def load(server: Server, seconds: int) -> Load:
         return run_wrk(
             wrk, server, bench.path, seconds=seconds, threads=args.threads, connections=args.connections,
             cpu=load_cpu, script=script,
         )  # fmt: skip
 
-    (subject, _), (baseline, _) = bench.subject, bench.baseline
+    named = [bench.subject, bench.baseline, *bench.rivals]
+    subject, baseline = named[0][0], named[1][0]
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(start_server(name, factory, uvicorn_options, server_cpu))
-            for name, factory in (bench.subject, bench.baseline)
+            stack.enter_context(start_server(name, factory, uvicorn_options, server_cpu)) for name, factory in named
         ]
         for server in servers:
             bench.check(server)
             load(server, args.warmup)
-        results: dict[str, list[float]] = {s.name: [] for s in servers}
+        results: dict[str, list[Load]] = {s.name: [] for s in servers}
         for i in range(args.rounds):
+            # interleaved: each round starts with another server (A B C, B C A, C A B, ...), so that
+            # no server is always measured first or last
             line = []
-            for server in servers if i % 2 == 0 else servers[::-1]:
-                rps = load(server, args.duration)
-                results[server.name].append(rps)
-                line.append(f"{server.name} {rps:9.1f} req/s")
-            round_ratio = results[subject][-1] / results[baseline][-1]
-            print(f"round {i + 1}: " + ", ".join(line) + f"  (servey/plain {round_ratio:.2f})")
-    width = max(len(subject), len(baseline)) + 1
-    medians = {name: statistics.median(results[name]) for name in (subject, baseline)}
+            for server in servers[i % len(servers) :] + servers[: i % len(servers)]:
+                measured = load(server, args.duration)
+                results[server.name].append(measured)
+                line.append(f"{server.name} {measured.rps:8.1f} req/s {measured.cpu_us:5.1f} µs")
+            round_ratio = results[subject][-1].rps / results[baseline][-1].rps
+            print(f"round {i + 1}: " + ", ".join(line) + f"  ({subject}/{baseline} {round_ratio:.2f})")
+    width = max(len(name) for name, _ in named) + 1
+    medians = {name: statistics.median(r.rps for r in results[name]) for name, _ in named}
+    cpu = {name: statistics.median(r.cpu_us for r in results[name]) for name, _ in named}
     for name, rps in medians.items():
-        print(f"median {name + ':':<{width}} {rps:9.1f} req/s")
+        print(f"median {name + ':':<{width}} {rps:9.1f} req/s, {cpu[name]:6.1f} µs of server CPU per request")
+    if all(cpu.values()):
+        costs = ", ".join(f"{subject}/{name} {cpu[name] / cpu[subject]:.2f}x" for name, _ in named[1:])
+        print(f"throughput from CPU per request (what an idle machine would give): {costs}")
     ratio = medians[subject] / medians[baseline]
-    verdict = "OK" if ratio >= bench.target else "BELOW TARGET"
-    print(f"ratio servey/plain: {ratio:.2f}x (target >= {bench.target}x): {verdict}")
-    return 0 if ratio >= bench.target else 1
+    ok = ratio >= bench.target
+    print(f"ratio {subject}/{baseline}: {ratio:.2f}x (target >= {bench.target}x): {'OK' if ok else 'BELOW TARGET'}")
+    for rival, _ in bench.rivals:
+        ahead = medians[subject] / medians[rival]
+        print(f"ratio {subject}/{rival}: {ahead:.2f}x (target > 1x): {'OK' if ahead > 1 else 'BEHIND'}")
+        ok = ok and ahead > 1
+    return 0 if ok else 1

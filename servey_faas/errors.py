@@ -21,6 +21,7 @@ them and nothing else::
      │        GatewayConnectionError → GatewayTimeoutError; OAuthError
      └── InvocationError           an action or a deployed function failed while running
           ├── BadGatewayError         a deployed function could not be reached (HTTP 502)
+          ├── ActionTimeoutError      an action ran past its timeout (HTTP 504)
           └── (servey_faas.faas) FunctionError
 """
 
@@ -121,3 +122,13 @@ class BadGatewayError(InvocationError):
     """A deployed function could not be reached through the OpenFaaS gateway (unreachable, timed
     out, or the platform in front of the function failed): HTTP 502 from the API router, with a
     message naming the gateway URL and the function."""
+
+
+class ActionTimeoutError(InvocationError):
+    """An action did not return within its ``timeout`` (HTTP 504, as the OpenFaaS watchdog answers
+    past ``exec_timeout``). ``action_name`` names it; ``timeout`` is in seconds."""
+
+    def __init__(self, action_name: str, timeout: float) -> None:
+        self.action_name = action_name
+        self.timeout = timeout
+        super().__init__(f"action {action_name!r} did not finish within its timeout of {timeout:g} s")

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from servey_faas._threads import WorkerThreads
+from servey_faas._timers import loop_timers
 from servey_faas.access_control import ALLOW_ALL, ALLOW_NONE
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
-from servey_faas.errors import ActionDefinitionError, FieldError, UnauthorizedError, ValidationError
+from servey_faas.errors import (
+    ActionDefinitionError,
+    ActionTimeoutError,
+    FieldError,
+    UnauthorizedError,
+    ValidationError,
+)
 from servey_faas.schemas import TypeCodec, normalize_type
 from servey_faas.types import JSON
 
@@ -47,7 +54,7 @@ class ActionInvoker:
     """Calls one action with JSON params and returns its JSON result. Build once per app.
 
     Sync actions run on ``threads`` (one :class:`~servey_faas._threads.WorkerThreads` shared by
-    the app's invokers, see :func:`build_invokers`), or on anyio's worker threads without it.
+    the app's invokers, see :func:`build_invokers`), or on a pool of the invoker's own.
 
     ``schemas``, when given, is a :attr:`schema_document` written earlier (``--run=build`` writes
     it into each function's build context): ``{"params": <params schema>, "result": <result
@@ -73,7 +80,10 @@ class ActionInvoker:
     ) -> None:
         self.action = action
         self.codec = codec
-        self._threads = threads
+        #: The worker threads sync calls run on (``threads``, else a pool of this invoker's own).
+        self.threads = threads if threads is not None else WorkerThreads()
+        self._timeout = action.timeout
+        self._label = f"action {action.name!r}"
         fn = action.fn
         try:
             hints = typing.get_type_hints(fn)
@@ -118,6 +128,8 @@ class ActionInvoker:
             "additionalProperties": False,
         }
         self._validator = codec.validator(self.params_schema)
+        self._plain_types = _plain_types(self.params)
+        self._required = frozenset(p.name for p in self.params if p.required)
         self._loaders: dict[str, Callable[[Any], Any]] = {p.name: self._loader(p.type) for p in self.params}
         self._dump: Callable[[Any], JSON] = self._dumper(self.result_type)
         self._is_async = action.is_async
@@ -166,38 +178,77 @@ class ActionInvoker:
         return kwargs
 
     def _unmarshal(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        errors = list(self._validator.iter_errors(params))
-        if errors:
-            raise ValidationError([e for err in errors for e in _field_errors(err)])
+        if not self._surely_valid(params):
+            errors = list(self._validator.iter_errors(params))
+            if errors:
+                raise ValidationError([e for err in errors for e in _field_errors(err)])
         loaders = self._loaders
         return {name: loaders[name](value) for name, value in params.items()}
+
+    def _surely_valid(self, params: Mapping[str, Any]) -> bool:
+        """True when ``params`` are valid without asking the validator: every param is a plain
+        string, integer, number or boolean (see :func:`_plain_types`), the required ones are given,
+        no other key is, and each value has its exact JSON type. False means "ask the validator",
+        which also reports the errors (validating costs ~6 µs, this check well under one)."""
+        plain = self._plain_types
+        if plain is None or not self._required <= params.keys():
+            return False
+        for name, value in params.items():
+            types_ = plain.get(name)
+            if types_ is None or type(value) not in types_:
+                return False
+        return True
 
     def dump_result(self, result: Any) -> JSON:
         """The JSON form of a return value of the action."""
         return self._dump(result)
 
     async def invoke(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
-        """Run the action with JSON ``params``; sync functions run in a worker thread so the event
-        loop never waits on them.
+        """Run the action with JSON ``params``, as :meth:`call` does (sync functions on a worker
+        thread, within the action's timeout).
 
-        :raises ValidationError: for invalid params. Exceptions raised by the action propagate.
+        :raises ValidationError: for invalid params. :raises ActionTimeoutError: past the timeout.
+            Exceptions raised by the action propagate.
         """
         kwargs = self.load_params(params, authorization)
         return self._dump(await self.call(kwargs))
 
     async def call(self, kwargs: Mapping[str, Any]) -> Any:
-        """Call the function with already-loaded ``kwargs`` (async awaited, sync in a thread)."""
-        if self._is_async:
-            return await self.action.fn(**kwargs)
-        call = functools.partial(self.action.fn, **kwargs)
-        if self._threads is not None:
-            return await self._threads.run(call)
-        from anyio import to_thread
+        """Call the function with already-loaded ``kwargs`` (async awaited, sync on a worker thread),
+        within the action's ``timeout``.
 
-        return await to_thread.run_sync(call)
+        Past the timeout an async action is cancelled (``CancelledError`` is raised inside it) and
+        a sync action's call is left to finish on its thread, its result dropped (see
+        :class:`~servey_faas._threads.WorkerThreads`). Cancelling the awaiting task does the same.
+
+        :raises ActionTimeoutError: when the timeout passes first. Exceptions raised by the action
+            propagate.
+        """
+        import asyncio  # already imported by the running loop: a dict lookup
+
+        task = asyncio.current_task()
+        assert task is not None, "ActionInvoker.call runs in an asyncio task"
+        cancelling = task.cancelling()
+        timer = loop_timers(task.get_loop()).call_later(self._timeout, task.cancel)
+        taken_back = False
+        try:
+            if self._is_async:
+                return await self.action.fn(**kwargs)
+            return await self.threads.run(functools.partial(self.action.fn, **kwargs), self._label)
+        except asyncio.CancelledError:
+            if timer.fired:
+                taken_back = True
+                if task.uncancel() <= cancelling:  # no other cancel is pending: the timeout's own
+                    raise ActionTimeoutError(self.name, self._timeout) from None
+            raise
+        finally:
+            timer.cancel()
+            if timer.fired and not taken_back:
+                task.uncancel()  # the action caught the timeout's cancel: take it back all the same
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
-        """Like :meth:`invoke`, from synchronous code (async actions run on a new event loop)."""
+        """Like :meth:`invoke`, from synchronous code, in the calling thread (async actions run on a
+        new event loop); no timeout is enforced."""
         kwargs = self.load_params(params, authorization)
         if self._is_async:
             import asyncio
@@ -344,6 +395,30 @@ def _names(names: set[str]) -> str:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+#: Keys of a param schema that accept or refuse nothing (annotations and the default).
+_ANNOTATIONS = frozenset({"type", "default", "description", "title", "examples"})
+#: The Python types of JSON values each plain schema type surely accepts (bool is no integer in
+#: JSON Schema; a float such as 2.0, which "integer" accepts too, is left to the validator).
+_EXACT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _plain_types(params: Iterable[Parameter]) -> dict[str, tuple[type, ...]] | None:
+    """The exact types each param accepts, by name, when every param's schema is only a JSON type
+    among string, integer, number and boolean (plus annotations); else None."""
+    plain: dict[str, tuple[type, ...]] = {}
+    for p in params:
+        kind = p.schema.get("type")
+        if not isinstance(kind, str) or kind not in _EXACT_TYPES or not p.schema.keys() <= _ANNOTATIONS:
+            return None
+        plain[p.name] = _EXACT_TYPES[kind]
+    return plain
 
 
 def _load_int(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ from servey_faas.errors import ConfigurationError
 DEFAULT_ACTION_PATH = "actions"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+#: Seconds the dev server lets requests in flight finish once told to stop (SIGTERM, SIGINT).
+DEFAULT_SHUTDOWN_GRACE = 10.0
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
@@ -27,12 +30,16 @@ class Settings:
 
     ``debug_authenticator`` (``SERVEY_DEBUG_AUTHENTICATOR=1``; off by default) serves ``POST
     /debug/token``, which signs a token for any subject and scopes: development only.
+
+    ``server_shutdown_grace`` (``SERVER_SHUTDOWN_GRACE``, seconds, default 10) is how long the dev
+    server lets requests in flight finish once told to stop (uvicorn's ``timeout_graceful_shutdown``).
     """
 
     project_dir: Path = Path(".")
     action_path: str = DEFAULT_ACTION_PATH
     server_host: str = DEFAULT_HOST
     server_port: int = DEFAULT_PORT
+    server_shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     function_prefix: str = ""
     jwt: JwtSettings = field(default_factory=JwtSettings)
     celery: CelerySettings = field(default_factory=lambda: CelerySettings())
@@ -43,7 +50,7 @@ class Settings:
     def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
         """Read the settings from ``environ`` (default ``os.environ``) and ``project_dir``'s pyproject.
 
-        :raises ConfigurationError: for an unreadable ``pyproject.toml``, a bad port or a bad limit.
+        :raises ConfigurationError: for an unreadable ``pyproject.toml``, a bad port, limit or grace.
         """
         env = os.environ if environ is None else environ
         root = Path.cwd() if project_dir is None else project_dir
@@ -60,12 +67,27 @@ class Settings:
             action_path=env.get("SERVEY_ACTION_PATH") or str(tool.get("actions") or DEFAULT_ACTION_PATH),
             server_host=env.get("SERVER_HOST") or DEFAULT_HOST,
             server_port=port,
+            server_shutdown_grace=shutdown_grace(env.get("SERVER_SHUTDOWN_GRACE") or str(DEFAULT_SHUTDOWN_GRACE)),
             function_prefix=str(tool.get("function_prefix") or ""),
             jwt=JwtSettings.from_environ(env),
             celery=CelerySettings.load(env),
             debug_authenticator=env.get("SERVEY_DEBUG_AUTHENTICATOR", "").strip().lower() in _TRUE_WORDS,
             limits=LimitSettings.load(env),
         )
+
+
+def shutdown_grace(text: str) -> float:
+    """``SERVER_SHUTDOWN_GRACE`` (or ``--shutdown-grace``) as seconds: a finite number >= 0.
+
+    :raises ConfigurationError: naming the value otherwise.
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ConfigurationError(f"SERVER_SHUTDOWN_GRACE must be seconds >= 0, not {text!r}")
+    return seconds
 
 
 def _read_tool_table(path: Path) -> Mapping[str, Any]:

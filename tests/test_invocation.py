@@ -21,7 +21,7 @@ import pytest
 from servey_faas import Authorization, Example, action, get_action
 from servey_faas.action import Action
 from servey_faas.discovery import find_actions
-from servey_faas.errors import ActionDefinitionError, FieldError, ValidationError
+from servey_faas.errors import ActionDefinitionError, ActionTimeoutError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker, build_invokers
 from servey_faas.schemas import TypeCodec
 
@@ -375,6 +375,134 @@ async def test_invalid_params_never_call_the_action(codec: TypeCodec) -> None:
     with pytest.raises(ValidationError):
         await invoker_of(count, codec).invoke({"n": "x"})
     assert calls == []
+
+
+# --- timeouts --------------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[..., Any], codec: TypeCodec, timeout: float) -> ActionInvoker:
+    found = get_action(action(timeout=timeout)(fn))
+    assert found is not None
+    return ActionInvoker(found, codec)
+
+
+@pytest.mark.anyio
+async def test_an_async_action_past_its_timeout_is_cancelled(codec: TypeCodec) -> None:
+    seen: list[str] = []
+
+    async def forever() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return "never"
+
+    with pytest.raises(ActionTimeoutError, match=r"action 'forever' did not finish within its timeout of 0\.05 s"):
+        await timed(forever, codec, 0.05).invoke({})
+    assert seen == ["cancelled"]
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # the timeout's own cancel was taken back
+
+
+@pytest.mark.anyio
+async def test_a_sync_action_past_its_timeout_is_left_to_finish(codec: TypeCodec) -> None:
+    release, finished = threading.Event(), threading.Event()
+
+    def stuck() -> str:
+        assert release.wait(30)
+        finished.set()
+        return "late"
+
+    invoker = timed(stuck, codec, 0.05)
+    with pytest.raises(ActionTimeoutError, match="'stuck'"):
+        await invoker.invoke({})
+    assert invoker.threads.abandoned == 1
+    release.set()
+    assert await asyncio.to_thread(finished.wait, 30)
+
+
+@pytest.mark.anyio
+async def test_an_action_that_swallows_the_timeout_returns_and_the_cancel_is_taken_back(codec: TypeCodec) -> None:
+    async def stubborn() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        return "anyway"
+
+    assert await timed(stubborn, codec, 0.05).invoke({}) == "anyway"
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancel_from_outside_stays_a_cancel(codec: TypeCodec) -> None:
+    started = asyncio.Event()
+
+    async def forever() -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    call = asyncio.ensure_future(timed(forever, codec, 30).invoke({}))
+    await started.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+@pytest.mark.anyio
+async def test_an_action_s_own_timeout_error_is_not_a_timeout_of_the_action(codec: TypeCodec) -> None:
+    async def times_out_inside() -> str:
+        await asyncio.wait_for(asyncio.Event().wait(), 0.01)
+        return "never"
+
+    with pytest.raises(TimeoutError) as raised:
+        await timed(times_out_inside, codec, 30).invoke({})
+    assert not isinstance(raised.value, ActionTimeoutError)
+
+
+# --- validation without the validator for plain params --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"s": "x", "i": 1, "f": 1.5, "b": True}, {"s": "", "i": -(10**30), "f": 2, "b": False, "o": "y"}],
+)
+def test_plain_params_of_their_exact_types_are_valid_at_once(codec: TypeCodec, params: dict[str, Any]) -> None:
+    def plain(s: str, i: int, f: float, b: bool, o: str = "z") -> str:
+        return f"{s}{i}{f}{b}{o}"
+
+    invoker = invoker_of(plain, codec)
+    assert invoker._surely_valid(params)
+    assert list(invoker._validator.iter_errors(params)) == []  # what the validator says too
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"i": 1, "f": 1.5, "b": True},  # s missing
+        {"s": "x", "i": 1, "f": 1.5, "b": True, "extra": 1},
+        {"s": "x", "i": True, "f": 1.5, "b": True},  # a bool is no integer
+        {"s": "x", "i": 2.0, "f": 1.5, "b": True},  # valid (2.0 is an integer), left to the validator
+        {"s": None, "i": 1, "f": 1.5, "b": True},
+        {"s": "x", "i": 1, "f": "1.5", "b": True},
+    ],
+)
+def test_anything_else_is_left_to_the_validator(codec: TypeCodec, params: dict[str, Any]) -> None:
+    def plain(s: str, i: int, f: float, b: bool) -> str:
+        return f"{s}{i}{f}{b}"
+
+    assert not invoker_of(plain, codec)._surely_valid(params)
+
+
+def test_params_with_constraints_always_go_to_the_validator(codec: TypeCodec, placer: ActionInvoker) -> None:
+    def pick(size: Size, day: datetime.date) -> str:
+        return f"{size}{day}"
+
+    assert not invoker_of(pick, codec)._surely_valid({"size": "SMALL", "day": "2026-01-01"})
+    assert not placer._surely_valid({})
 
 
 # --- definition errors --------------------------------------------------------------------------

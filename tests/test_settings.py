@@ -77,6 +77,18 @@ def test_server_port_must_be_in_range(tmp_path: Path, port: str) -> None:
         Settings.load(environ={"SERVER_PORT": port}, project_dir=tmp_path)
 
 
+@pytest.mark.parametrize(("text", "seconds"), [(None, 10.0), ("", 10.0), ("0", 0.0), ("2.5", 2.5), ("30", 30.0)])
+def test_server_shutdown_grace(tmp_path: Path, text: str | None, seconds: float) -> None:
+    environ = {} if text is None else {"SERVER_SHUTDOWN_GRACE": text}
+    assert Settings.load(environ=environ, project_dir=tmp_path).server_shutdown_grace == seconds
+
+
+@pytest.mark.parametrize("text", ["-1", "soon", "inf", "nan", "1e400"])
+def test_server_shutdown_grace_must_be_finite_seconds(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"SERVER_SHUTDOWN_GRACE must be seconds >= 0, not '{text}'"):
+        Settings.load(environ={"SERVER_SHUTDOWN_GRACE": text}, project_dir=tmp_path)
+
+
 def test_malformed_pyproject_is_a_configuration_error(tmp_path: Path) -> None:
     _pyproject(tmp_path, "[tool.servey_faas\nactions = \n")
     with pytest.raises(ConfigurationError, match=r"cannot read .*pyproject\.toml"):

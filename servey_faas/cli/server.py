@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from servey_faas.cli._shared import CliError, RunCommand, ensure_port_free, load_app
-from servey_faas.settings import Settings
+from servey_faas.errors import ConfigurationError
+from servey_faas.settings import Settings, shutdown_grace
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -57,6 +58,7 @@ def create_web_app() -> Starlette:
     environment=(
         ("SERVER_HOST", "Interface to listen on (default 127.0.0.1; --host wins)."),
         ("SERVER_PORT", "Port to listen on (default 8000; --port wins)."),
+        ("SERVER_SHUTDOWN_GRACE", "Seconds requests may take to finish once told to stop (default 10)."),
         ("JWT_SECRET_KEY[_FILE]", "HS256 secret (>= 32 bytes) verifying end users' bearer tokens (or its file)."),
         ("JWT_PUBLIC_KEY[_FILE]", "PEM public key or certificate (RS256/ES256/EdDSA) instead of a secret."),
         ("JWT_ALGORITHMS", "Comma-separated accepted algorithms (default: the one the key implies)."),
@@ -71,6 +73,13 @@ def create_web_app() -> Starlette:
     type=click.IntRange(0, 65535),
     metavar="PORT",
     help="Port to listen on; 0 picks a free one.  [default: SERVER_PORT, else 8000]",
+)
+@click.option(
+    "--shutdown-grace",
+    callback=lambda _ctx, _param, value: None if value is None else _grace(value),
+    metavar="SECONDS",
+    help="Seconds requests in flight may take to finish on SIGTERM/SIGINT (schedules stop at once; "
+    "a second signal stops at once).  [default: SERVER_SHUTDOWN_GRACE, else 10]",
 )
 @click.option("--reload", is_flag=True, help="Restart the server when a file in the current folder changes.")
 @click.option(
@@ -87,7 +96,14 @@ def create_web_app() -> Starlette:
     help="Generate a fresh HS256 key for this run only, print it, and verify bearer tokens with it "
     "(development: protected actions need a key). Refused when a JWT key is already configured.",
 )
-def server(host: str | None, port: int | None, reload: bool, log_level: str, generate_jwt_key: bool) -> None:
+def server(
+    host: str | None,
+    port: int | None,
+    shutdown_grace: float | None,
+    reload: bool,
+    log_level: str,
+    generate_jwt_key: bool,
+) -> None:
     """Serve the app's web actions for development on uvicorn: GET /actions/<name>?..., the
     OpenAPI document at /openapi.json and its docs page at /docs.
 
@@ -98,6 +114,9 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str, gen
     Actions with an access control need a JWT key (JWT_SECRET_KEY or a public key): without one
     the server refuses to start. --generate-jwt-key makes a key for one run and prints it; it is
     never made silently.
+
+    On SIGTERM or SIGINT the schedules stop first, requests in flight get the shutdown grace to
+    finish, then the server exits (a second signal: at once).
 
     This is a development server: it listens on 127.0.0.1 unless told otherwise.
     """
@@ -127,17 +146,20 @@ def server(host: str | None, port: int | None, reload: bool, log_level: str, gen
             f"WARNING:  --host {host or '(empty)'} listens on every interface: other machines can call these actions",
             err=True,
         )
-    import uvicorn
+    from servey_faas.cli import _dev_server
 
     log_config = logging_config(LOG_LEVELS[log_level])
+    grace = settings.server_shutdown_grace if shutdown_grace is None else shutdown_grace
     if reload:
         reload_dir = str(settings.project_dir.resolve())
-        uvicorn.run(
+        _dev_server.run(
             APP_FACTORY, factory=True, reload=True, reload_dirs=[reload_dir], host=host, port=port, log_level=log_level,
-            log_config=log_config,
+            log_config=log_config, timeout_graceful_shutdown=grace,
         )  # fmt: skip
     else:
-        uvicorn.run(web_app, host=host, port=port, log_level=log_level, log_config=log_config)
+        _dev_server.run(
+            web_app, host=host, port=port, log_level=log_level, log_config=log_config, timeout_graceful_shutdown=grace
+        )
 
 
 def logging_config(level: int) -> dict[str, Any]:
@@ -149,6 +171,13 @@ def logging_config(level: int) -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["servey_faas"] = {"handlers": ["default"], "level": level, "propagate": False}
     return config
+
+
+def _grace(text: str) -> float:
+    try:
+        return shutdown_grace(text)
+    except ConfigurationError as e:
+        raise click.BadParameter(f"must be seconds >= 0, not {text!r}") from e
 
 
 def _with_generated_jwt_key(environ: Mapping[str, str]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from servey_faas.cron import CronSchedule, FixedRateSchedule
+from servey_faas.errors import ActionTimeoutError
 from servey_faas.scheduling.lock import ProjectLock
 from servey_faas.scheduling.schedules import ScheduledAction, scheduled_actions
 from servey_faas.scheduling.settings import CelerySettings
@@ -103,12 +104,11 @@ class LocalScheduler:
         """Start one asyncio task per job on the running loop (no-op when already running)."""
         if self._loops:
             return
-        if any(not self.app.actions[job.action_name].is_async for job in self.jobs):
-            # The first use of the worker-thread pool imports and starts it (~15 ms): pay that
-            # now, not as the first fire's lateness.
-            from anyio import to_thread
-
-            await to_thread.run_sync(_noop)
+        sync_job = next((job for job in self.jobs if not self.app.actions[job.action_name].is_async), None)
+        if sync_job is not None:
+            # The first use of the worker-thread pool starts a thread: pay that now, not as the
+            # first fire's lateness.
+            await self.app.invoker(sync_job.action_name).threads.run(_noop)
         self.started_at = self.clock.monotonic()
         for job in self.jobs:
             self._loops.append(asyncio.create_task(self._loop(job), name=f"servey-schedule-{job.key}"))
@@ -183,6 +183,8 @@ class LocalScheduler:
             await self.app.invoker(job.action_name).invoke({})
         except asyncio.CancelledError:
             raise
+        except ActionTimeoutError as e:
+            logger.warning("scheduled run: %s (%s); its schedule goes on", e, job.schedule.describe())
         except Exception:
             logger.exception(
                 "scheduled action %r failed (%s); its schedule goes on", job.action_name, job.schedule.describe()
@@ -248,16 +250,24 @@ class LocalSchedules(contextlib.AbstractAsyncContextManager[None]):
         logger.info("took over the schedules (lock %s)", lock.path)
         await scheduler.start()
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def stop(self) -> None:
+        """Stop firing: no new run starts, runs in progress are cancelled (see
+        :meth:`LocalScheduler.stop`) and a standby process stops waiting for the lock. The lock is
+        kept until exit, so that no other process takes the schedules over meanwhile. The dev
+        server calls this as soon as it is told to stop, before it drains requests; exit calls it
+        too (idempotent)."""
         holder, self._holder = self._holder, None
         if holder is not None:
             holder.cancel()
             await asyncio.gather(holder, return_exceptions=True)
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
-            if self.scheduler is not None:
-                await self.scheduler.stop()
+            await self.stop()
         finally:
             if self.lock is not None:
                 self.lock.release()

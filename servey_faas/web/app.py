@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,6 +16,9 @@ from servey_faas.app import ServeyApp
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.responses import error_response
 from servey_faas.web.rest import debug_token_routes, rest_routes
+
+if TYPE_CHECKING:
+    from servey_faas.scheduling.local import LocalSchedules
 
 _ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -37,7 +40,8 @@ def create_app(
     done off the event loop (see :mod:`servey_faas.web.bodies`).
     With ``schedules`` (the dev server), fixed-rate and cron actions run from application startup
     to shutdown — never at import — unless Celery owns them (``CELERY_BROKER``); on OpenFaaS the
-    router passes False: cron-connector owns the schedules there.
+    router passes False: cron-connector owns the schedules there. ``state.schedules`` holds them
+    (a :class:`~servey_faas.scheduling.local.LocalSchedules`, None without ``schedules``).
     """
     app = app or ServeyApp.load()
     from servey_faas.web.docs import docs_routes
@@ -52,11 +56,14 @@ def create_app(
         *extra_routes,
     ]
     lifespan = None
+    local: LocalSchedules | None = None
     if schedules:
         from servey_faas.scheduling.local import local_schedules
 
+        local = local_schedules(app, celery=app.settings.celery)
+
         def lifespan(_: Starlette) -> AbstractAsyncContextManager[None]:
-            return local_schedules(app, celery=app.settings.celery)
+            return local
 
     starlette = Starlette(
         debug=debug,
@@ -65,6 +72,7 @@ def create_app(
         lifespan=lifespan,
     )
     starlette.state.servey = app
+    starlette.state.schedules = local  # the dev server stops them first when told to stop
     return starlette
 
 

@@ -42,6 +42,7 @@ from servey_faas.cache_control import (
 )
 from servey_faas.errors import (
     ActionDefinitionError,
+    ActionTimeoutError,
     BadGatewayError,
     BadRequestError,
     FieldError,
@@ -73,12 +74,16 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+#: One encoder for every reply: ``json.dumps`` with these options builds a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
 def render_json(content: Any) -> bytes:
     """Compact UTF-8 JSON (RFC 8259: no NaN or Infinity).
 
     :raises ValueError: for NaN or infinite floats. :raises TypeError: for values JSON cannot hold.
     """
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODE(content).encode("utf-8")
 
 
 def error_reply(status: int, error: str, message: str, headers: Mapping[str, str] | None = None) -> Reply:
@@ -210,8 +215,8 @@ def web_routes(invokers: Mapping[str, ActionInvoker]) -> Iterator[WebRoute]:
 class RouteHandler:
     """One :class:`WebRoute`'s answers: request parts → access decision → params → kwargs
     (:meth:`load`); the action's result → JSON reply with caching headers or 304 (:meth:`reply`);
-    an action that raised → 500 (:meth:`failure`). Servers call the action in between with
-    ``invoker.call`` (async) or ``invoker.call_sync``.
+    an action that raised → 500, or 504 past its timeout (:meth:`failure`). Servers call the
+    action in between with ``invoker.call`` (async) or the function itself.
 
     ``verifier`` checks bearer tokens (None: no key is configured, every token is refused).
     ``limits`` bound the JSON nesting depth of params (the server reading the body enforces
@@ -302,10 +307,15 @@ class RouteHandler:
         block: the traceback is logged, never sent). Whatever the action raises, even a
         ValidationError of its own, is a server error: the client's params were valid. A
         :class:`~servey_faas.errors.BadGatewayError` (the API router could not reach the action's
-        function) is 502 ``bad_gateway`` with its message, which names the gateway."""
+        function) is 502 ``bad_gateway`` with its message, which names the gateway; an
+        :class:`~servey_faas.errors.ActionTimeoutError` (the action ran past its ``timeout``) is 504
+        ``gateway_timeout``, the status the OpenFaaS watchdog answers past ``exec_timeout``."""
         if isinstance(error, BadGatewayError):
             logger.warning("action %r on %s %s: %s", self.invoker.name, method, path, error)
             return error_reply(502, "bad_gateway", str(error))
+        if isinstance(error, ActionTimeoutError):
+            logger.warning("%s on %s %s", error, method, path)
+            return error_reply(504, "gateway_timeout", str(error))
         logger.exception("action %r failed on %s %s", self.invoker.name, method, path)
         return error_reply(500, "internal_error", "internal server error")
 

@@ -6,21 +6,25 @@ server).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive
 
+from servey_faas._timers import loop_timers
 from servey_faas.authentication import TokenSigner, TokenVerifier
 from servey_faas.errors import BadRequestError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.settings import LimitSettings, Settings
 from servey_faas.web.bodies import Bodies
-from servey_faas.web.handling import Reply, RouteHandler, WebRoute, too_large_reply, web_routes
+from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
 from servey_faas.web.params import parse_json_body
 from servey_faas.web.responses import JSONResponse, error_response, to_response, validation_error_response
 
@@ -30,12 +34,22 @@ logger = logging.getLogger("servey_faas.web")
 DEBUG_TOKEN_PATH = "/debug/token"  # noqa: S105 - a path, not a password
 #: Lifetime of a dev token when the request names none, in seconds.
 DEBUG_TOKEN_TTL = 3600
+#: Seconds an async action runs before its client's connection is watched for a disconnect.
+DISCONNECT_WATCH_AFTER = 0.25
+#: The answer to a request whose action was still running when the server stopped.
+_STOPPING = error_reply(503, "unavailable", "the server is stopping")
+#: What a call cancelled by its client's disconnect "answers": never sent (499, as nginx logs it).
+_GONE = error_reply(499, "client_closed_request", "the client closed the connection before the answer")
 
 
 class ActionEndpoint:
     """The Starlette endpoint of one :class:`~servey_faas.web.handling.WebRoute`: its
     :class:`~servey_faas.web.handling.RouteHandler` with the action awaited in between (sync
-    actions on the app's worker threads).
+    actions on the app's worker threads), within the action's ``timeout`` (past it: 504).
+
+    An async action still running :data:`DISCONNECT_WATCH_AFTER` seconds after it started is
+    cancelled as soon as its client disconnects (nobody is left to answer). A call the server
+    cancels as it stops (past its shutdown grace) is answered 503 ``unavailable``.
 
     ``verifier`` checks bearer tokens (None: no key is configured, every token is refused).
     ``bodies`` reads request bodies within the app's limits (a larger one is answered 413) and
@@ -46,36 +60,102 @@ class ActionEndpoint:
         self.route = route
         self._bodies = bodies
         self._handler = RouteHandler(route, verifier, bodies.limits)
+        self._watch_disconnect = route.invoker.action.is_async
 
     async def handle(self, request: Request) -> Response:
         handler, bodies = self._handler, self._bodies
-        headers = request.headers
+        scope = request.scope
+        authorization, content_type = _read_headers(scope["headers"])
         body = b""
         if handler.reads_body:
             read = await bodies.read(request)
             if read is None:
                 return to_response(too_large_reply(bodies.limits.max_body_bytes))
             body = read
-        big = bodies.is_big(len(body) + len(request.scope["query_string"]))
-        load = functools.partial(
-            handler.load,
-            headers.get("authorization"),
-            request.query_params.multi_items(),
-            request.path_params,
-            body,
-            headers.get("content-type"),
-        )
-        loaded = await bodies.off_loop(load) if big else load()
+        query = scope["query_string"]
+        big = bodies.is_big(len(body) + len(query))
+        # the query as Starlette's request.query_params reads it, without building a QueryParams
+        args = (authorization, parse_qsl(query.decode("latin-1"), keep_blank_values=True), request.path_params)
+        if big:
+            loaded = await bodies.off_loop(functools.partial(handler.load, *args, body, content_type))
+        else:
+            loaded = handler.load(*args, body, content_type)
         if isinstance(loaded, Reply):
             return to_response(loaded)
+        watch = _DisconnectWatch(request.receive) if self._watch_disconnect else None
         try:
             result = await handler.invoker.call(loaded)
-            if_none_match = ", ".join(headers.getlist("if-none-match")) if handler.uses_etag else None
-            reply = functools.partial(handler.reply, result, if_none_match)  # rendering may fail too (NaN)
-            answer = await bodies.off_loop(reply) if big else reply()
+            if_none_match = ", ".join(request.headers.getlist("if-none-match")) if handler.uses_etag else None
+            if big:  # rendering may fail too (NaN)
+                answer = await bodies.off_loop(functools.partial(handler.reply, result, if_none_match))
+            else:
+                answer = handler.reply(result, if_none_match)
+        except asyncio.CancelledError:
+            # Not the timeout's (that is an ActionTimeoutError, a 504): the disconnect watch's, or
+            # the server's, which cancels a request when it stops before the action has returned
+            # (uvicorn, past its shutdown grace). Answered rather than uvicorn's plain-text 500.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            if watch is not None and watch.disconnected:
+                logger.info("client went away: %s %s cancelled", request.method, request.url.path)
+                answer = _GONE
+            else:
+                logger.warning("server stopping: %s %s cut short", request.method, request.url.path)
+                answer = _STOPPING
         except Exception as e:
             answer = handler.failure(request.method, request.url.path, e)
+        finally:
+            if watch is not None:
+                watch.stop()
         return to_response(answer)
+
+
+def _read_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The ``Authorization`` and ``Content-Type`` headers (the first of each, as Starlette's
+    ``Headers.get``) from the ASGI scope's header list, without building a ``Headers`` object."""
+    authorization = content_type = None
+    for name, value in raw:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+    return authorization, content_type
+
+
+class _DisconnectWatch:
+    """Cancels the current task when its client disconnects, from :data:`DISCONNECT_WATCH_AFTER`
+    seconds on: watching takes a task of its own, so fast calls (nearly all) never start one."""
+
+    __slots__ = ("_receive", "_task", "_timer", "_watcher", "disconnected")
+
+    def __init__(self, receive: Receive) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._receive = receive
+        self._task = task
+        self._watcher: asyncio.Task[None] | None = None
+        self.disconnected = False
+        self._timer = loop_timers(task.get_loop()).call_later(DISCONNECT_WATCH_AFTER, self._start)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+    def _start(self) -> None:
+        self._watcher = self._task.get_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        # The body has been read (or there is none): the next message an ASGI server sends is
+        # http.disconnect, when the client goes away (ASGI HTTP spec, "Disconnect - receive event").
+        try:
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # the server could not tell: nothing to watch
+            return
+        self.disconnected = True
+        self._task.cancel()
 
 
 def rest_routes(

@@ -1,7 +1,8 @@
 """``--run=server`` in-process: settings and flags, errors before the server starts, the factory.
 
-What reaches uvicorn is recorded by replacing ``uvicorn.run`` (these tests must not block on a
-server); the real server is started as a process in ``test_processes.py``.
+What reaches the server is recorded by replacing ``servey_faas.cli._dev_server.run`` (uvicorn's
+``run`` for the dev server; these tests must not block on a server); the real server is started as
+a process in ``test_processes.py`` and ``tests/integration/test_hostile_shutdown.py``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
+from servey_faas.cli import _dev_server
 from servey_faas.cli.server import APP_FACTORY, create_web_app
 
 from .support import BROKEN_ACTIONS, TEST_ACTIONS, MakeProject, invoke
@@ -27,7 +28,7 @@ DEMO_ACTION_COUNT = 6
 
 @dataclass
 class UvicornCalls:
-    """The calls made to ``uvicorn.run``: ``(app, options)`` each, ``log_config`` kept apart."""
+    """The calls made to ``_dev_server.run``: ``(app, options)`` each, ``log_config`` kept apart."""
 
     calls: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
     log_configs: list[dict[str, Any]] = field(default_factory=list)
@@ -45,7 +46,7 @@ class UvicornCalls:
 @pytest.fixture
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[UvicornCalls]:
     calls = UvicornCalls()
-    monkeypatch.setattr(uvicorn, "run", calls.run)
+    monkeypatch.setattr(_dev_server, "run", calls.run)
     # nothing listens in these tests: whether the port is free on this machine is not their business
     monkeypatch.setattr("servey_faas.cli.server.ensure_port_free", lambda *args, **kwargs: None)
     yield calls
@@ -61,7 +62,7 @@ def test_the_servey_faas_logger_writes_as_uvicorn_does(demo: Path, uvicorn_calls
 
 def test_a_port_in_use_is_an_error_before_anything_is_served(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = UvicornCalls()
-    monkeypatch.setattr(uvicorn, "run", calls.run)
+    monkeypatch.setattr(_dev_server, "run", calls.run)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -77,7 +78,7 @@ def test_defaults_serve_the_app_object_on_loopback_port_8000(demo: Path, uvicorn
     assert result.exit_code == 0, result.output
     app, options = uvicorn_calls.only
     assert isinstance(app, Starlette)
-    assert options == {"host": "127.0.0.1", "port": 8000, "log_level": "info"}
+    assert options == {"host": "127.0.0.1", "port": 8000, "log_level": "info", "timeout_graceful_shutdown": 10.0}
     assert result.stderr == (
         f"INFO:     Serving {DEMO_ACTION_COUNT} actions at http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/docs)\n"
     )
@@ -86,20 +87,35 @@ def test_defaults_serve_the_app_object_on_loopback_port_8000(demo: Path, uvicorn
 
 def test_explicit_server_run_is_the_same(demo: Path, uvicorn_calls: UvicornCalls) -> None:
     assert invoke("--run=server").exit_code == 0
-    assert uvicorn_calls.only[1] == {"host": "127.0.0.1", "port": 8000, "log_level": "info"}
+    assert uvicorn_calls.only[1] == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10.0,
+    }
 
 
 def test_server_host_and_port_come_from_the_environment(demo: Path, uvicorn_calls: UvicornCalls) -> None:
     result = invoke(env={"SERVER_HOST": "127.0.0.2", "SERVER_PORT": "9123"})
     assert result.exit_code == 0, result.output
-    assert uvicorn_calls.only[1] == {"host": "127.0.0.2", "port": 9123, "log_level": "info"}
+    assert uvicorn_calls.only[1] == {
+        "host": "127.0.0.2",
+        "port": 9123,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10.0,
+    }
     assert "at http://127.0.0.2:9123 (docs: http://127.0.0.2:9123/docs)" in result.stderr
 
 
 def test_flags_win_over_the_environment(demo: Path, uvicorn_calls: UvicornCalls) -> None:
     result = invoke("--host", "127.0.0.3", "--port", "9124", env={"SERVER_HOST": "127.0.0.2", "SERVER_PORT": "9123"})
     assert result.exit_code == 0, result.output
-    assert uvicorn_calls.only[1] == {"host": "127.0.0.3", "port": 9124, "log_level": "info"}
+    assert uvicorn_calls.only[1] == {
+        "host": "127.0.0.3",
+        "port": 9124,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10.0,
+    }
 
 
 def test_port_zero_picks_a_free_port(demo: Path, uvicorn_calls: UvicornCalls) -> None:
@@ -138,6 +154,7 @@ def test_reload_serves_the_factory_and_watches_the_project_folder(
         "host": "127.0.0.1",
         "port": 9126,
         "log_level": "info",
+        "timeout_graceful_shutdown": 10.0,
     }
     assert "Serving 6 actions at http://127.0.0.1:9126" in result.stderr
 
@@ -197,6 +214,27 @@ def test_bad_port_flag_is_a_usage_error(demo: Path, uvicorn_calls: UvicornCalls,
     result = invoke("--port", port)
     assert result.exit_code == 2
     assert "Invalid value for '--port'" in result.stderr
+    assert uvicorn_calls.calls == []
+
+
+def test_shutdown_grace_comes_from_the_environment_and_the_flag_wins(demo: Path, uvicorn_calls: UvicornCalls) -> None:
+    assert invoke(env={"SERVER_SHUTDOWN_GRACE": "3"}).exit_code == 0
+    assert invoke("--shutdown-grace", "0.5", env={"SERVER_SHUTDOWN_GRACE": "3"}).exit_code == 0
+    assert [options["timeout_graceful_shutdown"] for _, options in uvicorn_calls.calls] == [3.0, 0.5]
+
+
+def test_bad_shutdown_grace_setting_is_a_configuration_error(demo: Path, uvicorn_calls: UvicornCalls) -> None:
+    result = invoke(env={"SERVER_SHUTDOWN_GRACE": "forever"})
+    assert result.exit_code == 1
+    assert result.stderr == "Error: SERVER_SHUTDOWN_GRACE must be seconds >= 0, not 'forever'\n"
+    assert uvicorn_calls.calls == []
+
+
+@pytest.mark.parametrize("grace", ["-1", "inf", "later"])
+def test_bad_shutdown_grace_flag_is_a_usage_error(demo: Path, uvicorn_calls: UvicornCalls, grace: str) -> None:
+    result = invoke("--shutdown-grace", grace)
+    assert result.exit_code == 2
+    assert f"Invalid value for '--shutdown-grace': must be seconds >= 0, not '{grace}'" in result.stderr
     assert uvicorn_calls.calls == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -214,3 +215,71 @@ async def test_schedulers_of_different_projects_both_run(clock: FakeClock, tmp_p
     )
     async with one, two:
         assert one.active and two.active
+
+
+async def test_stop_ends_the_firing_and_keeps_the_lock_until_exit(clock: FakeClock, tmp_path: Path) -> None:
+    fired: list[float] = []
+
+    @action(triggers=(FixedRateTrigger(1),))
+    async def ticking() -> None:
+        fired.append(clock.monotonic())
+
+    schedules = local_schedules(
+        make_app(ticking, project_dir=tmp_path / "project"), celery=NO_CELERY, lock_dir=tmp_path, clock=clock
+    )
+    async with schedules:
+        await clock.advance(2.0)
+        await schedules.stop()  # what the dev server does first when told to stop
+        assert not schedules.active
+        await clock.advance(3.0)
+        assert fired == [1.0, 2.0]
+        assert schedules.lock is not None and schedules.lock.held  # no other process takes over meanwhile
+        await schedules.stop()  # again: nothing more to do
+    assert not schedules.lock.held
+
+
+async def test_a_stopped_standby_never_takes_over(clock: FakeClock, tmp_path: Path) -> None:
+    @action(triggers=(FixedRateTrigger(1),))
+    async def anything() -> None:
+        pass
+
+    project = tmp_path / "project"
+    holder = local_schedules(
+        make_app(anything, project_dir=project), celery=NO_CELERY, lock_dir=tmp_path, clock=clock, standby_retry=0.5
+    )
+    standby = local_schedules(
+        make_app(anything, project_dir=project), celery=NO_CELERY, lock_dir=tmp_path, clock=clock, standby_retry=0.5
+    )
+    async with holder, standby:
+        await standby.stop()
+        await holder.__aexit__(None, None, None)
+        await clock.advance(2.0)
+        assert not standby.active
+
+
+async def test_a_run_past_its_timeout_is_logged_and_the_schedule_goes_on(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    starts: list[float] = []
+    cancelled = asyncio.Event()
+
+    @action(triggers=(FixedRateTrigger(1),), timeout=0.05)
+    async def hangs() -> None:
+        starts.append(clock.monotonic())
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with caplog.at_level(logging.WARNING, logger="servey_faas.scheduling"):
+        async with LocalScheduler(make_app(hangs), clock=clock):
+            await clock.advance(1.0)
+            await asyncio.wait_for(cancelled.wait(), 30)  # the timeout passes in real time
+            await asyncio.sleep(0)
+            await clock.advance(1.0)  # not skipped: the previous run has ended
+    assert starts == [1.0, 2.0]
+    assert (
+        "scheduled run: action 'hangs' did not finish within its timeout of 0.05 s (every 1s); its schedule goes on"
+        in [r.getMessage() for r in caplog.records]
+    )

@@ -44,6 +44,7 @@ _STATUS_LINES = {
     413: "413 Content Too Large",
     422: "422 Unprocessable Content",
     500: "500 Internal Server Error",
+    504: "504 Gateway Timeout",
 }
 
 
@@ -123,8 +124,8 @@ class FunctionApp:
         try:
             result = self._call(loaded)
             return handler.reply(result, environ.get("HTTP_IF_NONE_MATCH"))
-        except Exception:
-            return handler.failure(method, path)
+        except Exception as e:  # past its timeout, an async action is cancelled: 504 (exec_timeout bounds sync ones)
+            return handler.failure(method, path, e)
 
     def _call(self, kwargs: dict[str, Any]) -> Any:
         invoker = self.invoker

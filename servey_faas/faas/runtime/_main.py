@@ -141,6 +141,11 @@ def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = 
     ``os.environ``) turns on the function auth handling (§7.4). Errors go to stderr, the
     function's log; no access log.
 
+    The drain lasts at most the action's ``timeout``, the function's ``exec_timeout``: by then the
+    watchdog has answered 504 to every request that was in flight at SIGTERM (it does not wait
+    for the upstream past ``exec_timeout``), so no answer is left to deliver; a call still running
+    is left to its (daemon) worker thread and ends with the process.
+
     :raises ConfigurationError: for an ``upstream_url`` that is not ``http://HOST:PORT``.
     """
     from servey_faas.faas.runtime._app import function_app
@@ -152,7 +157,7 @@ def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = 
     _log_to_stderr()
     wsgi = function_app(app, action_name, function_auth=function_auth)
     try:
-        serve_wsgi(wsgi, host, port, max_body_bytes=wsgi.max_body_bytes)
+        serve_wsgi(wsgi, host, port, max_body_bytes=wsgi.max_body_bytes, drain_timeout=wsgi.invoker.action.timeout)
     finally:
         wsgi.close()
 

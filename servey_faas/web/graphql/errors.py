@@ -17,6 +17,9 @@ clients and tools that know them understand them):
   (REST: 500);
 - ``BAD_GATEWAY``: the API router could not reach the action's function through the gateway; the
   message names the gateway (REST: 502);
+- ``GATEWAY_TIMEOUT``: the action ran past its ``timeout`` and was cancelled (an async action) or
+  left to finish unheard (a sync one); the message names the action and the timeout (REST: 504,
+  named, as ``INTERNAL_SERVER_ERROR`` is, after its HTTP status);
 - ``BAD_REQUEST``: the HTTP request itself cannot be read (see :mod:`.routes`; no ``data``);
   ``PAYLOAD_TOO_LARGE`` when its body is over the limit (HTTP 413).
 
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError, GraphQLSyntaxError, ValueNode
 from strawberry.extensions import SchemaExtension
 
-from servey_faas.errors import AccessError, FieldError, ForbiddenError, ValidationError
+from servey_faas.errors import AccessError, ActionTimeoutError, FieldError, ForbiddenError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,6 +54,7 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 BAD_GATEWAY = "BAD_GATEWAY"
+GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
 INTERNAL_MESSAGE = "internal server error"
 
 
@@ -75,6 +79,11 @@ def validation_error(error: ValidationError, locate: Any = None) -> PublicError:
 def access_error(error: AccessError) -> PublicError:
     """``FORBIDDEN`` for a :class:`ForbiddenError`, ``UNAUTHENTICATED`` for any other refusal."""
     return PublicError(str(error), FORBIDDEN if isinstance(error, ForbiddenError) else UNAUTHENTICATED)
+
+
+def timeout_error(error: ActionTimeoutError) -> PublicError:
+    """``GATEWAY_TIMEOUT`` for an action that ran past its timeout."""
+    return PublicError(str(error), GATEWAY_TIMEOUT)
 
 
 def internal_error() -> PublicError:

@@ -30,7 +30,7 @@ from servey_faas.access_control import AccessControl
 from servey_faas.action import Action
 from servey_faas.authentication import TokenVerifier, authorize
 from servey_faas.authorization import Authorization
-from servey_faas.errors import AccessError, ActionDefinitionError, BadGatewayError, ValidationError
+from servey_faas.errors import AccessError, ActionDefinitionError, ActionTimeoutError, BadGatewayError, ValidationError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._types import (
     Converter,
@@ -40,7 +40,14 @@ from servey_faas.web.graphql._types import (
     sequence_item,
     unwrap_optional,
 )
-from servey_faas.web.graphql.errors import BAD_GATEWAY, PublicError, access_error, internal_error, validation_error
+from servey_faas.web.graphql.errors import (
+    BAD_GATEWAY,
+    PublicError,
+    access_error,
+    internal_error,
+    timeout_error,
+    validation_error,
+)
 
 logger = logging.getLogger("servey_faas.web.graphql")
 
@@ -193,6 +200,9 @@ class ActionResolver:
             except BadGatewayError as e:
                 logger.warning("action %r on GraphQL field %s: %s", invoker.name, _path(info), e)
                 raise PublicError(str(e), BAD_GATEWAY) from None
+            except ActionTimeoutError as e:
+                logger.warning("%s on GraphQL field %s", e, _path(info))
+                raise timeout_error(e) from None
             except Exception:
                 # whatever the action raises (even a ValidationError of its own) is a server error,
                 # as over REST: the client's arguments were valid

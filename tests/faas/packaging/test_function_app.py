@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,3 +277,28 @@ async def test_every_reply_is_the_dev_servers(demo_app: ServeyApp) -> None:
             function.close()
             wsgi.close()
     assert compared >= 35
+
+
+@pytest.mark.anyio
+async def test_an_async_action_past_its_timeout_is_the_dev_servers_504() -> None:
+    @action(triggers=(WebTrigger("GET", "/wait"),), timeout=0.05)
+    async def wait() -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    app = ServeyApp.from_registry(ActionRegistry([wait.__servey_action__]))  # type: ignore[attr-defined]
+    dev = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(app, schedules=False)), base_url="http://d")
+    wsgi = function_app(app, "wait")
+    try:
+        with httpx.Client(transport=httpx.WSGITransport(app=wsgi), base_url="http://f") as function:
+            got = await asyncio.to_thread(function.get, "/wait")
+        expected = await dev.get("/wait")
+    finally:
+        await dev.aclose()
+        wsgi.close()
+    assert (got.status_code, got.content) == (expected.status_code, expected.content)
+    assert got.status_code == 504
+    assert got.json() == {
+        "error": "gateway_timeout",
+        "message": "action 'wait' did not finish within its timeout of 0.05 s",
+    }

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +233,54 @@ def test_run_self_test_with_the_schemas_file(test_build: BuildResult, capsys: py
     schemas_file = context_of(test_build, "greet") / "schemas.json"
     assert run("svf_packaging_test_actions", "greet", ["--self-test"], schemas_file=schemas_file) == 0
     assert capsys.readouterr().out == "ok   greet::world\n1 of 1 examples passed\n"
+
+
+#: A function whose action never returns, served as index.py serves it (upstream on a free port).
+NEVER_ENDING_FUNCTION = """
+import time
+from servey_faas import WEB_GET, action, get_action
+from servey_faas.app import ServeyApp
+from servey_faas.discovery import ActionRegistry
+from servey_faas.faas.runtime._main import serve
+
+@action(triggers=(WEB_GET,), timeout=1)
+def forever() -> str:
+    print("started forever", flush=True)
+    while True:
+        time.sleep(0.2)
+
+serve(ServeyApp.from_registry(ActionRegistry([get_action(forever)])), "forever", {"upstream_url": "http://127.0.0.1:0"})
+"""
+
+
+def test_the_drain_on_sigterm_lasts_at_most_the_actions_timeout(tmp_path: Path) -> None:
+    """The watchdog has answered 504 to every request in flight once exec_timeout (the action's
+    timeout) has passed: past it the function stops waiting for them and exits."""
+    script = tmp_path / "forever_function.py"
+    script.write_text(NEVER_ENDING_FUNCTION, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not (served := re.search(r"serving on http://127\.0\.0\.1:(\d+)", "".join(lines))):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        with socket.create_connection(("127.0.0.1", int(served.group(1))), timeout=30) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: function\r\n\r\n")
+            while "started forever" not in lines[-1]:
+                lines.append(process.stdout.readline())
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+            took = time.monotonic() - sent
+            assert sock.recv(1) == b""  # closed without an answer: the watchdog has given its 504
+        log = "".join(lines) + process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+    assert "drain cut short by drain_timeout (1.0 s): closing 1 connection(s)" in log
+    assert 0.9 <= took < 3.0, took
