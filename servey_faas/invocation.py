@@ -15,8 +15,6 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from servey_faas._threads import WorkerThreads
-from servey_faas._timers import loop_timers
 from servey_faas.access_control import ALLOW_ALL, ALLOW_NONE
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
@@ -28,6 +26,8 @@ from servey_faas.errors import (
     ValidationError,
 )
 from servey_faas.schemas import TypeCodec, normalize_type
+from servey_faas.threads import WorkerThreads
+from servey_faas.timers import loop_timers
 from servey_faas.types import JSON
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Parameter:
 class ActionInvoker:
     """Calls one action with JSON params and returns its JSON result. Build once per app.
 
-    Sync actions run on ``threads`` (one :class:`~servey_faas._threads.WorkerThreads` shared by
+    Sync actions run on ``threads`` (one :class:`~servey_faas.threads.WorkerThreads` shared by
     the app's invokers, see :func:`build_invokers`), or on a pool of the invoker's own.
 
     ``schemas``, when given, is a :attr:`schema_document` written earlier (``--run=build`` writes
@@ -219,7 +219,7 @@ class ActionInvoker:
 
         Past the timeout an async action is cancelled (``CancelledError`` is raised inside it) and
         a sync action's call is left to finish on its thread, its result dropped (see
-        :class:`~servey_faas._threads.WorkerThreads`). Cancelling the awaiting task does the same.
+        :class:`~servey_faas.threads.WorkerThreads`). Cancelling the awaiting task does the same.
 
         :raises ActionTimeoutError: when the timeout passes first. Exceptions raised by the action
             propagate.

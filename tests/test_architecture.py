@@ -105,11 +105,13 @@ def test_the_core_imports_nothing_above_it() -> None:
 
 def test_no_package_imports_another_packages_private_module() -> None:
     private = sorted(
-        f"{importer} -> {imported}"
-        for importer, imported in imports()
-        if package_of(importer) != package_of(imported)
-        and imported.rsplit(".", 1)[-1].startswith("_")
-        and not imported.rsplit(".", 1)[-1].startswith("__")
+        {
+            f"{importer} -> {imported}"
+            for importer, imported in imports()
+            if package_of(importer) != package_of(imported)
+            and imported.rsplit(".", 1)[-1].startswith("_")
+            and not imported.rsplit(".", 1)[-1].startswith("__")
+        }
     )
     assert private == []
 

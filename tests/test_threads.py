@@ -1,4 +1,4 @@
-"""servey_faas._threads: the worker threads sync actions run on."""
+"""servey_faas.threads: the worker threads sync actions run on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from servey_faas._threads import WorkerThreads
+from servey_faas.threads import WorkerThreads
 
 pytestmark = pytest.mark.anyio
 

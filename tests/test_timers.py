@@ -1,4 +1,4 @@
-"""servey_faas._timers: one-shot timers queued by delay, one event-loop timer for all."""
+"""servey_faas.timers: one-shot timers queued by delay, one event-loop timer for all."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from servey_faas._timers import Timers, loop_timers
+from servey_faas.timers import Timers, loop_timers
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ forces its exit on a second SIGINT only). :class:`DevServer` changes that:
    :func:`servey_faas.web.create_app`) before anything else;
 2. requests in flight then have ``timeout_graceful_shutdown`` seconds (the grace) to finish, after
    which uvicorn cancels them (an async action is cancelled; a sync action's thread is left to
-   finish, see :mod:`servey_faas._threads`, and does not hold the process: its threads are daemons);
+   finish, see :mod:`servey_faas.threads`, and does not hold the process: its threads are daemons);
 3. the process exits. Should anything still hold it (an action that ignores cancellation, a
    non-daemon thread), it is ended :data:`HARD_STOP_MARGIN` seconds after the grace, with exit
    status 128 + the signal's number (as a shell reports a process the signal ended);

@@ -48,7 +48,7 @@ def create_web_app() -> Starlette:
     """
     from servey_faas.web import create_app
 
-    return create_app(load_app(Settings.load(), verify_tokens=True))
+    return create_app(load_app(Settings.load(), verify_tokens=True), schedules=True)
 
 
 @click.command(
@@ -132,7 +132,7 @@ def server(
     port = settings.server_port if port is None else port
     log_level = log_level.lower()
     app = load_app(settings, verify_tokens=True)
-    web_app = create_app(app)
+    web_app = create_app(app, schedules=True)
     if port == 0:
         port = _free_port(host)
     else:

@@ -24,8 +24,8 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
-from servey_faas._threads import WorkerThreads
 from servey_faas.settings import LimitSettings
+from servey_faas.threads import WorkerThreads
 
 R = TypeVar("R")
 

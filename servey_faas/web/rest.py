@@ -18,11 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive
 
-from servey_faas._timers import loop_timers
 from servey_faas.authentication import TokenSigner, TokenVerifier
 from servey_faas.errors import BadRequestError, FieldError, ValidationError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.settings import LimitSettings, Settings
+from servey_faas.timers import loop_timers
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
 from servey_faas.web.params import parse_json_body
