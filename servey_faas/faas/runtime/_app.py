@@ -11,9 +11,11 @@ function's cold start small (issue 6; ``bench/coldstart.py``).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Coroutine, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -33,19 +35,14 @@ if TYPE_CHECKING:
 ROOT_METHOD: HttpMethod = "POST"
 _READY = Reply(200, b"OK", media_type="text/plain; charset=utf-8")
 _NOT_FOUND = error_reply(404, "not_found", "Not Found")
-_STATUS_LINES = {
-    200: "200 OK",
-    304: "304 Not Modified",
-    400: "400 Bad Request",
-    401: "401 Unauthorized",
-    403: "403 Forbidden",
-    404: "404 Not Found",
-    405: "405 Method Not Allowed",
-    413: "413 Content Too Large",
-    422: "422 Unprocessable Content",
-    500: "500 Internal Server Error",
-    504: "504 Gateway Timeout",
-}
+@functools.cache
+def _status_line(status: int) -> str:
+    """``"404 Not Found"``: the reason phrase Python's ``http.HTTPStatus`` gives (as uvicorn sends
+    it on the dev server), ``"<code> Status"`` for a code it does not know."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Status"
 
 
 class FunctionApp:
@@ -80,7 +77,7 @@ class FunctionApp:
         # PEP 3333 gives PATH_INFO as latin-1; the URL's bytes are UTF-8 (as uvicorn decodes them).
         path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8", "replace")
         reply = self._answer(method, path, environ)
-        status = _STATUS_LINES.get(reply.status) or f"{reply.status} Status"
+        status = _status_line(reply.status)
         headers = list(reply.headers.items())
         if reply.media_type is not None:
             headers.append(("Content-Type", reply.media_type))
