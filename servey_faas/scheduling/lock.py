@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import os
 import tempfile
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,42 +89,58 @@ class ProjectLock:
 
 
 class RedisLock:
-    """A lease in Redis: ``SET key token NX PX ttl``; renewed by the holder, released on close.
+    """A lease in Redis, held through redis-py's own :class:`redis.lock.Lock` (a token set with
+    ``NX`` and a time-to-live; renewal and release compare the token in a Lua script, so a holder
+    whose lease expired cannot renew or delete its successor's).
 
-    ``ttl`` is in seconds; the holder must call :meth:`try_acquire` again (which renews the lease)
-    more often than that. Renewal and release only touch the key while it still holds this
-    object's token (a Lua compare-and-set), so a holder whose lease expired cannot delete its
-    successor's.
+    ``ttl`` is in seconds; the holder must call :meth:`try_acquire` again (which renews the lease,
+    ``Lock.reacquire``) more often than that.
 
     Connection errors propagate as ``redis.exceptions.RedisError``; callers treat them as "not
     held" (a holder that cannot renew must stop firing: after ``ttl`` another may take over).
     """
 
-    _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
     def __init__(self, client: redis.Redis, key: str, ttl: float = 15.0) -> None:
         if not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds, not {ttl!r}")
+        from redis.lock import Lock
+
         self.client = client
         self.key = key
         self.ttl = ttl
-        self.token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        # thread_local=False: the beat may renew from another thread than the one that acquired
+        self._lock = Lock(client, key, timeout=ttl, blocking=False, thread_local=False)
         self.held = False
+
+    @property
+    def token(self) -> bytes | None:
+        """The value this object's lease holds in Redis (None before it first took it)."""
+        token: bytes | None = self._lock.local.token
+        return token
 
     def try_acquire(self) -> bool:
         """Take the lease, or renew it when held; True when this object holds it afterwards."""
-        ttl_ms = max(1, int(self.ttl * 1000))
-        if self.held and int(self.client.eval(self._RENEW, 1, self.key, self.token, ttl_ms)):
-            return True
-        self.held = bool(self.client.set(self.key, self.token, nx=True, px=ttl_ms))
+        from redis.exceptions import LockError
+
+        if self.held:
+            try:
+                self._lock.reacquire()
+                return True
+            except LockError:  # expired, or taken over meanwhile
+                self.held = False
+        self.held = bool(self._lock.acquire(blocking=False))
         return self.held
 
     def release(self) -> None:
         """Give the lease up when held (ignores a lease already expired or taken over)."""
+        from redis.exceptions import LockError
+
         if self.held:
             self.held = False
-            self.client.eval(self._RELEASE, 1, self.key, self.token)
+            try:
+                self._lock.release()
+            except LockError:
+                pass
 
     def __repr__(self) -> str:
         return f"RedisLock({self.key!r}, held={self.held})"

@@ -68,7 +68,7 @@ def test_redis_lease_has_one_holder_and_is_renewed_and_released(redis_server: Re
     a.release()
     assert b.try_acquire()
     a.release()  # not the holder any more: must not delete b's lease
-    assert client.get("tests:lease") == b.token.encode()
+    assert client.get("tests:lease") == b.token
     b.release()
     assert client.get("tests:lease") is None
     client.close()
