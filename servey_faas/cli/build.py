@@ -73,9 +73,17 @@ def build(
 
     settings = Settings.load()
     options = build_options(
-        settings, os.environ, output_dir=output_dir, registry=registry, namespace=namespace, gateway=gateway,
-        function_auth=function_auth, router=router, prefix=prefix, router_gateway=router_gateway,
-    )  # fmt: skip
+        settings,
+        os.environ,
+        output_dir=output_dir,
+        registry=registry,
+        namespace=namespace,
+        gateway=gateway,
+        function_auth=function_auth,
+        router=router,
+        prefix=prefix,
+        router_gateway=router_gateway,
+    )
     app = load_app(settings, verify_tokens=False)
     click.echo(f"packaging {len(app.actions)} actions from {settings.action_path!r}")
     result = build_functions(app, options, progress=click.echo)

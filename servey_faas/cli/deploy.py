@@ -305,9 +305,17 @@ def deploy(
         project_dir=settings.project_dir,
     )
     options = build_options(
-        settings, environ, output_dir=output_dir, registry=registry, namespace=namespace, gateway=gateway,
-        function_auth=function_auth, router=router, prefix=prefix, router_gateway=router_gateway,
-    )  # fmt: skip
+        settings,
+        environ,
+        output_dir=output_dir,
+        registry=registry,
+        namespace=namespace,
+        gateway=gateway,
+        function_auth=function_auth,
+        router=router,
+        prefix=prefix,
+        router_gateway=router_gateway,
+    )
     if image_builder.pushes and not options.registry and not dry_run:
         raise missing_registry(image_builder.name)  # before anything is written
     jwt_source = key_source(environ, options.jwt_key)

@@ -25,9 +25,13 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 )
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Interface to listen on.")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, metavar="PORT",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    metavar="PORT",
     help="Port to listen on (the CE gateway's is 8080); 0 picks a free one.",
-)  # fmt: skip
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -91,9 +95,13 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
     help="The longest wait between two attempts.",
 )
 @click.option(
-    "--log-level", type=click.Choice(_LOG_LEVELS, case_sensitive=False), default="info", show_default=True,
-    metavar="LEVEL", help=f"Uvicorn's log level: {', '.join(_LOG_LEVELS)}.",
-)  # fmt: skip
+    "--log-level",
+    type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    metavar="LEVEL",
+    help=f"Uvicorn's log level: {', '.join(_LOG_LEVELS)}.",
+)
 def gateway(
     host: str,
     port: int,
@@ -164,16 +172,30 @@ def gateway(
     if credentials is not None:
         where = state_dir / PASSWORD_FILE
         if created:
-            click.echo(f"INFO:     Basic auth on /system/*: user {credentials.user}, password {credentials.password}"
-                       f" (saved in {where})", err=True)  # fmt: skip
+            click.echo(
+                f"INFO:     Basic auth on /system/*: user {credentials.user}, password {credentials.password}"
+                f" (saved in {where})",
+                err=True,
+            )
         else:
             click.echo(f"INFO:     Basic auth on /system/*: user {credentials.user}, password in {where}", err=True)
-        click.echo(f"INFO:     Log in with: servey-faas --run=login -g {url} -u {credentials.user} "
-                   f"--password-file {where}  (or faas-cli login -g {url} -u {credentials.user} "
-                   f"--password-stdin < {where})", err=True)  # fmt: skip
+        click.echo(
+            f"INFO:     Log in with: servey-faas --run=login -g {url} -u {credentials.user} "
+            f"--password-file {where}  (or faas-cli login -g {url} -u {credentials.user} "
+            f"--password-stdin < {where})",
+            err=True,
+        )
     local_url = reachable_url(host, port)  # functions' in-cluster OPENFAAS_URL points here
-    local = Gateway(GatewayConfig(state_dir, credentials, ready_timeout=ready_timeout, max_inflight=max_inflight,
-                                  local_url=local_url, retry=retry))  # fmt: skip
+    local = Gateway(
+        GatewayConfig(
+            state_dir,
+            credentials,
+            ready_timeout=ready_timeout,
+            max_inflight=max_inflight,
+            local_url=local_url,
+            retry=retry,
+        )
+    )
     level = log_level.lower()
     try:
         uvicorn.run(local.app, host=host, port=port, log_level=level, lifespan="on", timeout_graceful_shutdown=5)

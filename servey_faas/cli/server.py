@@ -153,9 +153,16 @@ def server(
     if reload:
         reload_dir = str(settings.project_dir.resolve())
         _dev_server.run(
-            APP_FACTORY, factory=True, reload=True, reload_dirs=[reload_dir], host=host, port=port, log_level=log_level,
-            log_config=log_config, timeout_graceful_shutdown=grace,
-        )  # fmt: skip
+            APP_FACTORY,
+            factory=True,
+            reload=True,
+            reload_dirs=[reload_dir],
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=log_config,
+            timeout_graceful_shutdown=grace,
+        )
     else:
         _dev_server.run(
             web_app, host=host, port=port, log_level=log_level, log_config=log_config, timeout_graceful_shutdown=grace

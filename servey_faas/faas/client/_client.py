@@ -194,10 +194,20 @@ class GatewayClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = _ClientConfig(
-            gateway_url, auth, namespace=namespace, timeout=timeout, retry=retry, function_auth=function_auth,
-            function_token_source=function_token_source, token_cache=token_cache, debug=debug, environ=environ,
-            rand=rand, wall_clock=wall_clock, clock=clock,
-        )  # fmt: skip
+            gateway_url,
+            auth,
+            namespace=namespace,
+            timeout=timeout,
+            retry=retry,
+            function_auth=function_auth,
+            function_token_source=function_token_source,
+            token_cache=token_cache,
+            debug=debug,
+            environ=environ,
+            rand=rand,
+            wall_clock=wall_clock,
+            clock=clock,
+        )
         self._sleep = sleep
         self._http = httpx.Client(
             transport=transport, event_hooks=sync_hooks() if self._config.debug else None, **self._config.http_options()
@@ -234,20 +244,38 @@ class GatewayClient:
 
     # --- sending -------------------------------------------------------------------------------
 
-    def _run(self, call: Call[T], *, timeout: float | None = None, retries: int | None = None,
-             function_auth: bool | None = None) -> T:  # fmt: skip
+    def _run(
+        self,
+        call: Call[T],
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        function_auth: bool | None = None,
+    ) -> T:
         response = self._send(call, timeout=timeout, retries=retries, function_auth=function_auth)
         if self._config.debug:
             log_response_body(response)
         return call.parse(response)
 
-    def _send(self, call: Call[Any], *, stream: bool = False, timeout: float | httpx.Timeout | None = None,
-              retries: int | None = None, function_auth: bool | None = None) -> httpx.Response:  # fmt: skip
+    def _send(
+        self,
+        call: Call[Any],
+        *,
+        stream: bool = False,
+        timeout: float | httpx.Timeout | None = None,
+        retries: int | None = None,
+        function_auth: bool | None = None,
+    ) -> httpx.Response:
         config = self._config
         request = self._http.build_request(
-            call.method, call.path, params=call.params, json=call.json, content=call.content, headers=call.headers,
+            call.method,
+            call.path,
+            params=call.params,
+            json=call.json,
+            content=call.content,
+            headers=call.headers,
             timeout=config.timeout if timeout is None else timeout,
-        )  # fmt: skip
+        )
         auth = config.auth if call.auth == "system" else None
         use_fn_token = config.function_auth_on(call, function_auth)
         config.place_bearer(request, call, use_fn_token)
@@ -465,9 +493,17 @@ class GatewayClient:
         :raises InvalidArgumentError: for a ``token`` that is not one RFC 6750 b64token.
         """
         call = _api.invoke(
-            name, payload, namespace=namespace or self.namespace, method=method, headers=headers, query=query,
-            path=path, call_id=call_id, raise_for_status=raise_for_status, token=token,
-        )  # fmt: skip
+            name,
+            payload,
+            namespace=namespace or self.namespace,
+            method=method,
+            headers=headers,
+            query=query,
+            path=path,
+            call_id=call_id,
+            raise_for_status=raise_for_status,
+            token=token,
+        )
         return self._run(call, timeout=timeout, retries=retries, function_auth=function_auth)
 
     def invoke_async(
@@ -494,9 +530,16 @@ class GatewayClient:
         :raises NotFoundError: when the gateway has no async queue (§1.8 Q5).
         """
         call = _api.invoke_async(
-            name, payload, namespace=namespace or self.namespace, callback_url=callback_url, call_id=call_id,
-            headers=headers, query=query, path=path, token=token,
-        )  # fmt: skip
+            name,
+            payload,
+            namespace=namespace or self.namespace,
+            callback_url=callback_url,
+            call_id=call_id,
+            headers=headers,
+            query=query,
+            path=path,
+            token=token,
+        )
         return self._run(call, function_auth=function_auth)
 
 
@@ -546,10 +589,20 @@ class AsyncGatewayClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = _ClientConfig(
-            gateway_url, auth, namespace=namespace, timeout=timeout, retry=retry, function_auth=function_auth,
-            function_token_source=function_token_source, token_cache=token_cache, debug=debug, environ=environ,
-            rand=rand, wall_clock=wall_clock, clock=clock,
-        )  # fmt: skip
+            gateway_url,
+            auth,
+            namespace=namespace,
+            timeout=timeout,
+            retry=retry,
+            function_auth=function_auth,
+            function_token_source=function_token_source,
+            token_cache=token_cache,
+            debug=debug,
+            environ=environ,
+            rand=rand,
+            wall_clock=wall_clock,
+            clock=clock,
+        )
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -587,20 +640,38 @@ class AsyncGatewayClient:
 
     # --- sending -------------------------------------------------------------------------------
 
-    async def _run(self, call: Call[T], *, timeout: float | None = None, retries: int | None = None,
-                   function_auth: bool | None = None) -> T:  # fmt: skip
+    async def _run(
+        self,
+        call: Call[T],
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        function_auth: bool | None = None,
+    ) -> T:
         response = await self._send(call, timeout=timeout, retries=retries, function_auth=function_auth)
         if self._config.debug:
             log_response_body(response)
         return call.parse(response)
 
-    async def _send(self, call: Call[Any], *, stream: bool = False, timeout: float | httpx.Timeout | None = None,
-                    retries: int | None = None, function_auth: bool | None = None) -> httpx.Response:  # fmt: skip
+    async def _send(
+        self,
+        call: Call[Any],
+        *,
+        stream: bool = False,
+        timeout: float | httpx.Timeout | None = None,
+        retries: int | None = None,
+        function_auth: bool | None = None,
+    ) -> httpx.Response:
         config = self._config
         request = self._http.build_request(
-            call.method, call.path, params=call.params, json=call.json, content=call.content, headers=call.headers,
+            call.method,
+            call.path,
+            params=call.params,
+            json=call.json,
+            content=call.content,
+            headers=call.headers,
             timeout=config.timeout if timeout is None else timeout,
-        )  # fmt: skip
+        )
         auth = config.auth if call.auth == "system" else None
         use_fn_token = config.function_auth_on(call, function_auth)
         config.place_bearer(request, call, use_fn_token)
@@ -782,9 +853,17 @@ class AsyncGatewayClient:
     ) -> httpx.Response:
         """See :meth:`GatewayClient.invoke`."""
         call = _api.invoke(
-            name, payload, namespace=namespace or self.namespace, method=method, headers=headers, query=query,
-            path=path, call_id=call_id, raise_for_status=raise_for_status, token=token,
-        )  # fmt: skip
+            name,
+            payload,
+            namespace=namespace or self.namespace,
+            method=method,
+            headers=headers,
+            query=query,
+            path=path,
+            call_id=call_id,
+            raise_for_status=raise_for_status,
+            token=token,
+        )
         return await self._run(call, timeout=timeout, retries=retries, function_auth=function_auth)
 
     async def invoke_async(
@@ -803,7 +882,14 @@ class AsyncGatewayClient:
     ) -> str:
         """See :meth:`GatewayClient.invoke_async`."""
         call = _api.invoke_async(
-            name, payload, namespace=namespace or self.namespace, callback_url=callback_url, call_id=call_id,
-            headers=headers, query=query, path=path, token=token,
-        )  # fmt: skip
+            name,
+            payload,
+            namespace=namespace or self.namespace,
+            callback_url=callback_url,
+            call_id=call_id,
+            headers=headers,
+            query=query,
+            path=path,
+            token=token,
+        )
         return await self._run(call, function_auth=function_auth)

@@ -78,8 +78,13 @@ class FunctionResources:
     amd_gpu: str = ""
     intel_gpu: str = ""
 
-    _WIRE = (("memory", "memory"), ("cpu", "cpu"), ("nvidia_gpu", "nvidia.com/gpu"), ("amd_gpu", "amd.com/gpu"),
-             ("intel_gpu", "intel.com/gpu"))  # fmt: skip
+    _WIRE = (
+        ("memory", "memory"),
+        ("cpu", "cpu"),
+        ("nvidia_gpu", "nvidia.com/gpu"),
+        ("amd_gpu", "amd.com/gpu"),
+        ("intel_gpu", "intel.com/gpu"),
+    )
 
     def to_wire(self) -> dict[str, str]:
         return {wire: getattr(self, attr) for attr, wire in self._WIRE if getattr(self, attr)}

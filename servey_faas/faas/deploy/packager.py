@@ -83,8 +83,15 @@ _NOT_IN_ACTION_FUNCTIONS = frozenset(
 )
 #: Parts of servey_faas an action's function never imports (``/``-separated, relative to the package).
 _ACTION_FUNCTION_SKIPS = (
-    "__main__.py", "cli", "scheduling", "testing", "web/static", "web/graphql", "faas/deploy", "faas/gateway",
-)  # fmt: skip
+    "__main__.py",
+    "cli",
+    "scheduling",
+    "testing",
+    "web/static",
+    "web/graphql",
+    "faas/deploy",
+    "faas/gateway",
+)
 _TEMPLATE_DIR = Path(__file__).parent / "template"
 _STACK_HEADER = "Written by servey_faas --run=build"
 _TEMPLATE_MARKER = b"language: servey-faas-python"
@@ -740,9 +747,20 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 _FUNCTION_KEYS = {f.name for f in fields(FunctionOptions)}
 _BUILD_KEYS = {
-    "output_dir", "registry", "namespace", "gateway", "function_auth", "router", "requirements", "copy",
-    "python_version", "router_gateway", "jwt_key", "jwt_secret", "functions",
-}  # fmt: skip
+    "output_dir",
+    "registry",
+    "namespace",
+    "gateway",
+    "function_auth",
+    "router",
+    "requirements",
+    "copy",
+    "python_version",
+    "router_gateway",
+    "jwt_key",
+    "jwt_secret",
+    "functions",
+}
 
 
 def read_build_table(project_dir: Path) -> Mapping[str, Any]:

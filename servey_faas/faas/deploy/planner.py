@@ -331,8 +331,13 @@ def differences(desired: FunctionDeployment, status: FunctionStatus) -> tuple[st
     Labels and annotations are compared on the keys ``desired`` sets (providers add their own);
     the namespace is not compared (providers fill in the default)."""
     changed: list[str] = []
-    plain = (("image", "image"), ("env_process", "envProcess"), ("read_only_root_filesystem", "readOnlyRootFilesystem"),
-             ("limits", "limits"), ("requests", "requests"))  # fmt: skip
+    plain = (
+        ("image", "image"),
+        ("env_process", "envProcess"),
+        ("read_only_root_filesystem", "readOnlyRootFilesystem"),
+        ("limits", "limits"),
+        ("requests", "requests"),
+    )
     for attr, wire in plain:
         if getattr(desired, attr) != getattr(status, attr):
             changed.append(wire)

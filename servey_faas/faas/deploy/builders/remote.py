@@ -58,8 +58,9 @@ def sign(payload: bytes, secret: bytes) -> str:
     return "sha256=" + hmac.new(secret, payload, hashlib.sha256).hexdigest()
 
 
-def build_config(image: str, *, platforms: Iterable[str] = (), build_args: Mapping[str, str] | None = None,
-                 skip_push: bool = False) -> dict[str, Any]:  # fmt: skip
+def build_config(
+    image: str, *, platforms: Iterable[str] = (), build_args: Mapping[str, str] | None = None, skip_push: bool = False
+) -> dict[str, Any]:
     """The ``com.openfaas.docker.config`` object (§8): ``image`` always; ``buildArgs``,
     ``platforms`` and ``skipPush`` only when set (Go ``omitempty``)."""
     config: dict[str, Any] = {"image": image}
