@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from servey_faas.cli._options import packaging_options
 from servey_faas.cli._shared import RunCommand, load_app
-from servey_faas.cli.deploy import build_options, router_gateway_option, warn_unshipped_settings
+from servey_faas.cli.deploy import build_options, warn_unshipped_settings
 from servey_faas.settings import Settings
 
 
@@ -17,24 +18,8 @@ from servey_faas.settings import Settings
     cls=RunCommand,
     short_help="Write stack.yml and a build context per function (faas-cli shrinkwrap layout).",
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    help="Where stack.yml and build/<function>/ are written (default: [tool.servey_faas.build] output_dir, "
-    "else serverless).",
-)
-@click.option("--prefix", metavar="PREFIX", help="Function name prefix (default: [tool.servey_faas] function_prefix).")
-@click.option(
-    "--registry", metavar="PREFIX", help="Image prefix, e.g. ghcr.io/acme (default: the image is <fn>:<tag>)."
-)
-@click.option("--namespace", metavar="NS", help="Function namespace (default: the provider's default).")
-@click.option("--gateway", metavar="URL", help="Gateway URL written to provider.gateway in stack.yml.")
-@click.option(
-    "--function-auth/--no-function-auth", default=None, help="Set jwt_auth=true on every function (OpenFaaS IAM)."
-)
-@click.option("--router/--no-router", default=None, help="Also package the API router function (default: on).")
-@router_gateway_option
+@packaging_options
+@click.option("--gateway", "-g", metavar="URL", help="Gateway URL written to provider.gateway in stack.yml.")
 def build(
     output_dir: Path | None,
     prefix: str | None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from servey_faas.cli._options import GATEWAY_ENVIRONMENT, gateway_option, packaging_options
 from servey_faas.cli._shared import RunCommand, load_app
 from servey_faas.errors import ConfigurationError
 from servey_faas.settings import Settings
@@ -24,49 +25,11 @@ if TYPE_CHECKING:
     from servey_faas.faas.deploy.builders import Builder
     from servey_faas.faas.deploy.packager import BuildOptions, BuildResult
 
-#: The environment rows of the deploy-side runs' help.
-GATEWAY_ENVIRONMENT: tuple[tuple[str, str], ...] = (
-    ("OPENFAAS_URL", "Gateway URL when neither --gateway nor provider.gateway in the stack file gives one."),
-    ("OPENFAAS_CONFIG", "Folder of the config.yml where `faas-cli login` saved the gateway credentials."),
-)
 _SOURCES_HELP = (
     "Value of a secret the functions name and the gateway lacks: NAME=env:VARIABLE or NAME=file:PATH "
     "(repeatable). Without it, SERVEY_FAAS_SECRET_<NAME> is read (api-key: SERVEY_FAAS_SECRET_API_KEY). "
     "Values are never printed; existing secrets are left as they are."
 )
-
-
-def gateway_option(function: Any) -> Any:
-    return click.option(
-        "--gateway",
-        "-g",
-        metavar="URL",
-        help="Gateway URL (default: provider.gateway of the stack file, then OPENFAAS_URL, then http://127.0.0.1:8080).",
-    )(function)
-
-
-def prefix_option(function: Any) -> Any:
-    return click.option(
-        "--prefix", metavar="PREFIX", help="Function name prefix (default: [tool.servey_faas] function_prefix)."
-    )(function)
-
-
-def namespace_option(function: Any) -> Any:
-    return click.option(
-        "--namespace",
-        metavar="NS",
-        help="Function namespace (default: [tool.servey_faas.build] namespace, else the provider's default).",
-    )(function)
-
-
-def router_gateway_option(function: Any) -> Any:
-    return click.option(
-        "--router-gateway",
-        metavar="URL",
-        help="Gateway URL the api router calls the action functions through (default: [tool.servey_faas.build] "
-        "router_gateway, else the in-cluster http://gateway.openfaas:8080; the local gateway's own URL when "
-        "--run=deploy deploys to it).",
-    )(function)
 
 
 def build_options(settings: Settings, environ: Mapping[str, str], **overrides: Any) -> BuildOptions:
@@ -192,16 +155,7 @@ def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildRe
     help="How images are made: docker build+push, faas-cli build+push, the remote Function Builder API, "
     "or local (no image: for the local gateway, --run=gateway).",
 )
-@click.option(
-    "--registry", metavar="PREFIX", help="Image prefix, e.g. ghcr.io/acme (needed by every builder but local)."
-)
-@prefix_option
-@namespace_option
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where stack.yml and build/ are written (default: serverless).",
-)
+@packaging_options
 @click.option("--platform", metavar="PLATFORMS", help="Target platform(s), e.g. linux/amd64,linux/arm64.")
 @click.option("--remote-builder", metavar="URL", help="Function Builder API URL (--builder=remote).")
 @click.option(
@@ -211,11 +165,6 @@ def app_id_of(given: str | None, settings: Settings, prefix: str, build: BuildRe
     help="File holding the Function Builder's HMAC key (--builder=remote).",
 )
 @click.option("--secret", "secrets", multiple=True, metavar="NAME=SOURCE", help=_SOURCES_HELP)
-@click.option(
-    "--function-auth/--no-function-auth", default=None, help="Set jwt_auth=true on every function (OpenFaaS IAM)."
-)
-@click.option("--router/--no-router", default=None, help="Also deploy the API router function (default: on).")
-@router_gateway_option
 @click.option(
     "--app-id",
     metavar="ID",

@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from servey_faas.cli._options import GATEWAY_ENVIRONMENT, gateway_option, namespace_option, prefix_option
 from servey_faas.cli._shared import CliError, RunCommand, load_app
 from servey_faas.cli.action import read_event
 from servey_faas.cli.deploy import (
-    GATEWAY_ENVIRONMENT,
     build_table,
     gateway_client,
-    gateway_option,
-    namespace_option,
-    prefix_option,
     stack_file_of,
 )
 from servey_faas.naming import function_name

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from servey_faas.cli._options import GATEWAY_ENVIRONMENT, gateway_option
 from servey_faas.cli._shared import CliError, RunCommand
-from servey_faas.cli.deploy import GATEWAY_ENVIRONMENT, gateway_option
 
 
 @click.command(

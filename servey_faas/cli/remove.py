@@ -6,15 +6,12 @@ import sys
 
 import click
 
+from servey_faas.cli._options import GATEWAY_ENVIRONMENT, gateway_option, namespace_option, prefix_option
 from servey_faas.cli._shared import RunCommand, load_app
 from servey_faas.cli.deploy import (
-    GATEWAY_ENVIRONMENT,
     app_id_of,
     build_table,
     gateway_client,
-    gateway_option,
-    namespace_option,
-    prefix_option,
     stack_file_of,
 )
 from servey_faas.naming import function_name
