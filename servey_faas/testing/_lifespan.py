@@ -5,6 +5,12 @@ a ``lifespan`` scope, receives ``lifespan.startup`` and answers ``lifespan.start
 ``lifespan.startup.failed``; later it receives ``lifespan.shutdown`` and answers
 ``lifespan.shutdown.complete`` or ``lifespan.shutdown.failed``. The ``state`` dict of the scope
 is what the app fills at startup; servers copy it into every request scope.
+
+Why not a library: Starlette's ``TestClient`` drives the lifespan for synchronous clients only,
+and asgi-lifespan 2.1's ``LifespanManager`` ignores ``lifespan.startup.failed``, waits for its
+timeout when an app returns without answering (an app without lifespan support, which uvicorn's
+``lifespan="auto"`` serves anyway), and hands every request the same ``state`` dict instead of a
+copy. This module does what uvicorn does in those three cases, for both clients.
 """
 
 from __future__ import annotations
