@@ -115,7 +115,7 @@ def make_builder(
     if not remote_builder or payload_secret is None:
         raise click.UsageError(
             "--builder=remote needs --remote-builder URL (the Function Builder API) and --payload-secret FILE "
-            "(its HMAC key, CONTRACTS.md §8)"
+            "(its HMAC key)"
         )
     platforms = tuple(p.strip() for p in (platform or "").split(",") if p.strip())
     return RemoteBuilder(remote_builder, read_payload_secret(payload_secret), platforms=platforms)

@@ -109,8 +109,9 @@ def invoke(
             response = client.invoke(name, params, namespace=target_namespace, timeout=timeout, token=token or None)
         except FunctionError as e:
             raise _function_failed(action.name, e) from e
-        except NotFoundError as e:  # only the async route answers this (no NATS, §1.8 Q5)
-            raise CliError(f"{where} has no asynchronous invocation (it needs NATS, CONTRACTS.md §1.8 Q5): {e}") from e
+        except NotFoundError as e:
+            # only the async route answers this (no NATS, ``docs/openfaas.md#q5-async-needs-nats``)
+            raise CliError(f"{where} has no asynchronous invocation (it needs NATS): {e}") from e
         except GatewayConnectionError as e:
             raise CliError(f"cannot reach {where}: {e} (is it running? give --gateway or set OPENFAAS_URL)") from e
     try:

@@ -151,7 +151,7 @@ class SpecChecker:
         match = _INVOKE.match(path)
         if match is not None:
             if match.group(1) == "async-function" and method != "POST":
-                return [f"{method} {path}: /async-function takes POST only (CONTRACTS.md §3.1)"]
+                return [f"{method} {path}: /async-function takes POST only"]
             return []
         if path == "/oauth/token":
             return self._check_token_request(method, headers, body)
@@ -207,13 +207,13 @@ class SpecChecker:
         where = f"{method} {path}"
         if path == "/system/namespace/":
             if method != "POST":
-                return [f"{where}: only POST creates a namespace at /system/namespace/ (CONTRACTS.md §1.2)"]
+                return [f"{where}: only POST creates a namespace at /system/namespace/"]
         elif method == "GET":
             return [f"{where}: takes no request body"] if body else []
         elif method not in ("PUT", "DELETE"):
-            return [f"{where}: not a namespace operation (CONTRACTS.md §1.2)"]
+            return [f"{where}: not a namespace operation"]
         if not body:
-            return [f"{where}: the body must carry the namespace name (CONTRACTS.md §1.4)"]
+            return [f"{where}: the body must carry the namespace name"]
         if "application/json" not in headers.get("content-type", ""):
             return [f"{where}: the body must be sent as application/json"]
         try:

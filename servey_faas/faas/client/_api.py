@@ -79,9 +79,7 @@ def check_name(name: str, what: str = "function name") -> str:
     :raises InvalidArgumentError: otherwise (a ``.`` would be read as a namespace, §1.4).
     """
     if not _NAME.match(name):
-        raise InvalidArgumentError(
-            f"{what} {name!r} must match [-a-zA-Z_0-9]+ (a '.' separates the namespace, CONTRACTS.md §1.4)"
-        )
+        raise InvalidArgumentError(f"{what} {name!r} must match [-a-zA-Z_0-9]+ (a '.' separates the namespace)")
     return name
 
 
@@ -193,7 +191,7 @@ def scale_function(name: str, replicas: int, namespace: str | None = None) -> Ca
     :raises InvalidArgumentError: for a negative count (a uint64 on the wire).
     """
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-        raise InvalidArgumentError(f"replicas must be an int >= 0 (a uint64, CONTRACTS.md §1.3), not {replicas!r}")
+        raise InvalidArgumentError(f"replicas must be an int >= 0 (a uint64), not {replicas!r}")
     body: dict[str, Any] = {"serviceName": check_name(name), "replicas": replicas}
     if namespace:
         body["namespace"] = check_name(namespace, "namespace")
@@ -251,9 +249,7 @@ def logs(
     params["follow"] = "true" if follow else "false"
     if since is not None:
         if since.tzinfo is None or since.utcoffset() is None:
-            raise InvalidArgumentError(
-                "since must be an aware datetime (RFC 3339 with a zone offset, CONTRACTS.md §1.3)"
-            )
+            raise InvalidArgumentError("since must be an aware datetime (RFC 3339 with a zone offset)")
         params["since"] = since.isoformat()
     return Call("GET", "/system/logs", _none, params=params)
 
@@ -359,7 +355,7 @@ def check_callback_url(url: str) -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidArgumentError(f"callback_url must be an absolute http(s) URL, not {url!r} (CONTRACTS.md §3.1)")
+        raise InvalidArgumentError(f"callback_url must be an absolute http(s) URL, not {url!r}")
     return url
 
 
@@ -395,7 +391,7 @@ def invoke_async(
             error = status_error(response)
             raise NotFoundError(
                 404,
-                error.body or "async invocation is not enabled on this gateway (needs NATS, CONTRACTS.md §1.8 Q5)",
+                error.body or "async invocation is not enabled on this gateway (needs NATS)",
                 method=error.method,
                 url=error.url,
                 headers=error.headers,

@@ -129,8 +129,7 @@ class _ClientConfig:
             from servey_faas.errors import ConfigurationError
 
             raise ConfigurationError(
-                "function auth needs a token source: pass function_token_source= or auth=TokenAuth(...) "
-                "(CONTRACTS.md §7.2)"
+                "function auth needs a token source: pass function_token_source= or auth=TokenAuth(...)"
             )
         return self.function_token_source
 

@@ -277,7 +277,7 @@ class ServiceAccountTokenSource:
             env = os.environ if environ is None else environ
             mount = env.get("token_mount_path", DEFAULT_TOKEN_MOUNT_PATH)
             if not mount:
-                raise ConfigurationError("token_mount_path is set but empty (CONTRACTS.md §7.3)")
+                raise ConfigurationError("token_mount_path is set but empty")
             path = Path(mount) / "openfaas-token"
         self.path = Path(path)
 

@@ -250,7 +250,7 @@ def schedule_of(action: Action) -> str | None:
     if len(schedules) > 1:
         raise BuildError(
             f"action {action.name!r} has {len(schedules)} schedules ({'; '.join(schedules)}): "
-            "cron-connector takes one schedule annotation per function (§4.1)"
+            "cron-connector takes one schedule annotation per function"
         )
     return schedules[0] if schedules else None
 
@@ -379,7 +379,7 @@ def _plan(app: ServeyApp, options: BuildOptions) -> tuple[list[_Planned], list[s
         if schedule is not None and options.function_auth:
             warnings.append(
                 f"action {action.name!r} is scheduled, but with function auth (jwt_auth=true) the CE "
-                "cron-connector's calls carry no token and get 401 (CONTRACTS.md §4.3)"
+                "cron-connector's calls carry no token and get 401"
             )
         planned.append(_Planned(name, action, fn_options, schedule, app.invokers[action.name].reads_token))
     planned.sort(key=lambda p: p.name)
@@ -439,7 +439,7 @@ def _check_function_options(key: str, o: FunctionOptions) -> None:
                 raise BuildError(f"{where}: {kind} need non-empty keys and string values ({k!r}: {v!r})")
     for kind, resources in (("limits", o.limits), ("requests", o.requests)):
         if resources is not None and (resources.nvidia_gpu or resources.amd_gpu or resources.intel_gpu):
-            raise BuildError(f"{where}: {kind} in a stack file take memory and cpu only (§6.1)")
+            raise BuildError(f"{where}: {kind} in a stack file take memory and cpu only")
 
 
 def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: str) -> FunctionDeployment:
@@ -639,7 +639,7 @@ def _copied(project: Path, extra: str) -> Iterator[tuple[str, bytes]]:
     root = project.resolve()
     source = (project / extra).resolve()
     if rel.is_absolute() or ".." in rel.parts or source == root or not source.is_relative_to(root):
-        raise BuildError(f"copy path {extra!r} must be inside the project folder and not the folder itself (§6.5)")
+        raise BuildError(f"copy path {extra!r} must be inside the project folder and not the folder itself")
     if source.is_file():
         yield rel.as_posix(), source.read_bytes()
     elif source.is_dir():

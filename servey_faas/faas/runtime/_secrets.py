@@ -40,7 +40,7 @@ def read_secret(name: str, *, environ: Mapping[str, str] | None = None) -> str:
             data = f.read()
     except FileNotFoundError:
         raise ConfigurationError(
-            f"secret {name!r} is not mounted: no file {path} (list it in the function's secrets, CONTRACTS.md §5.3)"
+            f"secret {name!r} is not mounted: no file {path} (list it in the function's secrets)"
         ) from None
     except OSError as e:
         raise ConfigurationError(f"cannot read secret {name!r} from {path}: {e.strerror or e}") from e
