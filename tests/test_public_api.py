@@ -1,4 +1,4 @@
-"""The public surface never grows or shrinks by accident (DESIGN.md "Public API")."""
+"""The public surface never grows or shrinks by accident."""
 
 import servey_faas
 

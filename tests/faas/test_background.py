@@ -1,5 +1,5 @@
-"""Background channels on OpenFaaS (issue 5, deliverable 5): publishing queues the action on the
-gateway's async route (CONTRACTS.md §3), and the queue runs the action's own function."""
+"""Background channels on OpenFaaS: publishing queues the action on the gateway's async route
+(``docs/openfaas.md#asynchronous-invocation-and-callbacks``), and the queue runs the action's own function."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def test_invalid_params_are_refused_before_anything_is_queued(
     ("environ", "expected"),
     [
         ({}, LocalBackgroundWorker),
-        ({"OPENFAAS_NAME": "say-hello"}, OpenFaaSBackgroundSender),  # running deployed (§5.1 Identity)
+        # running deployed (``docs/openfaas.md#function-identity``)
+        ({"OPENFAAS_NAME": "say-hello"}, OpenFaaSBackgroundSender),
         ({"SERVEY_BACKGROUND": "openfaas"}, OpenFaaSBackgroundSender),  # told to
         ({"SERVEY_BACKGROUND": "local", "OPENFAAS_NAME": "say-hello"}, LocalBackgroundWorker),
     ],

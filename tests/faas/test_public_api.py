@@ -1,8 +1,8 @@
-"""servey_faas.faas exports exactly its public names (HTTPX style), and DESIGN.md's are there."""
+"""servey_faas.faas exports exactly its public names (HTTPX style), and the client's core names are there."""
 
 import servey_faas.faas as faas
 
-DESIGN_NAMES = {
+CORE_NAMES = {
     "GatewayClient", "AsyncGatewayClient", "BasicAuth", "TokenAuth", "ServiceAccountTokenSource",
     "ClientCredentialsTokenSource", "MemoryTokenCache", "FunctionDeployment", "FunctionStatus", "Secret",
     "LogEntry", "GatewayInfo", "remote",
@@ -16,7 +16,7 @@ def test_all_is_sorted_complete_and_importable() -> None:
     public = {n for n in vars(faas) if not n.startswith("_")} - {"annotations"}
     modules = {n for n in public if type(getattr(faas, n)).__name__ == "module"}
     assert set(faas.__all__) == public - modules
-    assert DESIGN_NAMES <= set(faas.__all__)
+    assert CORE_NAMES <= set(faas.__all__)
 
 
 def test_errors_derive_from_the_root_tree() -> None:

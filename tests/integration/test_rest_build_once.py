@@ -1,5 +1,5 @@
 """Find once, build once: discovery, invokers and the OpenAPI document are not redone per request
-(DESIGN.md, "Lessons from servey")."""
+(``docs/architecture.md#a-request-through-the-dev-server``)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from servey_faas.web.handling import WebRoute, web_routes
 
 from .demo import load_demo_app
 
-# What the demo app must serve: DESIGN.md's default path is /actions/<name with _ as ->.
+# What the demo app must serve: the default path is /actions/<name with _ as -> (README.md, "Writing actions").
 EXPECTED_ROUTES = {
     ("GET", "/actions/say-hello"),
     ("POST", "/actions/quote-order"),

@@ -1,4 +1,4 @@
-"""The dev server app runs fixed-rate actions from startup to shutdown (issue 4), not at import,
+"""The dev server app runs fixed-rate actions from startup to shutdown, not at import,
 and not when told not to (the OpenFaaS router: cron-connector owns schedules there)."""
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from servey_faas.action import Action
     from servey_faas.app import ServeyApp
 
-#: The router function's name behind the prefix (DESIGN.md "Command line").
+#: The router function's name behind the prefix (README.md, "On OpenFaaS").
 ROUTER_NAME = "api"
 #: The watchdog's ``fprocess`` of every function (§5.2).
 FPROCESS = "python index.py"

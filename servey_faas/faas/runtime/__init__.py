@@ -9,7 +9,7 @@ Action code reads the function's secrets with :func:`read_secret` (§5.3); a JWT
 end users' tokens can be a secret too: ``JWT_PUBLIC_KEY_FILE=/var/openfaas/secrets/<name>`` in the
 function's environment.
 
-The import path is kept small for cold start (issue 6, ``bench/coldstart.py``): the core and
+The import path is kept small for cold start (``bench/coldstart.py``): the core and
 waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQL, Celery, the docs
 pages or the OpenAPI builder. The API router function is a Starlette app (:func:`serve_asgi`).
 """

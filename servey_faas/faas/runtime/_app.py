@@ -1,12 +1,11 @@
 """The WSGI app of one action's OpenFaaS function: the action at ``/`` and under its REST paths.
 
-Behind of-watchdog in ``mode=http`` (CONTRACTS.md §5.1) every request reaches this app with the
-path the gateway left after ``/function/<name>`` (§2.1), and a request body sent chunked without
-``Content-Length`` (the server, waitress, de-chunks it). Each route answers through the dev
-server's own :class:`~servey_faas.web.handling.RouteHandler` and so through
-:class:`~servey_faas.invocation.ActionInvoker`: access decisions, validation errors, results and
-caching headers are the dev server's bytes. No web framework is imported: WSGI keeps the
-function's cold start small (issue 6; ``bench/coldstart.py``).
+Behind of-watchdog in ``mode=http`` (``docs/openfaas.md#of-watchdog-in-http-mode``) every request reaches this app with
+the path the gateway left after ``/function/<name>`` (``docs/openfaas.md#url-rules``), and a request body sent chunked
+without ``Content-Length`` (the server, waitress, de-chunks it). Each route answers through the dev server's own
+:class:`~servey_faas.web.handling.RouteHandler` and so through :class:`~servey_faas.invocation.ActionInvoker`: access
+decisions, validation errors, results and caching headers are the dev server's bytes. No web framework is imported: WSGI
+keeps the function's cold start small (``bench/coldstart.py``).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def load_app(
 
     ``schemas_file`` is the ``schemas.json`` that ``--run=build`` writes beside ``index.py`` (see
     :func:`read_schemas`): the invoker takes its schemas from it instead of generating them, so
-    that the function starts without schemey and marshy (cold start, issue 6).
+    that the function starts without schemey and marshy (cold start).
 
     :raises ConfigurationError: as :func:`load_action` and :func:`read_schemas`, or when the action
         cannot be served (its settings or its definition are wrong, or the schemas file is stale).

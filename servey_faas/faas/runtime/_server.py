@@ -28,7 +28,7 @@ loudly:
   ``.send_continue()``, ``ErrorTask.execute()`` and the request parser's ``error``.
 
 Importing this module imports waitress and the standard library only: no asyncio, Starlette or
-uvicorn, for the function's cold start (issue 6).
+uvicorn, for the function's cold start.
 """
 
 from __future__ import annotations

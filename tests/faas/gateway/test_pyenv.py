@@ -1,4 +1,4 @@
-"""The Python environment of each function of the local gateway (issue 7 item 2, :mod:`~.pyenv`):
+"""The Python environment of each function of the local gateway (:mod:`~.pyenv`):
 the gateway's interpreter when the build context's requirements are met there, else a virtual
 environment built once per set of requirements and reused; a failed ``pip install`` leaves the
 function unavailable with the reason in its logs.

@@ -1,6 +1,6 @@
-"""Retries of failed async invocations (issue 7 item 3, the Pro queue-worker's settings of
-CONTRACTS.md §3.5): off by default as in CE; with ``--async-max-retries`` a job is retried on the
-listed statuses with exponential backoff, and the callback carries the last attempt's answer."""
+"""Retries of failed async invocations (the Pro queue-worker's settings of
+``docs/openfaas.md#pro-queue-worker-retries``): off by default as in CE; with ``--async-max-retries`` a job is retried
+on the listed statuses with exponential backoff, and the callback carries the last attempt's answer."""
 
 from __future__ import annotations
 

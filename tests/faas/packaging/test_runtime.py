@@ -78,7 +78,8 @@ def test_bad_upstream_urls(url: str) -> None:
         upstream_address({"upstream_url": url})
 
 
-#: Modules an action's function must never import (DESIGN.md: cold start is what OpenFaaS users feel).
+#: Modules an action's function must never import (cold start is what OpenFaaS users feel:
+#: ``docs/architecture.md#packages``).
 FORBIDDEN = ("strawberry", "celery", "servey_faas.web.graphql", "servey_faas.web.docs", "servey_faas.web.openapi",
              "servey_faas.scheduling", "servey_faas.testing", "servey_faas.cli", "starlette", "uvicorn", "anyio",
              "asyncio", "servey_faas.web.app", "servey_faas.web.rest", "httpx")  # fmt: skip
