@@ -2,7 +2,7 @@
 OpenAPI of every action of actions and calling each action's own function through the gateway
 (written by servey_faas --run=build; do not edit).
 
-The watchdog starts it as ``python index.py`` (fprocess, CONTRACTS.md §5.1); it listens where
+The watchdog starts it as ``python index.py`` (its ``fprocess``); it listens where
 ``upstream_url`` points (default http://127.0.0.1:5000). ``python index.py --self-test`` runs every
 action's examples in-process instead.
 """

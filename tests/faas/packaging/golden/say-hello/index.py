@@ -1,7 +1,7 @@
 """Entrypoint of the OpenFaaS function say-hello: serves the action say_hello at / and under its
 REST paths (written by servey_faas --run=build; do not edit).
 
-The watchdog starts it as ``python index.py`` (fprocess, CONTRACTS.md §5.1); it listens where
+The watchdog starts it as ``python index.py`` (its ``fprocess``); it listens where
 ``upstream_url`` points (default http://127.0.0.1:5000). ``python index.py --self-test`` runs the
 action's examples instead. The action's schemas are read from schemas.json beside this file.
 """
