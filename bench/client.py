@@ -11,7 +11,7 @@ Both clients call the same local echo server (this module's ``echo_app``, served
 
 - ``bare``: ``httpx.Client.post(url, content=body, headers={"Content-Type": ...})`` plus a status check;
 - ``gateway``: ``GatewayClient.invoke("echo", body, headers={"Content-Type": ...})``, which also
-  builds the call through the shared request layer, generates an ``X-Call-Id`` (CONTRACTS.md §2.2),
+  builds the call through the shared request layer, generates an ``X-Call-Id`` (``docs/openfaas.md#call-ids``),
   resolves auth (none) and the retry policy (none for invocations) and checks the status.
 
 After a warm-up of each, rounds alternate the order (bare, gateway; gateway, bare; ...). With

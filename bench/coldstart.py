@@ -12,11 +12,11 @@ the current interpreter (or ``--python``), for:
 
 - ``servey``: ``python index.py`` in the build context ``servey-faas --run=build`` writes for the demo
   action ``say_hello`` (its own copy of servey_faas, ``upstream_url`` pointing at the port), i.e. what
-  the watchdog's ``fprocess`` starts in the image (CONTRACTS.md §5.1);
-- ``flask``: a python3-http-style context (CONTRACTS.md §5.2: the template's ``index.py`` — a Flask app
-  building ``event``/``context`` and serving with waitress — and ``function/handler.py``) whose
-  ``handle`` calls the same ``say_hello``, imported from the same copied ``actions`` package (and the
-  same copy of servey_faas, which the action's module imports);
+  the watchdog's ``fprocess`` starts in the image (``docs/openfaas.md#process-model``);
+- ``flask``: a python3-http-style context (``docs/openfaas.md#the-python3-http-template``: the template's ``index.py`` —
+  a Flask app building ``event``/``context`` and serving with waitress — and ``function/handler.py``) whose ``handle``
+  calls the same ``say_hello``, imported from the same copied ``actions`` package (and the same copy of servey_faas,
+  which the action's module imports);
 - ``flask-inline`` (reported, not held to the target): the same handler with the function's body
   inlined, importing nothing of the app (no servey_faas at all).
 
@@ -52,8 +52,8 @@ TARGET_MS = 400.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUEST = b"GET /?name=World HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
-#: The python3-http template's index.py (CONTRACTS.md §5.2), trimmed to what a GET needs; the port
-#: comes from PORT so that both servers listen where the benchmark asks.
+#: The python3-http template's index.py (``docs/openfaas.md#the-python3-http-template``), trimmed to what a GET needs;
+#: the port comes from PORT so that both servers listen where the benchmark asks.
 FLASK_INDEX = """
 import os
 

@@ -27,7 +27,7 @@ class Action:
     """What ``@action`` knows about a function.
 
     ``name`` is a Python identifier (the function's name by default); ``timeout`` is in seconds
-    and becomes the OpenFaaS function's ``exec_timeout`` (CONTRACTS.md §5).
+    and becomes the OpenFaaS function's ``exec_timeout`` (``docs/openfaas.md#watchdog-settings``).
     """
 
     fn: ActionFn

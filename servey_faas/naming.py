@@ -6,7 +6,7 @@ import re
 
 from servey_faas.errors import ConfigurationError
 
-# DNS-1123 label: what Kubernetes providers require of a function name (CONTRACTS.md §1.3).
+# DNS-1123 label: what Kubernetes providers require of a function name (``docs/openfaas.md#functiondeployment``).
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 

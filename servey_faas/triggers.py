@@ -60,7 +60,7 @@ class FixedRateTrigger:
     """Run the action every ``interval`` seconds (int or float > 0), without params.
 
     On OpenFaaS this becomes the cron-connector schedule ``@every <interval>s``
-    (CONTRACTS.md §4).
+    (``docs/openfaas.md#cron-connector``).
 
     :raises ValueError: when ``interval`` is not a finite number greater than 0.
     """
@@ -75,7 +75,7 @@ class FixedRateTrigger:
 
 @dataclass(frozen=True)
 class CronTrigger:
-    """Run the action on a cron schedule, as cron-connector accepts it (CONTRACTS.md §4).
+    """Run the action on a cron schedule, as cron-connector accepts it (``docs/openfaas.md#cron-connector``).
 
     ``expression`` is a standard 5-field expression (``"*/5 * * * *"``), one of the descriptors
     ``@yearly @annually @monthly @weekly @daily @midnight @hourly``, or ``@every <duration>``

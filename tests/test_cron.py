@@ -61,7 +61,8 @@ def test_go_duration_refuses_non_positive_or_infinite(bad: float) -> None:
 @pytest.mark.parametrize(
     ("interval", "expected"),
     [
-        # every N minutes where N divides 60: exact and aligned to the clock (§4.4)
+        # every N minutes where N divides 60: exact and aligned to the clock
+        # (``docs/openfaas.md#fixed-rates-as-schedules``)
         (60, "*/1 * * * *"),
         (300, "*/5 * * * *"),
         (600, "*/10 * * * *"),

@@ -1,7 +1,7 @@
 """``--run=deploy``: package the app, plan against the gateway, build the images, deploy, prune.
 
 Also what ``--run=remove`` and ``--run=invoke`` share with it: the gateway URL (faas-cli's
-precedence, CONTRACTS.md §6.1), the gateway client, the function prefix and namespace.
+precedence, ``docs/openfaas.md#stack-file-fields``), the gateway client, the function prefix and namespace.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def stack_file_of(settings: Settings, table: dict[str, Any]) -> Path:
 
 def gateway_client(gateway: str | None, stack_file: Path | None) -> GatewayClient:
     """A client for the gateway of ``--gateway``, the stack file, ``OPENFAAS_URL`` or the default
-    (§6.1), with the credentials ``faas-cli login`` saved for it."""
+    (``docs/openfaas.md#stack-file-fields``), with the credentials ``faas-cli login`` saved for it."""
     from servey_faas.faas import GatewayClient
     from servey_faas.faas.deploy.planner import resolve_gateway_url
 

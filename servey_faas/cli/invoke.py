@@ -71,9 +71,10 @@ def invoke(
     timeout: float,
 ) -> None:
     """Call the deployed function of an action through the gateway, with the params as its JSON
-    body (POST /function/NAME.NS, CONTRACTS.md §2), and print its JSON result on stdout. With
-    --async, queue the call (POST /async-function/NAME.NS, §3) and print the call id; the result
-    then goes to --callback-url, if given.
+    body (POST /function/NAME.NS, ``docs/openfaas.md#synchronous-invocation``), and print its JSON result on stdout.
+    With --async, queue the call (POST /async-function/NAME.NS,
+    ``docs/openfaas.md#asynchronous-invocation-and-callbacks``) and print the call id; the result then goes to
+    --callback-url, if given.
 
     Actions with an access control need an end user's token: --token (or SERVEY_TOKEN); without
     a valid one the function answers 401, with one lacking the scope 403, as the dev server does.

@@ -1,11 +1,12 @@
 """The OpenFaaS side of servey_faas: the gateway client, its auth, and remote action proxies.
 
-``GatewayClient`` / ``AsyncGatewayClient`` speak the gateway REST API (CONTRACTS.md §1-3, §7);
-``BasicAuth``, ``TokenAuth`` and the token sources authenticate them as the official OpenFaaS
-SDKs do (§7, §9); the wire types are frozen dataclasses; ``remote()`` calls a deployed action
+``GatewayClient`` / ``AsyncGatewayClient`` speak the gateway REST API (``docs/openfaas.md#gateway-rest-api``,
+``docs/openfaas.md#synchronous-invocation``, ``docs/openfaas.md#asynchronous-invocation-and-callbacks``,
+``docs/openfaas.md#iam-and-function-tokens``); ``BasicAuth``, ``TokenAuth`` and the token sources authenticate them as
+the official OpenFaaS SDKs do (``docs/openfaas.md#iam-and-function-tokens``,
+``docs/openfaas.md#python-sdk-vocabulary``); the wire types are frozen dataclasses; ``remote()`` calls a deployed action
 like the local function. Importing this package starts nothing, reads no file and imports nothing heavy: each name is
-imported on first use (PEP 562), so a function container that never calls the gateway does not
-pay for httpx.
+imported on first use (PEP 562), so a function container that never calls the gateway does not pay for httpx.
 """
 
 from __future__ import annotations

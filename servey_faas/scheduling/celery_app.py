@@ -195,7 +195,8 @@ class SingleBeatScheduler(Scheduler):
     by, trying again every :data:`BEAT_LOCK_RENEW` seconds; on taking it over, every entry
     restarts from now (no catch-up burst). With a broker that is not Redis there is no lease:
     a warning says to run exactly one beat. Nothing is written to disk (no ``celerybeat-schedule``
-    file): missed fires are not caught up after a restart, as with cron-connector (CONTRACTS.md §4.4).
+    file): missed fires are not caught up after a restart, as with cron-connector
+    (``docs/openfaas.md#fixed-rates-as-schedules``).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -6,8 +6,8 @@
   - on a :class:`LocalBackgroundWorker` (threads of this process) in the dev server;
   - as a Celery task (:class:`CeleryBackgroundSender`) when ``CELERY_BROKER`` is set;
   - on OpenFaaS, the seam is :class:`BackgroundBackend`: an asynchronous gateway invocation
-    (``POST /async-function/<name>``, CONTRACTS.md §3) implements ``submit`` and is passed as
-    ``backend=`` (or chosen by :func:`default_backend` once the gateway client exists).
+    (``POST /async-function/<name>``, ``docs/openfaas.md#asynchronous-invocation-and-callbacks``) implements ``submit``
+    and is passed as ``backend=`` (or chosen by :func:`default_backend` once the gateway client exists).
 
 * :class:`WebhookEventChannel` — ``channel.publish(event)`` sends the event's JSON form to a URL
   with httpx, within a timeout, and raises :class:`WebhookError` when it does not get a 2xx.
@@ -130,7 +130,7 @@ class CeleryBackgroundSender:
 def default_backend(settings: CelerySettings, environ: Mapping[str, str] | None = None) -> BackgroundBackend:
     """Where background calls go: ``SERVEY_BACKGROUND`` (``local``, ``celery`` or ``openfaas``)
     when set; else Celery when ``settings`` has a broker; else the gateway's async queue inside an
-    OpenFaaS function (``OPENFAAS_NAME`` is set, CONTRACTS.md §5.1); else a local thread pool.
+    OpenFaaS function (``OPENFAAS_NAME`` is set, ``docs/openfaas.md#function-identity``); else a local thread pool.
 
     On OpenFaaS the action's own function runs the call (``SERVEY_FUNCTION_PREFIX`` and
     ``SERVEY_FUNCTION_NAMESPACE``, set by the packager, name it; ``OPENFAAS_URL`` the gateway).

@@ -79,7 +79,8 @@ class LocalScheduler:
 
     Use ``async with LocalScheduler(app):`` or :meth:`start` / :meth:`stop`. The origin of every
     fixed rate is :attr:`started_at` (``clock.monotonic()`` at :meth:`start`); the first fire of a
-    fixed rate comes one interval after it, as with cron-connector's ``@every`` (CONTRACTS.md §4.4).
+    fixed rate comes one interval after it, as with cron-connector's ``@every``
+    (``docs/openfaas.md#fixed-rates-as-schedules``).
 
     :raises ConfigurationError: at construction, for a scheduled action with required params or
         an invalid cron expression (see :func:`~servey_faas.scheduling.schedules.scheduled_actions`).

@@ -6,7 +6,7 @@
   entry point ``servey_faas``): one test per ``Example(include_in_tests=True)``, enabled by the
   ini option ``servey_examples = true`` or ``--servey-examples``.
 - :class:`FakeGateway`: an in-process OpenFaaS gateway that checks every request against the
-  official gateway spec and answers as CONTRACTS.md describes (for ``GatewayClient`` and
+  official gateway spec and answers as ``docs/openfaas.md`` describes (for ``GatewayClient`` and
   ``remote()`` tests).
 - :func:`serve_app`: a real uvicorn server of any ASGI app (or ``ServeyApp``) in a thread on a free
   loopback port, as a context manager yielding its base URL.

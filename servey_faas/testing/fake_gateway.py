@@ -1,10 +1,11 @@
 """A fake OpenFaaS gateway for tests: an ASGI app that checks every request against the official
-spec and answers as CONTRACTS.md says the CE gateway (plus Enterprise IAM, when asked) does.
+spec and answers as ``docs/openfaas.md`` says the CE gateway (plus Enterprise IAM, when asked) does.
 
 It keeps functions, secrets and logs in memory, forwards invocations to upstreams you attach
 (an ASGI app in-process, or a URL), runs the async queue (one job at a time, with callbacks, as
-the CE queue-worker, §3.2-3.3), and can inject failures for retry tests. It is not the local
-gateway (``--run=gateway``), which runs real build contexts; this one is for client tests::
+the CE queue-worker, ``docs/openfaas.md#the-ce-queue-worker``, ``docs/openfaas.md#callbacks``), and can inject failures
+for retry tests. It is not the local gateway (``--run=gateway``), which runs real build contexts; this one is for client
+tests::
 
     gateway = FakeGateway(basic_auth=("admin", "secret"))
     with gateway.serve() as url:            # real HTTP on a free 127.0.0.1 port
@@ -102,7 +103,7 @@ class _Function:
 
 @dataclass(frozen=True)
 class Callback:
-    """A callback the fake queue worker POSTed (CONTRACTS.md §3.3)."""
+    """A callback the fake queue worker POSTed (``docs/openfaas.md#callbacks``)."""
 
     url: str
     status: int
@@ -114,10 +115,10 @@ class Callback:
 class FakeGateway:
     """The fake gateway's settings and state (see the module docstring).
 
-    ``basic_auth`` ``(user, password)`` protects ``/system/*`` (§1.6). ``iam`` enables
-    ``/oauth/token`` (§7.1): ``subject_tokens`` are the upstream tokens it accepts, and it
-    issues opaque tokens living ``token_ttl`` seconds (``expires_in``); with IAM on, ``/system/*``
-    needs a gateway token instead of basic auth. ``async_enabled`` (NATS configured, §1.8 Q5).
+    ``basic_auth`` ``(user, password)`` protects ``/system/*`` (``docs/openfaas.md#basic-auth-on-ce``). ``iam`` enables
+    ``/oauth/token`` (``docs/openfaas.md#token-exchange``): ``subject_tokens`` are the upstream tokens it accepts, and
+    it issues opaque tokens living ``token_ttl`` seconds (``expires_in``); with IAM on, ``/system/*`` needs a gateway
+    token instead of basic auth. ``async_enabled`` (NATS configured, ``docs/openfaas.md#q5-async-needs-nats``).
     ``clock`` is Unix seconds (token expiry).
     """
 
@@ -291,7 +292,7 @@ class FakeGateway:
             return None
         if self.basic_auth is None:
             return None
-        # CONTRACTS.md §1.6: exactly this header and body (no trailing newline).
+        # ``docs/openfaas.md#basic-auth-on-ce``: exactly this header and body (no trailing newline).
         return basic_auth_denied(given, *self.basic_auth)
 
     def _valid_token(self, value: str) -> _IssuedToken | None:
@@ -303,7 +304,7 @@ class FakeGateway:
 
     def _token(self, request: RecordedRequest) -> Response:
         if not self.iam:
-            return Response("404 page not found\n", 404)  # CE: no IAM endpoints (§1.6)
+            return Response("404 page not found\n", 404)  # CE: no IAM endpoints (``docs/openfaas.md#basic-auth-on-ce``)
         form = exchange_form(request.body)
         with self._lock:
             self.exchanges.append(form)
@@ -330,14 +331,16 @@ class FakeGateway:
         )
 
     def _check_function_token(self, headers: Mapping[str, str], name: str, namespace: str) -> Response | None:
-        """of-watchdog ``jwt_auth`` (CONTRACTS.md §7.4), for functions with ``jwt_auth=true``."""
+        """of-watchdog ``jwt_auth`` (``docs/openfaas.md#token-checks-in-of-watchdog``), for functions with
+        ``jwt_auth=true``."""
         value = bearer_token(headers.get("authorization", ""))
         if not value:
             return jwt_missing()
         token = self._valid_token(value)
         if token is None:
             return jwt_invalid("token is unverifiable")
-        # Opaque tokens here: a function-scoped token holds Function:Invoke on "*" (§7.2).
+        # Opaque tokens here: a function-scoped token holds Function:Invoke on "*"
+        # (``docs/openfaas.md#gateway-tokens-and-function-tokens``).
         claim = {"permissions": ["*"], "audience": list(token.audience)} if "function" in token.scope else None
         return None if function_claim_allows(claim, namespace, name) else jwt_forbidden()
 
@@ -366,7 +369,8 @@ class FakeGateway:
             found = self._get(path.removeprefix("/system/function/"), query.get("namespace"))
             if found is None:
                 return Response("function not found", 404)
-            # Passed through untouched: no invocationCount on the single-function endpoint (§1.2).
+            # Passed through untouched: no invocationCount on the single-function endpoint
+            # (``docs/openfaas.md#routes``).
             return JSONResponse(replace(self._status(found), invocation_count=0.0).to_wire())
         if path.startswith("/system/scale-function/"):
             name = path.removeprefix("/system/scale-function/")
@@ -375,7 +379,8 @@ class FakeGateway:
             found = self._get(name, data.get("namespace"))
             if found is None or data.get("serviceName") != name:
                 return Response("function not found", 404)
-            found.replicas = min(5, max(1, int(data["replicas"])))  # CE clamps to [1, 5] (§1.8 Q3)
+            # CE clamps to [1, 5] (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``)
+            found.replicas = min(5, max(1, int(data["replicas"])))
             return Response(status_code=202)
         if path == "/system/secrets":
             return self._secrets_route(method, query, data)
@@ -414,7 +419,8 @@ class FakeGateway:
             namespace = query.get("namespace") or DEFAULT_NAMESPACE
             with self._lock:
                 found = [f for (ns, _), f in sorted(self._functions.items()) if ns == namespace]
-            # Re-serialised as the gateway does (§1.8 Q1): counts omitted when 0, createdAt always there.
+            # Re-serialised as the gateway does (``docs/openfaas.md#q1-listing-functions-needs-prometheus``): counts
+            # omitted when 0, createdAt always there.
             return JSONResponse([self._status(f).to_wire() for f in found])
         if method == "DELETE":
             key = (data.get("namespace") or DEFAULT_NAMESPACE, data["functionName"])
@@ -437,7 +443,7 @@ class FakeGateway:
                     return Response(f"function {spec.service} already exists", 409)
                 self._functions[key] = _Function(spec, self._now())
                 return Response(status_code=202)
-            if existing is None:  # PUT of a missing function: 404 (§1.2)
+            if existing is None:  # PUT of a missing function: 404 (``docs/openfaas.md#routes``)
                 return Response("function not found", 404)
             existing.spec = spec  # a full replacement
         return Response(status_code=202)
@@ -473,7 +479,8 @@ class FakeGateway:
     def _logs_route(self, query: Mapping[str, str]) -> Response:
         key = (query.get("namespace") or DEFAULT_NAMESPACE, query["name"])
         if self._get(key[1], key[0]) is None:
-            return Response(b"", 501)  # the provider's 404 becomes an empty 501 (§1.8 Q6)
+            # the provider's 404 becomes an empty 501 (``docs/openfaas.md#q6-log-errors-are-remapped``)
+            return Response(b"", 501)
         tail = int(query.get("tail", "0") or 0)
         follow = query.get("follow") == "true"
         since = datetime.datetime.fromisoformat(query["since"]) if "since" in query else None
@@ -501,7 +508,8 @@ class FakeGateway:
                     if wanted(e):
                         yield json.dumps(e.to_wire()) + "\n"
 
-        # The gateway does not copy the provider's headers: the type is sniffed (§1.8 Q6).
+        # The gateway does not copy the provider's headers: the type is sniffed
+        # (``docs/openfaas.md#q6-log-errors-are-remapped``).
         return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")
 
     # --- invocation ----------------------------------------------------------------------------
@@ -514,7 +522,7 @@ class FakeGateway:
         status, headers, body = await self._call_function(request, target, query, call_id, start)
         headers = {**headers, "X-Start-Time": start, "X-Served-By": SERVED_BY}
         if generated:
-            headers["X-Call-Id"] = call_id  # echoed only when the gateway made it (§2.2)
+            headers["X-Call-Id"] = call_id  # echoed only when the gateway made it (``docs/openfaas.md#call-ids``)
         return Response(body, status, headers=headers)
 
     async def _call_function(
@@ -545,10 +553,13 @@ class FakeGateway:
 
     async def _enqueue(self, request: RecordedRequest, target: str, query: str) -> Response:
         if not self.async_enabled:
-            return Response("404 page not found\n", 404)  # no NATS: no async route (§1.8 Q5)
+            # no NATS: no async route (``docs/openfaas.md#q5-async-needs-nats``)
+            return Response("404 page not found\n", 404)
         callback = request.headers.get("x-callback-url", "")
         if callback and not urlsplit(callback).scheme:
-            pass  # Go's lenient parser accepts it; the worker fails later, silently (§3.1)
+            # Go's lenient parser accepts it; the worker fails later, silently
+            # (``docs/openfaas.md#enqueueing-an-async-call``)
+            pass
         if len(request.body) > ASYNC_BODY_LIMIT:
             return Response(
                 f"Error queuing request: request body too large for OpenFaaS CE ({len(request.body)} bytes), "
@@ -570,7 +581,8 @@ class FakeGateway:
         return Response(b"", 202, headers=headers)
 
     async def _work(self) -> None:
-        """The CE queue-worker: one job at a time, always POST, no retries, callback once (§3.2)."""
+        """The CE queue-worker: one job at a time, always POST, no retries, callback once
+        (``docs/openfaas.md#the-ce-queue-worker``)."""
         assert self._queue is not None
         while True:
             request, target, query, call_id = await self._queue.get()
@@ -590,7 +602,7 @@ class FakeGateway:
                         with self._lock:
                             self.callbacks.append(Callback(callback, status, out, body))
                     except httpx.HTTPError:
-                        pass  # logged and never retried by CE (§3.3)
+                        pass  # logged and never retried by CE (``docs/openfaas.md#callbacks``)
             finally:
                 with self._idle:
                     self._pending -= 1

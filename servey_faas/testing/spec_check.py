@@ -6,8 +6,8 @@ declared types and formats, and a JSON body must be ``application/json`` and val
 schema. Object schemas are checked strictly (no properties beyond the declared ones) so that a
 misspelt wire name (``env_process`` for ``envProcess``) is caught.
 
-Where CONTRACTS.md §1.9 (or §1.3) records that the running gateway differs from the spec, the
-checker follows the code, and says so in :data:`DEVIATIONS`.
+Where ``docs/openfaas.md#where-the-spec-differs-from-the-code`` (or ``docs/openfaas.md#body-types``) records that the
+running gateway differs from the spec, the checker follows the code, and says so in :data:`DEVIATIONS`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,19 @@ from typing import Any
 
 SPEC_RESOURCE = "gateway-spec.openapi.yml"
 
-#: Where the checker follows the running gateway instead of the spec (CONTRACTS.md sections).
+#: Where the checker follows the running gateway instead of the spec
+#: (``docs/openfaas.md#where-the-spec-differs-from-the-code``), each with the page section that describes it.
 DEVIATIONS = (
-    "DeleteFunctionRequest also takes `namespace` (Go omitempty) — §1.3, §1.9",
-    "ScaleServiceRequest.namespace is optional (Go omitempty) — §1.3",
+    "DeleteFunctionRequest also takes `namespace` (Go omitempty) "
+    "— docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest",
+    "ScaleServiceRequest.namespace is optional (Go omitempty) "
+    "— docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest",
     "/function/{name}[.{ns}][/sub/path] takes any method the provider allows; name and name.ns are one route "
-    "— §1.9, §2.1",
-    "/async-function/{name}[.{ns}][/sub/path] is one route (POST only) — §1.9, §3.1",
-    "/system/namespace/{ns} and /system/namespace/ (Enterprise namespace CRUD, FunctionNamespace body) — §1.2, §1.3",
-    "/oauth/token (Enterprise IAM, RFC 8693 form) — §7.1",
+    "— docs/openfaas.md#url-rules",
+    "/async-function/{name}[.{ns}][/sub/path] is one route (POST only) — docs/openfaas.md#enqueueing-an-async-call",
+    "/system/namespace/{ns} and /system/namespace/ (Enterprise namespace CRUD, FunctionNamespace body) "
+    "— docs/openfaas.md#routes, docs/openfaas.md#functionnamespace",
+    "/oauth/token (Enterprise IAM, RFC 8693 form) — docs/openfaas.md#token-exchange",
 )
 
 _FUNCTION_NAMESPACE_SCHEMA: dict[str, Any] = {

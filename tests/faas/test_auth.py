@@ -1,4 +1,5 @@
-"""Token exchange (RFC 8693), token sources, caches and scoped function tokens (CONTRACTS.md §7)."""
+"""Token exchange (RFC 8693), token sources, caches and scoped function tokens
+(``docs/openfaas.md#iam-and-function-tokens``)."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def test_function_lifecycle_and_namespace_placement(client: GatewayClient, gatew
     with pytest.raises(NotFoundError):
         client.delete_function("echo-fn", "openfaas-fn")
 
-    # GET: namespace in the query string; POST/PUT/DELETE: in the body (CONTRACTS.md §1.4).
+    # GET: namespace in the query string; POST/PUT/DELETE: in the body (``docs/openfaas.md#passing-namespaces``).
     get = next(r for r in gateway.requests if r.method == "GET" and r.path == "/system/function/echo-fn")
     assert dict(get.query) == {"namespace": "openfaas-fn"}
     delete = next(r for r in gateway.requests if r.method == "DELETE")
@@ -191,7 +191,8 @@ def test_invoke_sends_name_dot_namespace_path_query_and_call_id(client: GatewayC
     assert seen["headers"]["x-mine"] == "y" and seen["headers"]["content-type"] == "application/json"
     sent = [r for r in gateway.requests if r.path.startswith("/function/")][-1]
     assert sent.path == "/function/echo-fn.openfaas-fn/sub/path"
-    # Our own call id, forwarded and therefore not echoed by the gateway (§2.2); never gateway credentials.
+    # Our own call id, forwarded and therefore not echoed by the gateway (``docs/openfaas.md#call-ids``); never gateway
+    # credentials.
     assert seen["headers"]["x-call-id"] == sent.headers["x-call-id"] and "x-call-id" not in response.headers
     assert "authorization" not in sent.headers
     assert response.headers["x-echo"] == "1" and response.headers["x-served-by"].startswith("openfaas-ce/")

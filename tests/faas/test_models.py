@@ -1,4 +1,4 @@
-"""Wire names and Go omitempty rules of the gateway types (CONTRACTS.md §1.3)."""
+"""Wire names and Go omitempty rules of the gateway types (``docs/openfaas.md#body-types``)."""
 
 from __future__ import annotations
 

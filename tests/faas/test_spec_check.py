@@ -1,4 +1,5 @@
-"""The fake gateway's spec checker catches what the spec forbids, and follows CONTRACTS.md §1.9."""
+"""The fake gateway's spec checker catches what the spec forbids, and follows
+``docs/openfaas.md#where-the-spec-differs-from-the-code``."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ def test_our_wire_forms_conform() -> None:
     spec = FunctionDeployment("f", "i", env_vars={"a": "b"}, labels={}, read_only_root_filesystem=True)
     assert check("POST", "/system/functions", spec.to_wire()) == []
     assert check("PUT", "/system/secrets", Secret("k", "ns", raw_value=b"x").to_wire()) == []
-    assert check("DELETE", "/system/functions", {"functionName": "f", "namespace": "ns"}) == []  # §1.9
-    assert check("POST", "/system/scale-function/f", {"serviceName": "f", "replicas": 0}) == []  # §1.3 omitempty
+    # a namespace in the body (``docs/openfaas.md#where-the-spec-differs-from-the-code``)
+    assert check("DELETE", "/system/functions", {"functionName": "f", "namespace": "ns"}) == []
+    # ``namespace`` is omitempty (``docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest``)
+    assert check("POST", "/system/scale-function/f", {"serviceName": "f", "replicas": 0}) == []
     assert check("GET", "/system/logs", query=[("name", "f"), ("tail", "-1"), ("follow", "true")]) == []
 
 
@@ -38,7 +41,8 @@ def test_unknown_routes_and_methods_are_caught() -> None:
     assert check("PATCH", "/system/functions", {"service": "f", "image": "i"})
     assert check("GET", "/system/nothing")
     assert check("GET", "/async-function/f.ns")
-    assert check("DELETE", "/function/f.ns/any/path") == []  # any method on /function (§1.9)
+    # any method on /function (``docs/openfaas.md#where-the-spec-differs-from-the-code``)
+    assert check("DELETE", "/function/f.ns/any/path") == []
 
 
 def test_the_checker_validates_response_shapes_too() -> None:

@@ -1,7 +1,7 @@
 """The one request/response layer of the gateway API, shared by the sync and async clients.
 
 Every gateway operation is a pure function returning a :class:`Call`: the HTTP method, path,
-query, body and headers to send (namespaces placed as CONTRACTS.md §1.4 says), whether the call
+query, body and headers to send (namespaces placed as ``docs/openfaas.md#passing-namespaces`` says), whether the call
 is idempotent (so it may be retried), which credentials it needs, and ``parse``, which turns the
 read response into the result or raises the error of ``_errors``. The clients only build the
 ``httpx.Request``, send it (with retries and auth) and hand the response to ``parse``.
@@ -39,7 +39,7 @@ Query: TypeAlias = Mapping[str, str | Sequence[str]]
 Payload: TypeAlias = bytes | str | Mapping[str, Any] | list[Any] | None
 
 # A function or namespace name: the gateway's character class without '.', which it reads as
-# the namespace separator (CONTRACTS.md §1.2, §1.4).
+# the namespace separator (``docs/openfaas.md#routes``, ``docs/openfaas.md#passing-namespaces``).
 _NAME = re.compile(r"^[-a-zA-Z_0-9]+$")
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
@@ -54,8 +54,8 @@ class Call(Generic[T]):
 
     ``auth`` says which credentials apply: ``system`` the gateway credentials (``/system/*``),
     ``function`` a scoped function token when function auth is on, never the gateway
-    credentials (CONTRACTS.md §7.2), ``none`` nothing. ``function`` is ``(name, namespace)`` for
-    invocations. ``idempotent`` calls are retried on 502/503/504 and connection errors.
+    credentials (``docs/openfaas.md#gateway-tokens-and-function-tokens``), ``none`` nothing. ``function`` is
+    ``(name, namespace)`` for invocations. ``idempotent`` calls are retried on 502/503/504 and connection errors.
     ``bearer`` is an end user's token for the function: sent as ``Authorization: Bearer``, or in
     :data:`USER_AUTHORIZATION_HEADER` when the call carries a function token.
     """
@@ -76,7 +76,8 @@ class Call(Generic[T]):
 def check_name(name: str, what: str = "function name") -> str:
     """``name`` unchanged when the gateway can route it (``[-a-zA-Z_0-9]+``, no ``.``).
 
-    :raises InvalidArgumentError: otherwise (a ``.`` would be read as a namespace, §1.4).
+    :raises InvalidArgumentError: otherwise (a ``.`` would be read as a namespace,
+    ``docs/openfaas.md#passing-namespaces``).
     """
     if not _NAME.match(name):
         raise InvalidArgumentError(f"{what} {name!r} must match [-a-zA-Z_0-9]+ (a '.' separates the namespace)")
@@ -108,17 +109,17 @@ def _none(response: httpx.Response) -> None:
 
 
 def info() -> Call[GatewayInfo]:
-    """GET ``/system/info`` (§1.2)."""
+    """GET ``/system/info`` (``docs/openfaas.md#routes``)."""
     return Call("GET", "/system/info", lambda r: GatewayInfo.from_wire(_json(r)))
 
 
 def list_namespaces() -> Call[list[str]]:
-    """GET ``/system/namespaces`` (§1.2): the namespace names."""
+    """GET ``/system/namespaces`` (``docs/openfaas.md#routes``): the namespace names."""
     return Call("GET", "/system/namespaces", lambda r: [str(n) for n in _json(r) or []])
 
 
 def get_namespace(namespace: str) -> Call[FunctionNamespace]:
-    """GET ``/system/namespace/{NS}`` (Enterprise; §1.2)."""
+    """GET ``/system/namespace/{NS}`` (Enterprise; ``docs/openfaas.md#routes``)."""
     return Call(
         "GET",
         f"/system/namespace/{check_name(namespace, 'namespace')}",
@@ -127,25 +128,27 @@ def get_namespace(namespace: str) -> Call[FunctionNamespace]:
 
 
 def create_namespace(spec: FunctionNamespace) -> Call[int]:
-    """POST ``/system/namespace/`` (trailing slash, name in the body; §1.2), with the
+    """POST ``/system/namespace/`` (trailing slash, name in the body; ``docs/openfaas.md#routes``), with the
     ``openfaas="1"`` label and annotation the SDKs add."""
     check_name(spec.name, "namespace")
     return Call("POST", "/system/namespace/", _status, json=spec.managed().to_wire(), idempotent=False)
 
 
 def update_namespace(spec: FunctionNamespace) -> Call[int]:
-    """PUT ``/system/namespace/{NS}`` (§1.2, §1.9: singular ``namespace``)."""
+    """PUT ``/system/namespace/{NS}`` (``docs/openfaas.md#routes``,
+    ``docs/openfaas.md#where-the-spec-differs-from-the-code``: singular ``namespace``)."""
     path = f"/system/namespace/{check_name(spec.name, 'namespace')}"
     return Call("PUT", path, _status, json=spec.managed().to_wire())
 
 
 def delete_namespace(namespace: str) -> Call[None]:
-    """DELETE ``/system/namespace/{NS}`` with ``{"name": NS}`` in the body (§1.4)."""
+    """DELETE ``/system/namespace/{NS}`` with ``{"name": NS}`` in the body (``docs/openfaas.md#passing-namespaces``)."""
     return Call("DELETE", f"/system/namespace/{check_name(namespace, 'namespace')}", _none, json={"name": namespace})
 
 
 def list_functions(namespace: str | None = None) -> Call[list[FunctionStatus]]:
-    """GET ``/system/functions[?namespace=NS]`` (§1.2, §1.8 Q1)."""
+    """GET ``/system/functions[?namespace=NS]`` (``docs/openfaas.md#routes``,
+    ``docs/openfaas.md#q1-listing-functions-needs-prometheus``)."""
     return Call(
         "GET",
         "/system/functions",
@@ -155,7 +158,7 @@ def list_functions(namespace: str | None = None) -> Call[list[FunctionStatus]]:
 
 
 def get_function(name: str, namespace: str | None = None) -> Call[FunctionStatus]:
-    """GET ``/system/function/{NAME}[?namespace=NS]`` (§1.2)."""
+    """GET ``/system/function/{NAME}[?namespace=NS]`` (``docs/openfaas.md#routes``)."""
     return Call(
         "GET",
         f"/system/function/{check_name(name)}",
@@ -165,19 +168,21 @@ def get_function(name: str, namespace: str | None = None) -> Call[FunctionStatus
 
 
 def deploy_function(spec: FunctionDeployment) -> Call[int]:
-    """POST ``/system/functions`` (§1.2): 202 (some providers 200 or 201). Not idempotent."""
+    """POST ``/system/functions`` (``docs/openfaas.md#routes``): 202 (some providers 200 or 201). Not idempotent."""
     check_name(spec.service)
     return Call("POST", "/system/functions", _status, json=spec.to_wire(), idempotent=False)
 
 
 def update_function(spec: FunctionDeployment) -> Call[int]:
-    """PUT ``/system/functions`` (§1.2): a full replacement; 404 when the function is missing."""
+    """PUT ``/system/functions`` (``docs/openfaas.md#routes``): a full replacement; 404 when the function is missing."""
     check_name(spec.service)
     return Call("PUT", "/system/functions", _status, json=spec.to_wire())
 
 
 def delete_function(name: str, namespace: str | None = None) -> Call[None]:
-    """DELETE ``/system/functions`` with a ``DeleteFunctionRequest`` body (§1.3, §1.9)."""
+    """DELETE ``/system/functions`` with a ``DeleteFunctionRequest`` body
+    (``docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest``,
+    ``docs/openfaas.md#where-the-spec-differs-from-the-code``)."""
     body = {"functionName": check_name(name)}
     if namespace:
         body["namespace"] = check_name(namespace, "namespace")
@@ -185,8 +190,9 @@ def delete_function(name: str, namespace: str | None = None) -> Call[None]:
 
 
 def scale_function(name: str, replicas: int, namespace: str | None = None) -> Call[None]:
-    """POST ``/system/scale-function/{NAME}`` with a ``ScaleServiceRequest`` (§1.3). The CE
-    gateway clamps ``replicas`` to [1, 5] (§1.8 Q3). Setting a count is idempotent.
+    """POST ``/system/scale-function/{NAME}`` with a ``ScaleServiceRequest``
+    (``docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest``). The CE gateway clamps ``replicas`` to [1, 5]
+    (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``). Setting a count is idempotent.
 
     :raises InvalidArgumentError: for a negative count (a uint64 on the wire).
     """
@@ -199,26 +205,26 @@ def scale_function(name: str, replicas: int, namespace: str | None = None) -> Ca
 
 
 def list_secrets(namespace: str | None = None) -> Call[list[Secret]]:
-    """GET ``/system/secrets[?namespace=NS]``: names and namespaces, never values (§1.2)."""
+    """GET ``/system/secrets[?namespace=NS]``: names and namespaces, never values (``docs/openfaas.md#routes``)."""
     return Call(
         "GET", "/system/secrets", lambda r: [Secret.from_wire(s) for s in _json(r) or []], params=_ns_query(namespace)
     )
 
 
 def create_secret(secret: Secret) -> Call[int]:
-    """POST ``/system/secrets`` (§1.2): 201; 409 (:class:`ConflictError`) if it exists."""
+    """POST ``/system/secrets`` (``docs/openfaas.md#routes``): 201; 409 (:class:`ConflictError`) if it exists."""
     check_name(secret.name, "secret name")
     return Call("POST", "/system/secrets", _status, json=secret.to_wire(), idempotent=False)
 
 
 def update_secret(secret: Secret) -> Call[int]:
-    """PUT ``/system/secrets`` (§1.2): 200 or 202; 404 if missing; 405 where unsupported."""
+    """PUT ``/system/secrets`` (``docs/openfaas.md#routes``): 200 or 202; 404 if missing; 405 where unsupported."""
     check_name(secret.name, "secret name")
     return Call("PUT", "/system/secrets", _status, json=secret.to_wire())
 
 
 def delete_secret(name: str, namespace: str | None = None) -> Call[None]:
-    """DELETE ``/system/secrets`` with ``{"name", "namespace"?}`` (§1.2)."""
+    """DELETE ``/system/secrets`` with ``{"name", "namespace"?}`` (``docs/openfaas.md#routes``)."""
     body = {"name": check_name(name, "secret name")}
     if namespace:
         body["namespace"] = check_name(namespace, "namespace")
@@ -234,8 +240,9 @@ def logs(
     follow: bool = False,
     since: datetime.datetime | None = None,
 ) -> Call[None]:
-    """GET ``/system/logs`` (§1.3 ``LogEntry``, §1.8 Q6). ``parse`` only checks the status: the
-    body is a stream the client reads line by line with :func:`parse_log_line`.
+    """GET ``/system/logs`` (``docs/openfaas.md#logentry-and-log-query-parameters``,
+    ``docs/openfaas.md#q6-log-errors-are-remapped``). ``parse`` only checks the status: the body is a stream the client
+    reads line by line with :func:`parse_log_line`.
 
     :raises InvalidArgumentError: for a naive ``since`` (RFC 3339 needs a zone offset).
     """
@@ -256,7 +263,8 @@ def logs(
 
 def parse_log_line(line: str) -> LogEntry | None:
     """One NDJSON line of the logs stream as a :class:`LogEntry`; ``None`` for a blank or
-    unparseable line (skipped, as python-sdk does; the content type is not trusted, §1.8 Q6)."""
+    unparseable line (skipped, as python-sdk does; the content type is not trusted,
+    ``docs/openfaas.md#q6-log-errors-are-remapped``)."""
     line = line.strip()
     if not line:
         return None
@@ -298,7 +306,7 @@ def _sub_path(path: str) -> str:
 
 
 def function_target(name: str, namespace: str) -> str:
-    """``name.namespace``, the form the gateway splits at its last ``.`` (§1.4)."""
+    """``name.namespace``, the form the gateway splits at its last ``.`` (``docs/openfaas.md#passing-namespaces``)."""
     return f"{check_name(name)}.{check_name(namespace, 'namespace')}"
 
 
@@ -316,8 +324,8 @@ def invoke(
     idempotent: bool = False,
     token: str | None = None,
 ) -> Call[httpx.Response]:
-    """``{method} /function/NAME.NS[/path][?query]`` (CONTRACTS.md §2.1). An ``X-Call-Id`` is
-    generated unless one is given (§2.2 advises generating our own). ``parse`` returns the
+    """``{method} /function/NAME.NS[/path][?query]`` (``docs/openfaas.md#url-rules``). An ``X-Call-Id`` is
+    generated unless one is given (``docs/openfaas.md#call-ids`` advises generating our own). ``parse`` returns the
     response, or raises :class:`FunctionError` for a non-2xx one when ``raise_for_status``.
     ``token`` is the end user's bearer token (:attr:`Call.bearer`)."""
     target = function_target(name, namespace)
@@ -351,7 +359,7 @@ def check_callback_url(url: str) -> str:
     """``url`` unchanged when it is an absolute http(s) URL.
 
     :raises InvalidArgumentError: otherwise: the gateway accepts relative URLs and the queue
-        worker then fails silently (CONTRACTS.md §3.1), so they are refused here.
+        worker then fails silently (``docs/openfaas.md#enqueueing-an-async-call``), so they are refused here.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -371,11 +379,11 @@ def invoke_async(
     path: str = "",
     token: str | None = None,
 ) -> Call[str]:
-    """POST ``/async-function/NAME.NS[/path]`` with ``X-Callback-Url`` (§3.1). ``parse`` returns
-    the call id on 202 — the ``X-Call-Id`` the gateway answered, else the one we sent (generated
-    unless given; a gateway echoes only an id it made itself, §2.2) — else raises a status error
-    (404 means the gateway has no async queue, §1.8 Q5). ``token`` is the end user's bearer token
-    (:attr:`Call.bearer`); the queue replays it when the call runs, so it must outlive the wait."""
+    """POST ``/async-function/NAME.NS[/path]`` with ``X-Callback-Url`` (``docs/openfaas.md#enqueueing-an-async-call``).
+    ``parse`` returns the call id on 202 — the ``X-Call-Id`` the gateway answered, else the one we sent (generated
+    unless given; a gateway echoes only an id it made itself, ``docs/openfaas.md#call-ids``) — else raises a status
+    error (404 means the gateway has no async queue, ``docs/openfaas.md#q5-async-needs-nats``). ``token`` is the end
+    user's bearer token (:attr:`Call.bearer`); the queue replays it when the call runs, so it must outlive the wait."""
     target = function_target(name, namespace)
     sent: dict[str, str] = dict(headers or {})
     given = _has_header(sent, "x-call-id")

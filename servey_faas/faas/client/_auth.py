@@ -2,7 +2,7 @@
 :class:`TokenAuth` (an RFC 8693 token exchange at the gateway's ``/oauth/token``).
 
 They apply to the gateway API (``/system/*``) only; function invocations carry a scoped function
-token or nothing (CONTRACTS.md §7.2), which the client decides per call.
+token or nothing (``docs/openfaas.md#gateway-tokens-and-function-tokens``), which the client decides per call.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from servey_faas.faas.client._tokens import (
 
 class BasicAuth(httpx.Auth):
     """HTTP basic auth (RFC 7617) for a CE gateway started with ``basic_auth=true``
-    (CONTRACTS.md §1.6). The password is kept out of ``repr``."""
+    (``docs/openfaas.md#basic-auth-on-ce``). The password is kept out of ``repr``."""
 
     def __init__(self, username: str, password: str) -> None:
         self.username = username
@@ -61,7 +61,8 @@ class BearerTokenAuth(httpx.Auth):
 
 
 class TokenAuth(CachedTokenSource, httpx.Auth):
-    """Gateway API auth by token exchange (OpenFaaS IAM, Enterprise; CONTRACTS.md §7.1, §7.2).
+    """Gateway API auth by token exchange (OpenFaaS IAM, Enterprise; ``docs/openfaas.md#token-exchange``,
+    ``docs/openfaas.md#gateway-tokens-and-function-tokens``).
 
     The upstream token from ``token_source`` (an IdP id_token, a Kubernetes service account
     token, an OpenFaaS API token) is exchanged at ``token_url`` (``{gateway}/oauth/token``)

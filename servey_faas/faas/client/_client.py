@@ -1,7 +1,9 @@
 """``GatewayClient`` and ``AsyncGatewayClient``: the OpenFaaS gateway REST API on httpx.
 
 Both build their calls with the pure functions of ``_api`` and parse the answers the same way;
-they differ only in how a request is sent and how a retry waits. See CONTRACTS.md §1-3 and §7.
+they differ only in how a request is sent and how a retry waits. See ``docs/openfaas.md#gateway-rest-api``,
+``docs/openfaas.md#synchronous-invocation``, ``docs/openfaas.md#asynchronous-invocation-and-callbacks``,
+``docs/openfaas.md#iam-and-function-tokens``.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class _ClientConfig:
         self.retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy(retries=retry)
         self.function_auth = function_auth
         if function_token_source is None and isinstance(self.auth, TokenSource):
-            function_token_source = self.auth  # as the python-sdk does (CONTRACTS.md §7.2)
+            # as the python-sdk does (``docs/openfaas.md#gateway-tokens-and-function-tokens``)
+            function_token_source = self.auth
         self.function_token_source = function_token_source
         self.token_cache: TokenCache = token_cache if token_cache is not None else MemoryTokenCache(clock=clock)
         self.token_url = f"{self.gateway_url}/oauth/token"
@@ -103,7 +106,7 @@ class _ClientConfig:
             "base_url": self.gateway_url,
             "timeout": self.timeout,
             "headers": {"User-Agent": _user_agent()},
-            "follow_redirects": False,  # the gateway returns 3xx as is (§1.5)
+            "follow_redirects": False,  # the gateway returns 3xx as is (``docs/openfaas.md#gateway-headers``)
         }
 
     def policy_for(self, call: Call[Any], retries: int | None) -> tuple[RetryPolicy, bool]:
@@ -134,13 +137,15 @@ class _ClientConfig:
         return self.function_token_source
 
     def function_token_call(self, subject: str, name: str, namespace: str) -> httpx.Request:
-        """The exchange for a scoped function token: ``scope=function``, ``audience=ns:name`` (§7.2)."""
+        """The exchange for a scoped function token: ``scope=function``, ``audience=ns:name``
+        (``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
         return token_request(
             self.token_url, exchange_form(subject, audience=[f"{namespace}:{name}"], scope=["function"])
         )
 
     def logs_timeout(self, follow: bool) -> httpx.Timeout:
-        # A followed stream may stay silent for long: no read timeout (the gateway's write_timeout ends it, §1.8 Q6).
+        # A followed stream may stay silent for long: no read timeout (the gateway's write_timeout ends it,
+        # ``docs/openfaas.md#q6-log-errors-are-remapped``).
         return (
             httpx.Timeout(self.timeout.connect, read=None, write=self.timeout.write, pool=self.timeout.pool)
             if follow
@@ -152,23 +157,25 @@ _DEFAULT_RETRY = RetryPolicy()
 
 
 class GatewayClient:
-    """A synchronous OpenFaaS gateway client (CONTRACTS.md §1-3, §7).
+    """A synchronous OpenFaaS gateway client (``docs/openfaas.md#gateway-rest-api``,
+    ``docs/openfaas.md#synchronous-invocation``, ``docs/openfaas.md#asynchronous-invocation-and-callbacks``,
+    ``docs/openfaas.md#iam-and-function-tokens``).
 
     ``gateway_url`` defaults to ``OPENFAAS_URL``, then ``http://127.0.0.1:8080``; ``auth`` to
     the credentials ``faas-cli login`` saved for it (``None`` for none; any ``httpx.Auth``, e.g.
     :class:`BasicAuth` or :class:`TokenAuth`). Gateway credentials go on ``/system/*`` calls
     only. ``namespace`` is the one invocations use when none is given (``openfaas-fn``, as the
-    SDKs, §1.4); management calls without a namespace use the provider's default.
+    SDKs, ``docs/openfaas.md#passing-namespaces``); management calls without a namespace use the provider's default.
 
     ``timeout`` is in seconds (or an ``httpx.Timeout``). ``retry`` (a :class:`RetryPolicy` or a
     number of retries) applies to idempotent calls on 502/503/504 and connection errors, and to
     any management call whose connection failed before sending; invocations retry only when
     called with ``retries=``. ``function_auth=True`` invokes with scoped function tokens
-    (``scope=function``, ``audience=ns:name``, §7.2) from ``function_token_source`` (default:
-    ``auth`` when it is a token source), cached in ``token_cache`` — never with the gateway's
-    credentials. ``FAAS_DEBUG=1`` (or ``debug=True``) logs requests with secrets redacted.
-    ``transport`` replaces the network (``httpx.MockTransport``, ``httpx.WSGITransport``…);
-    ``sleep``, ``rand``, ``wall_clock`` and ``clock`` are injectable for tests.
+    (``scope=function``, ``audience=ns:name``, ``docs/openfaas.md#gateway-tokens-and-function-tokens``) from
+    ``function_token_source`` (default: ``auth`` when it is a token source), cached in ``token_cache`` — never with the
+    gateway's credentials. ``FAAS_DEBUG=1`` (or ``debug=True``) logs requests with secrets redacted. ``transport``
+    replaces the network (``httpx.MockTransport``, ``httpx.WSGITransport``…); ``sleep``, ``rand``, ``wall_clock`` and
+    ``clock`` are injectable for tests.
 
     Use it as a context manager, or call :meth:`close`, to close its connections.
     """
@@ -291,7 +298,8 @@ class GatewayClient:
                     continue
                 raise transport_error(e) from e
             if fn_token is not None and response.status_code == 401:
-                # A rejected function token (faas-middleware, §7.4): drop it and retry once with a fresh one.
+                # A rejected function token (faas-middleware, ``docs/openfaas.md#token-checks-in-of-watchdog``): drop it
+                # and retry once with a fresh one.
                 response.close()
                 assert call.function is not None
                 _forget(config.token_cache, call.function, fn_token)
@@ -323,9 +331,9 @@ class GatewayClient:
     def get_function_token(self, name: str, namespace: str | None = None) -> str:
         """A scoped function token for ``name`` in ``namespace`` (default: the client's), from the
         cache or by exchanging the gateway token at ``/oauth/token`` with ``scope=function`` and
-        ``audience=<ns>:<name>`` (CONTRACTS.md §7.2). One exchange per function at a time. When
-        the token endpoint refuses a cached subject token (revoked or rotated), the subject is
-        invalidated and the exchange retried once.
+        ``audience=<ns>:<name>`` (``docs/openfaas.md#gateway-tokens-and-function-tokens``). One exchange per function at
+        a time. When the token endpoint refuses a cached subject token (revoked or rotated), the subject is invalidated
+        and the exchange retried once.
 
         :raises ConfigurationError: without a token source. :raises OAuthError: on a 400.
         """
@@ -396,7 +404,8 @@ class GatewayClient:
     def update_function(self, spec: FunctionDeployment) -> int:
         """PUT ``/system/functions``: replace a function's whole spec; returns the status code.
 
-        :raises NotFoundError: when it does not exist (faas-cli then POSTs, §6.4).
+        :raises NotFoundError: when it does not exist (faas-cli then POSTs,
+        ``docs/openfaas.md#what-faas-cli-deploy-sends``).
         """
         return self._run(_api.update_function(spec))
 
@@ -405,7 +414,8 @@ class GatewayClient:
         self._run(_api.delete_function(name, namespace))
 
     def scale_function(self, name: str, replicas: int, namespace: str | None = None) -> None:
-        """POST ``/system/scale-function/{NAME}`` (CE clamps to [1, 5], §1.8 Q3)."""
+        """POST ``/system/scale-function/{NAME}`` (CE clamps to [1, 5],
+        ``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``)."""
         self._run(_api.scale_function(name, replicas, namespace))
 
     def list_secrets(self, namespace: str | None = None) -> list[Secret]:
@@ -434,14 +444,16 @@ class GatewayClient:
         follow: bool = False,
         since: datetime.datetime | None = None,
     ) -> Iterator[LogEntry]:
-        """Stream GET ``/system/logs`` as :class:`LogEntry` values, one per NDJSON line (§1.3).
+        """Stream GET ``/system/logs`` as :class:`LogEntry` values, one per NDJSON line
+        (``docs/openfaas.md#logentry-and-log-query-parameters``).
 
         ``tail`` ≤ 0 means all; ``follow`` keeps the stream open (no read timeout); ``since`` must
         be aware. The request is sent at the first ``next()``; close the iterator (or leave the
         ``for`` loop) to close the stream. Unparseable lines are skipped.
 
         :raises InvalidArgumentError: at once, for bad arguments. Status errors come at the first
-            ``next()`` (the gateway answers 501 when the provider has no logs, §1.8 Q6).
+            ``next()`` (the gateway answers 501 when the provider has no logs,
+            ``docs/openfaas.md#q6-log-errors-are-remapped``).
         """
         call = _api.logs(name, namespace, instance=instance, tail=tail, follow=follow, since=since)
         return self._stream_logs(call, self._config.logs_timeout(follow))
@@ -479,12 +491,11 @@ class GatewayClient:
         token: str | None = None,
     ) -> httpx.Response:
         """Call ``{method} /function/NAME.NS[/path][?query]`` and return the read response
-        (CONTRACTS.md §2). ``payload``: bytes and text are sent as is, a mapping or list as JSON.
-        An ``X-Call-Id`` is generated unless given. ``timeout`` (seconds) overrides the client's;
-        ``retries`` opts in to retries (502/503/504 and connection errors; off by default, since
-        a function call may not be idempotent). ``function_auth`` overrides the client's setting.
-        ``token`` is the end user's bearer token for this call (a servey_faas function verifies it
-        as the dev server does): sent as ``Authorization: Bearer <token>``, or as
+        (``docs/openfaas.md#synchronous-invocation``). ``payload``: bytes and text are sent as is, a mapping or list as
+        JSON. An ``X-Call-Id`` is generated unless given. ``timeout`` (seconds) overrides the client's; ``retries`` opts
+        in to retries (502/503/504 and connection errors; off by default, since a function call may not be idempotent).
+        ``function_auth`` overrides the client's setting. ``token`` is the end user's bearer token for this call (a
+        servey_faas function verifies it as the dev server does): sent as ``Authorization: Bearer <token>``, or as
         ``X-Servey-Authorization`` when the call carries a scoped function token.
 
         :raises FunctionError: for a non-2xx answer (unless ``raise_for_status=False``).
@@ -519,14 +530,14 @@ class GatewayClient:
         function_auth: bool | None = None,
         token: str | None = None,
     ) -> str:
-        """Queue ``POST /async-function/NAME.NS`` (CONTRACTS.md §3) and return the call id: the
-        ``X-Call-Id`` the gateway answered, else the one sent (generated unless given). The
-        result, if any, is POSTed to the absolute ``callback_url`` with ``X-Call-Id`` and
-        ``X-Function-Status`` (§3.3). ``token`` as for :meth:`invoke` (the queue replays it when the
-        call runs). Never retried.
+        """Queue ``POST /async-function/NAME.NS`` (``docs/openfaas.md#asynchronous-invocation-and-callbacks``) and
+        return the call id: the ``X-Call-Id`` the gateway answered, else the one sent (generated unless given). The
+        result, if any, is POSTed to the absolute ``callback_url`` with ``X-Call-Id`` and ``X-Function-Status``
+        (``docs/openfaas.md#callbacks``). ``token`` as for :meth:`invoke` (the queue replays it when the call runs).
+        Never retried.
 
         :raises InvalidArgumentError: for a relative ``callback_url`` or a malformed ``token``.
-        :raises NotFoundError: when the gateway has no async queue (§1.8 Q5).
+        :raises NotFoundError: when the gateway has no async queue (``docs/openfaas.md#q5-async-needs-nats``).
         """
         call = _api.invoke_async(
             name,

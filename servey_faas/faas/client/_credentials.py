@@ -31,8 +31,8 @@ from servey_faas.faas.wire import DEFAULT_GATEWAY_URL
 
 
 def normalize_gateway_url(url: str) -> str:
-    """A gateway URL as faas-cli keeps it (CONTRACTS.md §6.1): trimmed, ``http://`` added when
-    there is no scheme, lower-cased, without trailing ``/``."""
+    """A gateway URL as faas-cli keeps it (``docs/openfaas.md#stack-file-fields``): trimmed, ``http://`` added
+    when there is no scheme, lower-cased, without trailing ``/``."""
     url = url.strip()
     if "://" not in url:
         url = f"http://{url}"
@@ -41,7 +41,7 @@ def normalize_gateway_url(url: str) -> str:
 
 def gateway_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     """``OPENFAAS_URL`` if set, else ``http://127.0.0.1:8080`` (faas-cli's precedence without a
-    flag or a stack file, CONTRACTS.md §6.1), normalised."""
+    flag or a stack file, ``docs/openfaas.md#stack-file-fields``), normalised."""
     env = os.environ if environ is None else environ
     return normalize_gateway_url(env.get("OPENFAAS_URL") or DEFAULT_GATEWAY_URL)
 

@@ -1,7 +1,7 @@
 """``FAAS_DEBUG=1``: log every gateway request and response, with secrets redacted.
 
 Records go to the logger ``servey_faas.faas`` at DEBUG level (the python-sdk logs to
-``openfaas`` the same way, CONTRACTS.md §9). Redacted: the ``Authorization``,
+``openfaas`` the same way, ``docs/openfaas.md#python-sdk-vocabulary``). Redacted: the ``Authorization``,
 ``Proxy-Authorization``, ``Cookie`` and ``Set-Cookie`` headers; secret values (``value``,
 ``rawValue``) and OAuth fields (``subject_token``, ``client_secret``, ``access_token``…) in JSON
 and form bodies. Bodies are cut at 2,000 characters; streamed response bodies are not logged.

@@ -18,8 +18,9 @@
      └── InvalidArgumentError           a call was made with an argument the gateway cannot take
 
 Status errors carry ``status_code``, ``body`` (text), ``headers``, ``method`` and ``url``; their
-message includes the body, shortened. Sources: CONTRACTS.md §1.2 (status codes), §2.4 (platform
-errors), §7.1 (OAuth errors), §9 (the python-sdk's exception names).
+message includes the body, shortened. Sources: ``docs/openfaas.md#routes`` (status codes),
+``docs/openfaas.md#responses-and-platform-errors`` (platform errors), ``docs/openfaas.md#token-exchange`` (OAuth
+errors), ``docs/openfaas.md#python-sdk-vocabulary`` (the python-sdk's exception names).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def _short(body: str) -> str:
 
 class InvalidArgumentError(ServeyFaasError, ValueError):
     """An argument the gateway cannot take: a function name containing ``.`` (the namespace
-    separator, §1.4), a naive ``since`` datetime (§1.3), a relative callback URL (§3.1)…"""
+    separator, ``docs/openfaas.md#passing-namespaces``), a naive ``since`` datetime
+    (``docs/openfaas.md#logentry-and-log-query-parameters``), a relative callback URL
+    (``docs/openfaas.md#enqueueing-an-async-call``)…"""
 
     exit_code = 2
 
@@ -59,19 +62,23 @@ class GatewayStatusError(GatewayError):
 
 
 class InvalidRequestError(GatewayStatusError):
-    """400: the gateway or provider rejected the request (e.g. a negative replica count, §1.3)."""
+    """400: the gateway or provider rejected the request (e.g. a negative replica count,
+    ``docs/openfaas.md#deletefunctionrequest-and-scaleservicerequest``)."""
 
 
 class GatewayUnauthorizedError(GatewayStatusError):
-    """401: missing or invalid credentials (basic auth on ``/system/*``, §1.6; IAM, §7)."""
+    """401: missing or invalid credentials (basic auth on ``/system/*``, ``docs/openfaas.md#basic-auth-on-ce``; IAM,
+    ``docs/openfaas.md#iam-and-function-tokens``)."""
 
 
 class GatewayForbiddenError(GatewayStatusError):
-    """403: valid credentials without the permission asked for (IAM policies, §7.2)."""
+    """403: valid credentials without the permission asked for (IAM policies,
+    ``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
 
 
 class NotFoundError(GatewayStatusError):
-    """404: no such function, secret or namespace; also ``/async-function`` without NATS (§1.8 Q5)."""
+    """404: no such function, secret or namespace; also ``/async-function`` without NATS
+    (``docs/openfaas.md#q5-async-needs-nats``)."""
 
 
 class IamNotAvailableError(NotFoundError):
@@ -92,11 +99,12 @@ class IamNotAvailableError(NotFoundError):
 
 
 class ConflictError(GatewayStatusError):
-    """409: the object exists already (POST ``/system/secrets``, §1.2)."""
+    """409: the object exists already (POST ``/system/secrets``, ``docs/openfaas.md#routes``)."""
 
 
 class GatewayServerError(GatewayStatusError):
-    """5xx: the gateway or the provider failed (502 provider unreachable or timed out, §1.7)."""
+    """5xx: the gateway or the provider failed (502 provider unreachable or timed out,
+    ``docs/openfaas.md#gateway-configuration-and-timeouts``)."""
 
 
 class GatewayConnectionError(GatewayError):
@@ -113,7 +121,7 @@ class GatewayTimeoutError(GatewayConnectionError):
 
 
 class OAuthError(GatewayError):
-    """The token endpoint refused a token request with an RFC 6749 §5.2 error (CONTRACTS.md §7.1):
+    """The token endpoint refused a token request with an RFC 6749 §5.2 error (``docs/openfaas.md#token-exchange``):
     ``error`` (e.g. ``invalid_request``, or ``unknown_error`` when the 400 body is not JSON) and
     ``error_description``. Message: ``error: error_description``, as the SDKs word it."""
 
@@ -125,7 +133,8 @@ class OAuthError(GatewayError):
 
 
 class FunctionError(InvocationError):
-    """A deployed function answered non-2xx, or the platform in front of it did (CONTRACTS.md §2.4).
+    """A deployed function answered non-2xx, or the platform in front of it did
+    (``docs/openfaas.md#responses-and-platform-errors``).
 
     ``function`` is ``name.namespace``; ``status_code``, ``body`` (text) and ``headers`` are the
     response's; ``call_id`` the ``X-Call-Id`` sent; ``internal`` the ``X-OpenFaaS-Internal``
@@ -149,7 +158,7 @@ class FunctionError(InvocationError):
     @property
     def is_platform_error(self) -> bool:
         """True when OpenFaaS, not the function, produced the error: an ``X-OpenFaaS-Internal``
-        header, or the gateway's empty 502 (§2.4)."""
+        header, or the gateway's empty 502 (``docs/openfaas.md#responses-and-platform-errors``)."""
         return self.internal is not None or (self.status_code == 502 and not self.body)
 
 

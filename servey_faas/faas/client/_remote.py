@@ -1,10 +1,9 @@
 """``remote()``: call a deployed action through the gateway as if it were the local function.
 
 The contract with the deployed function (the packager builds functions that honour it): the
-function serves its action at ``/`` (the gateway strips ``/function/<name>``, CONTRACTS.md
-§2.1); it takes ``POST`` with the action's params as one JSON object (``Content-Type:
-application/json``), validates them with the action's schema, and answers 200 with the JSON
-result; any failure is a non-2xx status with a JSON error body.
+function serves its action at ``/`` (the gateway strips ``/function/<name>``, ``docs/openfaas.md#url-rules``); it takes
+``POST`` with the action's params as one JSON object (``Content-Type: application/json``), validates them with the
+action's schema, and answers 200 with the JSON result; any failure is a non-2xx status with a JSON error body.
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ class RemoteAction(Generic[P, R]):
     * ``proxy(*args, **params)`` calls it synchronously and returns the declared return type;
     * ``await proxy.call_async(*args, **params)`` does the same from asyncio code;
     * ``proxy.spawn(*args, callback_url=None, **params)`` queues it (``/async-function``) and
-      returns the call id; the JSON result is POSTed to ``callback_url`` (CONTRACTS.md §3.3);
+      returns the call id; the JSON result is POSTed to ``callback_url`` (``docs/openfaas.md#callbacks``);
       ``await proxy.spawn_async(...)`` likewise;
     * ``proxy.with_token(token)`` is the same proxy calling on behalf of an end user: every call
       carries ``token`` as its bearer token, which the function verifies as the dev server does

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import httpx
 
 #: Statuses worth another try: the gateway could not reach the provider or the function (502),
-#: no endpoints yet (503), a timeout upstream (504). CONTRACTS.md §1.7, §2.4.
+#: no endpoints yet (503), a timeout upstream (504). ``docs/openfaas.md#gateway-configuration-and-timeouts``,
+#: ``docs/openfaas.md#responses-and-platform-errors``.
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 

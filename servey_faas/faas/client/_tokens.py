@@ -1,9 +1,10 @@
 """OAuth tokens: the token value type, caches, token sources and the RFC 8693 exchange.
 
-Semantics follow the official SDKs as CONTRACTS.md §7 and §9 describe them: a token counts as
-expired 10 s before its real expiry; a missing or 0 ``expires_in`` means it never expires; a
-400 from the token endpoint is an :class:`OAuthError` (``unknown_error`` when its body is not
-JSON); a token source is anything with ``token() -> str`` and must be thread-safe.
+Semantics follow the official SDKs as ``docs/openfaas.md#iam-and-function-tokens``,
+``docs/openfaas.md#python-sdk-vocabulary`` describe them: a token counts as expired 10 s before its real expiry; a
+missing or 0 ``expires_in`` means it never expires; a 400 from the token endpoint is an :class:`OAuthError`
+(``unknown_error`` when its body is not JSON); a token source is anything with ``token() -> str`` and must be
+thread-safe.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ import httpx
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.client._errors import IamNotAvailableError, OAuthError, status_error, transport_error
 
-#: A token counts as expired this many seconds before its real expiry (CONTRACTS.md §7.1).
+#: A token counts as expired this many seconds before its real expiry (``docs/openfaas.md#token-exchange``).
 EXPIRY_MARGIN = 10.0
 
 GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 TOKEN_TYPE_ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"  # noqa: S105
 
-#: Default directory of the projected service account token (CONTRACTS.md §7.3).
+#: Default directory of the projected service account token (``docs/openfaas.md#upstream-token-sources``).
 DEFAULT_TOKEN_MOUNT_PATH = "/var/secrets/tokens"  # noqa: S105
 
 Clock = Callable[[], float]
@@ -52,13 +53,15 @@ class Token:
 
 @runtime_checkable
 class TokenSource(Protocol):
-    """Anything that returns a bearer token: ``token() -> str``. Must be thread-safe (§7.3)."""
+    """Anything that returns a bearer token: ``token() -> str``. Must be thread-safe
+    (``docs/openfaas.md#upstream-token-sources``)."""
 
     def token(self) -> str: ...
 
 
 class TokenCache(Protocol):
-    """Where scoped function tokens are kept, keyed ``"<name>.<namespace>"`` (CONTRACTS.md §7.2)."""
+    """Where scoped function tokens are kept, keyed ``"<name>.<namespace>"``
+    (``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
 
     def get(self, key: str) -> Token | None: ...
 
@@ -108,7 +111,7 @@ class MemoryTokenCache:
 def exchange_form(
     subject_token: str, *, audience: Sequence[str] = (), scope: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
-    """The RFC 8693 token-exchange form of CONTRACTS.md §7.1 (``audience`` repeated, ``scope``
+    """The RFC 8693 token-exchange form of ``docs/openfaas.md#token-exchange`` (``audience`` repeated, ``scope``
     space-joined; both left out when empty)."""
     form = [
         ("grant_type", GRANT_TOKEN_EXCHANGE),
@@ -266,7 +269,7 @@ def post_token_form(
 class ServiceAccountTokenSource:
     """The Kubernetes projected service account token at ``${token_mount_path}/openfaas-token``
     (``token_mount_path`` defaults to ``/var/secrets/tokens``), re-read on every call because
-    Kubernetes rotates it in place (CONTRACTS.md §7.3). ``path`` overrides the file.
+    Kubernetes rotates it in place (``docs/openfaas.md#upstream-token-sources``). ``path`` overrides the file.
 
     :raises ConfigurationError: at construction when ``token_mount_path`` is set but empty; from
         :meth:`token` when the file cannot be read or is empty.
@@ -301,7 +304,7 @@ class ServiceAccountTokenSource:
 
 class ClientCredentialsTokenSource(CachedTokenSource):
     """An OAuth 2.0 client-credentials token (RFC 6749 §4.4) from an identity provider, cached
-    and refreshed :data:`EXPIRY_MARGIN` s before ``expires_in`` runs out (CONTRACTS.md §7.3).
+    and refreshed :data:`EXPIRY_MARGIN` s before ``expires_in`` runs out (``docs/openfaas.md#upstream-token-sources``).
 
     The form carries ``client_id``, ``client_secret``, ``grant_type``, and ``scope`` and
     ``audience`` when non-empty. ``timeout`` is in seconds; ``transport`` lets tests answer

@@ -1,6 +1,6 @@
 """Background work on OpenFaaS: a :class:`~servey_faas.scheduling.channels.BackgroundBackend` that
 queues each call on the gateway's async route, for the queue-worker to run the action's function
-(CONTRACTS.md §3)."""
+(``docs/openfaas.md#asynchronous-invocation-and-callbacks``)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 class OpenFaaSBackgroundSender:
     """Queues ``POST /async-function/<function>.<namespace>`` with the call's JSON params
-    (CONTRACTS.md §3.1) and returns the gateway call id (``X-Call-Id``).
+    (``docs/openfaas.md#enqueueing-an-async-call``) and returns the gateway call id (``X-Call-Id``).
 
     The function is the action's own (``servey_faas.naming.function_name`` behind ``prefix``, as
     the packager names it), in ``namespace`` (default: the client's). The result goes to
-    ``callback_url`` when given (§3.3), else it is dropped. ``client`` defaults to a
+    ``callback_url`` when given (``docs/openfaas.md#callbacks``), else it is dropped. ``client`` defaults to a
     :class:`~servey_faas.faas.GatewayClient` from ``OPENFAAS_URL`` and the credentials
     ``faas-cli login`` saved, made at the first call and closed by :meth:`close`.
     """
@@ -69,7 +69,7 @@ class OpenFaaSBackgroundSender:
 
 
 def runs_on_openfaas(environ: Mapping[str, str] | None = None) -> bool:
-    """True inside an OpenFaaS function: providers inject ``OPENFAAS_NAME`` (CONTRACTS.md §5.1,
+    """True inside an OpenFaaS function: providers inject ``OPENFAAS_NAME`` (``docs/openfaas.md#function-identity``,
     Identity), and the packager sets it too."""
     env = os.environ if environ is None else environ
     return bool(env.get("OPENFAAS_NAME"))

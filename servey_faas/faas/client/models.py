@@ -1,8 +1,8 @@
 """The gateway's wire types as frozen dataclasses with snake_case attributes.
 
 Each type has ``to_wire()`` (the JSON object the gateway expects, with the wire names and Go
-``omitempty`` rules of CONTRACTS.md §1.3) and ``from_wire()`` (tolerant of every field the Go
-side may leave out). Source: faas-provider ``types/*.go`` as described in CONTRACTS.md §1.3.
+``omitempty`` rules of ``docs/openfaas.md#body-types``) and ``from_wire()`` (tolerant of every field the Go
+side may leave out). Source: faas-provider ``types/*.go`` as described in ``docs/openfaas.md#body-types``.
 
 Go ``omitempty`` in short: ``""``, ``0``, ``false``, empty maps and slices and nil pointers are
 left out; a ``time.Time`` never is. ``labels``, ``annotations``, ``limits`` and ``requests`` are
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-#: Go's zero ``time.Time`` as the gateway serialises it: "unknown" (CONTRACTS.md §1.3).
+#: Go's zero ``time.Time`` as the gateway serialises it: "unknown" (``docs/openfaas.md#body-types``).
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -70,7 +70,8 @@ def format_time(value: datetime.datetime | None) -> str:
 class FunctionResources:
     """CPU, memory and GPU limits or requests of a function; each a Kubernetes quantity string
     (``"128Mi"``, ``"100m"``), ``""`` for unset. Wire keys: ``memory``, ``cpu``,
-    ``nvidia.com/gpu``, ``amd.com/gpu``, ``intel.com/gpu``, all Go ``omitempty`` (§1.3)."""
+    ``nvidia.com/gpu``, ``amd.com/gpu``, ``intel.com/gpu``, all Go ``omitempty``
+    (``docs/openfaas.md#functionresources``)."""
 
     memory: str = ""
     cpu: str = ""
@@ -99,7 +100,7 @@ class FunctionResources:
 @dataclass(frozen=True)
 class FunctionUsage:
     """CPU (millicores, increase since the last measurement) and memory (bytes) a function uses;
-    commercial providers only (§1.3)."""
+    commercial providers only (``docs/openfaas.md#body-types``)."""
 
     cpu: float = 0.0
     total_memory_bytes: float = 0.0
@@ -176,12 +177,12 @@ class _FunctionSpec:
 
 @dataclass(frozen=True)
 class FunctionDeployment(_FunctionSpec):
-    """What to deploy: the body of POST and PUT ``/system/functions`` (CONTRACTS.md §1.3).
+    """What to deploy: the body of POST and PUT ``/system/functions`` (``docs/openfaas.md#functiondeployment``).
 
     ``service`` is the function name (a DNS-1123 label, no ``.``); ``image`` an image reference;
     ``namespace`` ``""`` for the provider's default; ``env_process`` the watchdog's ``fprocess``;
     ``labels``/``annotations``/``limits``/``requests`` ``None`` to leave them out of the request
-    (an empty mapping is sent and, on PUT, clears them: PUT is a full replacement, §1.2).
+    (an empty mapping is sent and, on PUT, clears them: PUT is a full replacement, ``docs/openfaas.md#routes``).
     """
 
     service: str
@@ -199,11 +200,12 @@ class FunctionDeployment(_FunctionSpec):
 @dataclass(frozen=True)
 class FunctionStatus(_FunctionSpec):
     """A deployed function as GET ``/system/functions`` and ``/system/function/{name}`` report it
-    (CONTRACTS.md §1.3): the deployment fields with ``name`` for ``service``, plus counts.
+    (``docs/openfaas.md#body-types``): the deployment fields with ``name`` for ``service``, plus counts.
 
     ``replicas`` and ``available_replicas`` are 0 when the gateway leaves them out (uint64
-    ``omitempty``); ``invocation_count`` is only filled in on the list endpoint (§1.8 Q1);
-    ``created_at`` is ``None`` for Go's zero time ("unknown"); ``usage`` is commercial-only.
+    ``omitempty``); ``invocation_count`` is only filled in on the list endpoint
+    (``docs/openfaas.md#q1-listing-functions-needs-prometheus``); ``created_at`` is ``None`` for Go's zero time
+    ("unknown"); ``usage`` is commercial-only.
     """
 
     name: str
@@ -216,12 +218,12 @@ class FunctionStatus(_FunctionSpec):
 
     @property
     def ready(self) -> bool:
-        """True when at least one replica is ready (``availableReplicas ≥ 1``, §1.3)."""
+        """True when at least one replica is ready (``availableReplicas ≥ 1``, ``docs/openfaas.md#functionstatus``)."""
         return self.available_replicas >= 1
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object as the gateway re-serialises it (§1.8 Q1): counts left out when 0,
-        ``createdAt`` always present."""
+        """The JSON object as the gateway re-serialises it (``docs/openfaas.md#q1-listing-functions-needs-prometheus``):
+        counts left out when 0, ``createdAt`` always present."""
         wire: dict[str, Any] = {"name": self.name, **_spec_to_wire(self)}
         if self.invocation_count:
             wire["invocationCount"] = self.invocation_count
@@ -251,7 +253,7 @@ class FunctionStatus(_FunctionSpec):
 class Secret:
     """A secret: ``name``, ``namespace`` (``""`` for the default) and either ``value`` (text) or
     ``raw_value`` (bytes, sent as base64 ``rawValue``). GET ``/system/secrets`` returns only the
-    name and namespace; values are never read back (CONTRACTS.md §1.3). The values are kept out
+    name and namespace; values are never read back (``docs/openfaas.md#body-types``). The values are kept out
     of ``repr`` so they do not end up in logs."""
 
     name: str
@@ -283,9 +285,9 @@ class Secret:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One line of GET ``/system/logs`` (NDJSON; CONTRACTS.md §1.3): the function ``name`` and
-    ``namespace`` (may be ``""``), the replica ``instance``, an aware ``timestamp`` (nanoseconds
-    truncated to microseconds) and ``text`` (usually ending in ``\\n``)."""
+    """One line of GET ``/system/logs`` (NDJSON; ``docs/openfaas.md#logentry-and-log-query-parameters``): the function
+    ``name`` and ``namespace`` (may be ``""``), the replica ``instance``, an aware ``timestamp`` (nanoseconds truncated
+    to microseconds) and ``text`` (usually ending in ``\\n``)."""
 
     name: str
     namespace: str
@@ -316,7 +318,7 @@ class LogEntry:
 @dataclass(frozen=True)
 class VersionInfo:
     """A component's version: ``sha`` and ``release`` (may be ``""``) and ``commit_message``
-    (snake_case on the wire, Go ``omitempty``; §1.3)."""
+    (snake_case on the wire, Go ``omitempty``; ``docs/openfaas.md#body-types``)."""
 
     sha: str = ""
     release: str = ""
@@ -338,7 +340,7 @@ class VersionInfo:
 @dataclass(frozen=True)
 class ProviderInfo:
     """The provider behind the gateway: ``provider`` (e.g. ``faas-netes``), ``orchestration``
-    (e.g. ``kubernetes``) and its ``version`` (may be ``None``; §1.3)."""
+    (e.g. ``kubernetes``) and its ``version`` (may be ``None``; ``docs/openfaas.md#gatewayinfo``)."""
 
     provider: str = ""
     orchestration: str = ""
@@ -365,7 +367,8 @@ class ProviderInfo:
 @dataclass(frozen=True)
 class GatewayInfo:
     """GET ``/system/info``: the ``provider`` (``None`` when the gateway could not parse the
-    provider's answer), the gateway's ``version`` and its build ``arch`` (may be ``""``; §1.3)."""
+    provider's answer), the gateway's ``version`` and its build ``arch`` (may be ``""``;
+    ``docs/openfaas.md#gatewayinfo``)."""
 
     provider: ProviderInfo | None = None
     version: VersionInfo | None = None
@@ -389,7 +392,7 @@ class GatewayInfo:
 
 @dataclass(frozen=True)
 class FunctionNamespace:
-    """A namespace for the Enterprise namespace endpoints (CONTRACTS.md §1.3): ``name`` plus
+    """A namespace for the Enterprise namespace endpoints (``docs/openfaas.md#functionnamespace``): ``name`` plus
     ``labels`` and ``annotations`` (Go ``omitempty``). :meth:`managed` adds ``openfaas="1"`` to
     both, as go-sdk and python-sdk do, because Enterprise only manages namespaces carrying it."""
 

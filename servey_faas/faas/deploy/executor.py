@@ -155,14 +155,15 @@ class Executor:
     """Applies plans through ``client`` (the gateway) and ``builder`` (needed only for plans
     with :class:`~servey_faas.faas.deploy.planner.BuildImage` steps), reporting to ``reporter``.
 
-    * :class:`CreateSecret`: POST ``/system/secrets``; a 409 counts as ``already exists`` (§1.2).
+    * :class:`CreateSecret`: POST ``/system/secrets``; a 409 counts as ``already exists`` (``docs/openfaas.md#routes``).
     * :class:`UpdateSecret`: PUT ``/system/secrets``, then POST when it answers 404; a 405 (a
       provider that cannot update secrets) is an error saying to remove the secret first.
     * :class:`BuildImage`: ``builder.build(...)``, its log lines sent to the reporter.
     * :class:`DeployFunction`: PUT ``/system/functions``, then POST when the PUT answers 404, as
-      ``faas-cli deploy`` does (CONTRACTS.md §6.4); 200, 201 and 202 all count as success.
+      ``faas-cli deploy`` does (``docs/openfaas.md#what-faas-cli-deploy-sends``); 200, 201 and 202 all count as success.
     * :class:`WaitForReady`: GET ``/system/function/{name}`` every ``poll_interval`` seconds until
-      each reports ``availableReplicas ≥ 1`` (§1.3), at most the step's ``timeout`` seconds.
+      each reports ``availableReplicas ≥ 1`` (``docs/openfaas.md#functionstatus``), at most the step's ``timeout``
+      seconds.
     * :class:`RemoveFunction`: DELETE ``/system/functions``; a 404 counts as ``already gone``.
 
     ``sleep`` and ``clock`` (monotonic seconds) are injectable for tests.
@@ -242,7 +243,7 @@ class Executor:
             with gateway_errors(gateway, f"deploy function {step.target}"):
                 try:
                     client.update_function(step.deployment)
-                except NotFoundError:  # PUT, then POST on 404 (§6.4)
+                except NotFoundError:  # PUT, then POST on 404 (``docs/openfaas.md#what-faas-cli-deploy-sends``)
                     client.deploy_function(step.deployment)
                     return "created"
             return "updated"

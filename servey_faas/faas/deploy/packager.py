@@ -2,11 +2,11 @@
 
 ``build(app, options)`` writes, under ``options.output_dir``::
 
-    stack.yml                       faas-cli stack file (CONTRACTS.md §6.1), one entry per function
-    build/<function>/               faas-cli shrinkwrap layout (§6.5), ``lang: dockerfile``:
-        Dockerfile                  of-watchdog http mode, python3-http equivalent (§5.1, §5.2)
+    stack.yml                       faas-cli stack file, one entry per function
+    build/<function>/               faas-cli shrinkwrap layout, ``lang: dockerfile``:
+        Dockerfile                  of-watchdog http mode, python3-http equivalent
         .dockerignore
-        template.yml                language, fprocess (§5.2)
+        template.yml                language, fprocess
         index.py                    the entrypoint (fprocess ``python index.py``)
         schemas.json                the action's params and result schemas (action functions only),
                                     so that the function does not generate them at start-up
@@ -14,6 +14,11 @@
         servey_faas/                servey_faas itself, so the image builds from the context alone
         function/requirements.txt   the app's own dependencies (``BuildOptions.requirements``)
         function/<actions>/         the app's actions package (or module), and ``copy`` paths
+
+The stack file and the layout are faas-cli's (``docs/openfaas.md#stack-file-fields``,
+``docs/openfaas.md#shrinkwrap-layout``); each context is the equivalent of the python3-http template
+(``docs/openfaas.md#the-python3-http-template``) with of-watchdog in http mode
+(``docs/openfaas.md#of-watchdog-in-http-mode``).
 
 Everything is deterministic: the same app and options give byte-identical files (sorted walks,
 no timestamps), and each context's ``content_hash`` (sha256 over its paths and bytes) tags its
@@ -23,9 +28,9 @@ action's function gets the core, web and faas layers without the docs assets, th
 the schedulers and the pytest plugin, and its ``requirements.txt`` leaves out what only those
 need (Swagger UI, croniter, Celery, strawberry); the router gets all of servey_faas.
 
-Schedules become cron-connector annotations (§4): a ``CronTrigger`` keeps its expression (checked
-against robfig/cron's parser), a ``FixedRateTrigger`` maps to ``*/N`` only when N divides the hour
-or the day, else ``@every`` (§4.4).
+Schedules become cron-connector annotations (``docs/openfaas.md#cron-connector``): a ``CronTrigger`` keeps its
+expression (checked against robfig/cron's parser), a ``FixedRateTrigger`` maps to ``*/N`` only when N divides the hour
+or the day, else ``@every`` (``docs/openfaas.md#fixed-rates-as-schedules``).
 """
 
 from __future__ import annotations
@@ -65,10 +70,10 @@ if TYPE_CHECKING:
 
 #: The router function's name behind the prefix (README.md, "On OpenFaaS").
 ROUTER_NAME = "api"
-#: The watchdog's ``fprocess`` of every function (§5.2).
+#: The watchdog's ``fprocess`` of every function (``docs/openfaas.md#the-python3-http-template``).
 FPROCESS = "python index.py"
 #: Seconds the watchdog's read/write timeouts exceed ``exec_timeout``, so that the watchdog's own
-#: 504 answers before its HTTP server gives up (§5.1).
+#: 504 answers before its HTTP server gives up (``docs/openfaas.md#watchdog-settings``).
 TIMEOUT_MARGIN = 5.0
 #: Environment keys servey_faas sets itself; ``environment`` options cannot set them.
 RESERVED_ENVIRONMENT = frozenset(
@@ -113,8 +118,8 @@ class FunctionOptions:
     ``scale_min``/``scale_max`` (replicas, ≥ 1) and ``scale_zero`` become the labels
     ``com.openfaas.scale.min``/``.max``/``.zero``; ``limits``/``requests`` take memory and cpu
     (Kubernetes quantities such as ``"128Mi"``, ``"100m"``); ``secrets`` are names of existing
-    OpenFaaS secrets, mounted as files (§5.3); ``environment``, ``labels``, ``annotations`` and
-    ``constraints`` are passed as given (§1.3).
+    OpenFaaS secrets, mounted as files (``docs/openfaas.md#secrets-as-files``); ``environment``, ``labels``,
+    ``annotations`` and ``constraints`` are passed as given (``docs/openfaas.md#functiondeployment``).
     """
 
     scale_min: int | None = None
@@ -152,14 +157,15 @@ class BuildOptions:
     ``output_dir`` gets ``stack.yml`` and ``build/<function>/``; ``prefix`` goes in front of every
     function name; ``registry`` prefixes images (``ghcr.io/acme`` → ``ghcr.io/acme/<fn>:<tag>``);
     ``namespace`` is the target namespace (None: the provider's default); ``gateway`` is written to
-    ``provider.gateway``; ``function_auth`` sets ``jwt_auth=true`` on every function (§7.4);
-    ``router`` also packages the API router function ``f"{prefix}api"``.
+    ``provider.gateway``; ``function_auth`` sets ``jwt_auth=true`` on every function
+    (``docs/openfaas.md#token-checks-in-of-watchdog``); ``router`` also packages the API router function
+    ``f"{prefix}api"``.
 
     ``defaults`` apply to every function, ``functions`` (by action name; ``"api"`` for the router)
     over them. ``requirements`` are the app's own requirement lines (``function/requirements.txt``);
     ``copy`` are project-relative paths copied into ``function/`` beside the actions (faas-cli's
-    ``configuration.copy``, §6.5). ``python_version`` is the image's Python (``PYTHON_VERSION``);
-    ``router_gateway`` is the gateway URL the router calls the functions through (the in-cluster
+    ``configuration.copy``, ``docs/openfaas.md#shrinkwrap-layout``). ``python_version`` is the image's Python
+    (``PYTHON_VERSION``); ``router_gateway`` is the gateway URL the router calls the functions through (the in-cluster
     address by default).
 
     ``jwt_key`` says what the end users' JWT key is (``secret``: an HMAC secret, ``public``: a PEM
@@ -224,12 +230,13 @@ class BuildResult:
     warnings: tuple[str, ...] = ()
 
 
-# --- schedules (§4) ------------------------------------------------------------------------------
+# --- schedules (``docs/openfaas.md#cron-connector``)
+# ------------------------------------------------------------------------------
 
 
 def schedule_of(action: Action) -> str | None:
-    """The cron-connector ``schedule`` annotation of ``action`` (§4.1), None when it has no
-    scheduled trigger.
+    """The cron-connector ``schedule`` annotation of ``action`` (``docs/openfaas.md#schedule-annotations``), None when
+    it has no scheduled trigger.
 
     :raises BuildError: naming the action, for a schedule cron-connector cannot parse or keep, or
         for several different schedules (a function has one ``schedule`` annotation).
@@ -256,8 +263,8 @@ def schedule_of(action: Action) -> str | None:
 
 
 def function_timeouts(seconds: float) -> dict[str, str]:
-    """The watchdog's timeouts for an upstream call of ``seconds`` (§5.1): ``exec_timeout`` is
-    ``seconds``; ``read_timeout`` and ``write_timeout`` are :data:`TIMEOUT_MARGIN` seconds more."""
+    """The watchdog's timeouts for an upstream call of ``seconds`` (``docs/openfaas.md#watchdog-settings``):
+    ``exec_timeout`` is ``seconds``; ``read_timeout`` and ``write_timeout`` are :data:`TIMEOUT_MARGIN` seconds more."""
     longer = go_duration(seconds + TIMEOUT_MARGIN)
     return {"exec_timeout": go_duration(seconds), "read_timeout": longer, "write_timeout": longer}
 
@@ -278,8 +285,8 @@ class _Planned:
 def build(app: ServeyApp, options: BuildOptions, *, progress: Progress | None = None) -> BuildResult:
     """Write ``stack.yml`` and every build context for ``app``; deterministic (same app and options
     → byte-identical files). Each ``build/<function>/`` is deleted and recreated, as faas-cli's
-    shrinkwrap does (§6.5); folders of functions the app no longer declares are removed. Folders
-    and a stack file that servey_faas did not write are never deleted or overwritten.
+    shrinkwrap does (``docs/openfaas.md#shrinkwrap-layout``); folders of functions the app no longer declares are
+    removed. Folders and a stack file that servey_faas did not write are never deleted or overwritten.
 
     ``progress`` gets one line per step (default: nothing).
 
@@ -464,9 +471,9 @@ def _deployment(app: ServeyApp, options: BuildOptions, plan: _Planned, digest: s
         env["SERVEY_FUNCTION_NAMESPACE"] = options.namespace
     if options.function_auth and plan.action is not None:
         # The action functions only answer callers with a scoped function token (of-watchdog,
-        # CONTRACTS §7.4). The router is the app's public entrypoint: it verifies end users' bearer
-        # tokens itself and calls the actions with function tokens (SERVEY_FUNCTION_AUTH above);
-        # behind jwt_auth it would take its own function token for the end user's.
+        # ``docs/openfaas.md#token-checks-in-of-watchdog``). The router is the app's public entrypoint: it verifies end
+        # users' bearer tokens itself and calls the actions with function tokens (SERVEY_FUNCTION_AUTH above); behind
+        # jwt_auth it would take its own function token for the end user's.
         env["jwt_auth"] = "true"
     secrets = o.secrets
     if plan.reads_token:

@@ -8,13 +8,15 @@ planning. :mod:`servey_faas.faas.deploy.executor` applies a plan (or only prints
 
 Steps come in this order, so that no function is deployed before what it needs:
 
-1. :class:`CreateSecret` for each secret a function names and the gateway lacks (CONTRACTS.md §5.3),
+1. :class:`CreateSecret` for each secret a function names and the gateway lacks (``docs/openfaas.md#secrets-as-files``),
    :class:`UpdateSecret` for one whose value the deploy sets although it exists (the JWT key);
 2. :class:`BuildImage` for every function that is new or changed (all builds before any deploy,
    so a failed build leaves the gateway untouched);
-3. :class:`DeployFunction` (``create`` or ``update``; either is sent as faas-cli does, §6.4), or
-   :class:`KeepFunction` when the gateway already runs exactly this spec;
-4. :class:`WaitForReady` until each deployed function reports an available replica (§1.3);
+3. :class:`DeployFunction` (``create`` or ``update``; either is sent as faas-cli does,
+   ``docs/openfaas.md#what-faas-cli-deploy-sends``), or :class:`KeepFunction` when the gateway already runs exactly this
+   spec;
+4. :class:`WaitForReady` until each deployed function reports an available replica
+   (``docs/openfaas.md#functionstatus``);
 5. :class:`RemoveFunction` for functions this app deployed earlier and no longer declares
    (``prune=True``).
 
@@ -94,7 +96,8 @@ class _SecretStep:
 
 
 class CreateSecret(_SecretStep):
-    """POST ``/system/secrets`` for a secret a function names and the gateway lacks (§5.3)."""
+    """POST ``/system/secrets`` for a secret a function names and the gateway lacks
+    (``docs/openfaas.md#secrets-as-files``)."""
 
     verb = "create"
 
@@ -126,7 +129,8 @@ class BuildImage:
 
 @dataclass(frozen=True)
 class DeployFunction:
-    """Send ``deployment``: PUT ``/system/functions``, then POST on 404, as faas-cli does (§6.4).
+    """Send ``deployment``: PUT ``/system/functions``, then POST on 404, as faas-cli does
+    (``docs/openfaas.md#what-faas-cli-deploy-sends``).
 
     ``change`` is what the plan expects (``create``: the gateway has no such function;
     ``update``: it has one with another spec); ``reasons`` say what differs for an update.
@@ -166,7 +170,7 @@ class KeepFunction:
 @dataclass(frozen=True)
 class WaitForReady:
     """Poll GET ``/system/function/{name}`` until each of ``functions`` (``(name, namespace)``
-    pairs) reports ``availableReplicas ≥ 1`` (§1.3), for at most ``timeout`` seconds."""
+    pairs) reports ``availableReplicas ≥ 1`` (``docs/openfaas.md#functionstatus``), for at most ``timeout`` seconds."""
 
     functions: tuple[tuple[str, str], ...]
     timeout: float
@@ -425,9 +429,9 @@ def secret_env_var(name: str) -> str:
 
 
 def resolve_gateway_url(flag: str | None, stack_file: Path | None, environ: Mapping[str, str] | None = None) -> str:
-    """The gateway URL with faas-cli's precedence (CONTRACTS.md §6.1): ``flag`` (``--gateway``),
+    """The gateway URL with faas-cli's precedence (``docs/openfaas.md#stack-file-fields``): ``flag`` (``--gateway``),
     then ``provider.gateway`` of ``stack_file`` (when the file exists; ``${VAR}`` and
-    ``${VAR:-default}`` substituted, §6.2), then ``OPENFAAS_URL``, then
+    ``${VAR:-default}`` substituted, ``docs/openfaas.md#environment-substitution``), then ``OPENFAAS_URL``, then
     ``http://127.0.0.1:8080``; normalised as faas-cli does.
 
     :raises ConfigurationError: when the stack file exists but is not valid YAML.

@@ -4,10 +4,10 @@ each action's call forwarded to the action's own function through the gateway.
 The router serves :func:`servey_faas.web.create_app` over a :class:`~servey_faas.app.ServeyApp`
 whose invokers are :class:`RemoteInvoker`\\ s: access control and params validation stay local
 (an invalid call never reaches the gateway); the loaded params are marshalled back to JSON, sent
-to ``POST /function/<prefix><action>`` (CONTRACTS.md §2) with a scoped function token when function
-auth is on (§7.2), and the JSON result is loaded into the action's declared return type, so
-GraphQL's nested fields get real objects. The end user's bearer token travels with the call so that
-the function decides access as the router did (see :data:`USER_AUTHORIZATION_HEADER`).
+to ``POST /function/<prefix><action>`` (``docs/openfaas.md#synchronous-invocation``) with a scoped function token when
+function auth is on (``docs/openfaas.md#gateway-tokens-and-function-tokens``), and the JSON result is loaded into the
+action's declared return type, so GraphQL's nested fields get real objects. The end user's bearer token travels with the
+call so that the function decides access as the router did (see :data:`USER_AUTHORIZATION_HEADER`).
 
 Environment of the router function (written by the packager into ``stack.yml``):
 
@@ -16,7 +16,7 @@ Environment of the router function (written by the packager into ``stack.yml``):
                            run the actions in the router itself (one function for everything)
 ``OPENFAAS_URL``           the gateway the functions are called through
 ``SERVEY_FUNCTION_AUTH``   ``true``: invoke with scoped function tokens exchanged from the
-                           service account token (``token_mount_path``, §7.3)
+                           service account token (``token_mount_path``, ``docs/openfaas.md#upstream-token-sources``)
 ``SERVEY_FUNCTION_NAMESPACE`` the functions' namespace (else ``OPENFAAS_NAMESPACE``, else
                            ``openfaas-fn``)
 ========================== ===================================================================
@@ -243,13 +243,14 @@ def router_app(
     environ: Mapping[str, str] | None = None,
 ) -> ASGIApp:
     """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, plus
-    ``GET /_/ready`` (the watchdog's ``ready_path``, §5.1), with no local schedules (cron-connector
-    owns them on OpenFaaS, §4).
+    ``GET /_/ready`` (the watchdog's ``ready_path``, ``docs/openfaas.md#health-and-readiness``), with no local schedules
+    (cron-connector owns them on OpenFaaS, ``docs/openfaas.md#cron-connector``).
 
     In ``gateway`` mode every action runs in its own function through ``client`` (default: an
     :class:`~servey_faas.faas.AsyncGatewayClient` for ``OPENFAAS_URL``, without gateway
     credentials, exchanging the service account token for scoped function tokens when
-    ``function_auth``, §7.2-7.3); in ``in-process`` mode the actions run in the router.
+    ``function_auth``, ``docs/openfaas.md#gateway-tokens-and-function-tokens``,
+    ``docs/openfaas.md#upstream-token-sources``); in ``in-process`` mode the actions run in the router.
 
     :raises ConfigurationError: for an unknown mode or a bad function name.
     """
@@ -262,7 +263,8 @@ def router_app(
     async def ready(request: Any) -> PlainTextResponse:
         return PlainTextResponse("OK")
 
-    extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]  # the watchdog's ready_path (§5.1)
+    # the watchdog's ready_path (``docs/openfaas.md#health-and-readiness``)
+    extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]
     if mode == IN_PROCESS_MODE:
         return create_app(app, extra_routes=extra, schedules=False)
     if mode != GATEWAY_MODE:
@@ -276,7 +278,8 @@ def router_app(
 def default_client(function_auth: bool, environ: Mapping[str, str] | None = None) -> AsyncGatewayClient:
     """The router's gateway client: ``OPENFAAS_URL`` (default ``http://127.0.0.1:8080``), no
     gateway credentials (only ``/function/*`` is called), scoped function tokens from the service
-    account token when ``function_auth`` (CONTRACTS.md §7.2-7.3)."""
+    account token when ``function_auth`` (``docs/openfaas.md#gateway-tokens-and-function-tokens``,
+    ``docs/openfaas.md#upstream-token-sources``)."""
     from servey_faas.faas import AsyncGatewayClient, ServiceAccountTokenSource
 
     source = ServiceAccountTokenSource(environ=environ) if function_auth else None
@@ -285,7 +288,7 @@ def default_client(function_auth: bool, environ: Mapping[str, str] | None = None
 
 def run(actions: str, *, prefix: str = "", argv: Sequence[str] = ()) -> int:
     """The entrypoint of the router's ``index.py``: serve :func:`router_app` for the actions module
-    ``actions`` where ``upstream_url`` points (CONTRACTS.md §5.1), configured by the environment
+    ``actions`` where ``upstream_url`` points (``docs/openfaas.md#ports``), configured by the environment
     (module docstring); ``--self-test`` runs every action's examples in-process instead.
 
     Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed

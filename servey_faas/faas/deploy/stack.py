@@ -1,10 +1,10 @@
 """The faas-cli stack file (``stack.yml``): its model, deterministic writing, and its schema rules.
 
-The fields and rules are those of go-sdk ``stack/schema.go`` as CONTRACTS.md §6.1 describes them;
-faas-cli runs ``envsubst`` over the whole text before parsing it (§6.2), so every ``$`` written is
-doubled. Written with PyYAML: every string value double-quoted (faas-cli decodes scalars by their
-literal text, §6.1, so quoting keeps ``"true"``, ``"010"`` or ``"1.50"`` exactly as meant), keys in
-a fixed order, no timestamps: the same stack always gives the same bytes.
+The fields and rules are those of go-sdk ``stack/schema.go`` as ``docs/openfaas.md#stack-file-fields`` describes them;
+faas-cli runs ``envsubst`` over the whole text before parsing it (``docs/openfaas.md#environment-substitution``), so
+every ``$`` written is doubled. Written with PyYAML: every string value double-quoted (faas-cli decodes scalars by their
+literal text, ``docs/openfaas.md#stack-file-fields``, so quoting keeps ``"true"``, ``"010"`` or ``"1.50"`` exactly as
+meant), keys in a fixed order, no timestamps: the same stack always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import yaml
 from servey_faas.errors import BuildError
 from servey_faas.faas.client.models import FunctionDeployment, FunctionResources
 
-#: ``lang`` of a function whose handler folder holds its own Dockerfile (§6.1, §6.5).
+#: ``lang`` of a function whose handler folder holds its own Dockerfile (``docs/openfaas.md#stack-file-fields``,
+#: ``docs/openfaas.md#shrinkwrap-layout``).
 DOCKERFILE_LANG = "dockerfile"
-#: The only ``provider.name`` faas-cli accepts (§6.1).
+#: The only ``provider.name`` faas-cli accepts (``docs/openfaas.md#stack-file-fields``).
 PROVIDER_NAME = "openfaas"
-#: The only ``version`` faas-cli accepts (§6.1).
+#: The only ``version`` faas-cli accepts (``docs/openfaas.md#stack-file-fields``).
 STACK_VERSION = "1.0"
 
-#: Function keys of the stack schema (§6.1), in the order they are written.
+#: Function keys of the stack schema (``docs/openfaas.md#stack-file-fields``), in the order they are written.
 FUNCTION_KEYS = (
     "lang",
     "handler",
@@ -53,7 +54,7 @@ _STRING_KEYS = frozenset({"lang", "handler", "image", "fprocess", "namespace", "
 _MAP_KEYS = frozenset({"environment", "labels", "annotations", "build_args", "build_secrets"})
 _LIST_KEYS = frozenset({"environment_file", "secrets", "constraints", "build_options"})
 _BOOL_KEYS = frozenset({"readonly_root_filesystem", "skip_build"})
-#: The only keys of ``limits`` and ``requests`` in a stack file (§6.1).
+#: The only keys of ``limits`` and ``requests`` in a stack file (``docs/openfaas.md#stack-file-fields``).
 RESOURCE_KEYS = ("memory", "cpu")
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -62,8 +63,8 @@ _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 class StackFunction:
     """One entry of ``functions:``: a :class:`FunctionDeployment` plus how faas-cli builds it.
 
-    ``lang`` is ``dockerfile`` (the handler folder is the build context root, §6.5); ``handler``
-    is that folder, relative to the folder faas-cli runs in.
+    ``lang`` is ``dockerfile`` (the handler folder is the build context root, ``docs/openfaas.md#shrinkwrap-layout``);
+    ``handler`` is that folder, relative to the folder faas-cli runs in.
     """
 
     deployment: FunctionDeployment
@@ -78,7 +79,7 @@ class StackFunction:
         """The function's mapping, keys in :data:`FUNCTION_KEYS` order, empty fields left out.
 
         :raises BuildError: when ``limits``/``requests`` name a GPU (stack files take memory and
-            cpu only, §6.1).
+            cpu only, ``docs/openfaas.md#stack-file-fields``).
         """
         d = self.deployment
         doc: dict[str, Any] = {"lang": self.lang, "handler": self.handler, "image": d.image}
@@ -107,7 +108,8 @@ class StackFunction:
 @dataclass(frozen=True)
 class Stack:
     """A whole stack file: the provider (``gateway`` may be None: faas-cli then uses
-    ``OPENFAAS_URL`` or ``http://127.0.0.1:8080``, §6.1) and the functions, by name."""
+    ``OPENFAAS_URL`` or ``http://127.0.0.1:8080``, ``docs/openfaas.md#stack-file-fields``) and the functions, by
+    name."""
 
     functions: tuple[StackFunction, ...]
     gateway: str | None = None
@@ -134,7 +136,8 @@ class Stack:
 
     def dump(self) -> str:
         """The stack file's text: ``header`` lines as ``#`` comments, then the YAML, with every
-        ``$`` written ``$$`` (literal after faas-cli's envsubst, §6.2). Deterministic.
+        ``$`` written ``$$`` (literal after faas-cli's envsubst, ``docs/openfaas.md#environment-substitution``).
+        Deterministic.
 
         :raises BuildError: as :meth:`to_document`.
         """
@@ -143,7 +146,8 @@ class Stack:
 
 def dump_document(document: Mapping[str, Any], header: Iterable[str] = ()) -> str:
     """YAML text of a stack ``document``: strings double-quoted, mapping order kept, no line
-    folding, UTF-8 characters as is, ``$`` escaped as ``$$`` for envsubst (§6.2)."""
+    folding, UTF-8 characters as is, ``$`` escaped as ``$$`` for envsubst
+    (``docs/openfaas.md#environment-substitution``)."""
     comments = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header)
     text = yaml.dump(
         _quoted(document),
@@ -158,9 +162,10 @@ def dump_document(document: Mapping[str, Any], header: Iterable[str] = ()) -> st
 
 
 def envsubst(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """What faas-cli's envsubst makes of a stack file's ``text`` before parsing it (§6.2): ``$$``
-    is a literal ``$``; ``${VAR}``, ``$VAR``, ``${VAR:-default}`` and ``${VAR:=default}`` are
-    replaced by the variable (default ``os.environ``), an unset one by ``""`` (or the default)."""
+    """What faas-cli's envsubst makes of a stack file's ``text`` before parsing it
+    (``docs/openfaas.md#environment-substitution``): ``$$`` is a literal ``$``; ``${VAR}``, ``$VAR``,
+    ``${VAR:-default}`` and ``${VAR:=default}`` are replaced by the variable (default ``os.environ``), an unset one by
+    ``""`` (or the default)."""
     env = os.environ if environ is None else environ
 
     def replace(m: re.Match[str]) -> str:
@@ -192,15 +197,15 @@ def load_document(text: str, environ: Mapping[str, str] | None = None) -> Any:
 
 
 def schema_problems(document: Any) -> list[str]:
-    """What faas-cli (go-sdk ``stack/schema.go``, CONTRACTS.md §6.1) would refuse in a parsed
+    """What faas-cli (go-sdk ``stack/schema.go``, ``docs/openfaas.md#stack-file-fields``) would refuse in a parsed
     stack ``document``; empty when it is accepted.
 
     Rules: ``version`` absent or ``"1.0"``; ``provider.name`` exactly ``openfaas``;
     ``provider.gateway`` a string; ``functions`` a mapping of DNS-1123 names (a Kubernetes
-    provider needs one, §1.3) to mappings that only use the schema's keys; ``lang`` and
-    ``image`` present; strings, string lists, string-to-string maps and booleans where the schema
-    says so; ``limits``/``requests`` with ``memory``/``cpu`` only. Scalars must be strings where
-    a string is expected, so that no YAML 1.1 type (``yes``, ``1.0``, ``010``) changes meaning.
+    provider needs one, ``docs/openfaas.md#functiondeployment``) to mappings that only use the schema's keys; ``lang``
+    and ``image`` present; strings, string lists, string-to-string maps and booleans where the schema says so;
+    ``limits``/``requests`` with ``memory``/``cpu`` only. Scalars must be strings where a string is expected, so that no
+    YAML 1.1 type (``yes``, ``1.0``, ``010``) changes meaning.
     """
     problems: list[str] = []
     if not isinstance(document, Mapping):

@@ -1,15 +1,15 @@
 """The local OpenFaaS gateway (``python -m servey_faas --run=gateway``): the gateway REST API of
-CONTRACTS.md §1-2 over functions run from their build contexts as local processes. A development
-and test tool, as LocalStack is for AWS; not a production engine.
+``docs/openfaas.md#gateway-rest-api`` and ``docs/openfaas.md#synchronous-invocation`` over functions run from their
+build contexts as local processes. A development and test tool, as LocalStack is for AWS; not a production engine.
 
 Modules: :mod:`~.app` (the ASGI app and its routes), :mod:`~.proxy` (synchronous invocation),
 :mod:`~.queue` (the durable async queue, SQLite) and :mod:`~.worker` (the queue-worker, its
-callbacks and optional retries with backoff, Pro §3.5), :mod:`~.processes` (function replicas as
-processes), :mod:`~.state` (deployments and secrets under the state folder), :mod:`~.logs`
-(function logs), :mod:`~.credentials` (basic auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``,
-OIDC discovery, JWKS, ``jwt_auth`` checks, §7), :mod:`~.protocol` (CE wire behaviour shared with
-the tests' fake gateway), :mod:`~.cron` (the cron-connector, §4), :mod:`~.environment`
-(``OPENFAAS_URL`` of the functions), :mod:`~.pyenv` (the Python environment of each function, from
+callbacks and optional retries with backoff as the Pro queue-worker's, ``docs/openfaas.md#pro-queue-worker-retries``),
+:mod:`~.processes` (function replicas as processes), :mod:`~.state` (deployments and secrets under the state folder),
+:mod:`~.logs` (function logs), :mod:`~.credentials` (basic auth), :mod:`~.iam` (OpenFaaS IAM: ``/oauth/token``, OIDC
+discovery, JWKS, ``jwt_auth`` checks, ``docs/openfaas.md#iam-and-function-tokens``), :mod:`~.protocol` (CE wire
+behaviour shared with the tests' fake gateway), :mod:`~.cron` (the cron-connector, ``docs/openfaas.md#cron-connector``),
+:mod:`~.environment` (``OPENFAAS_URL`` of the functions), :mod:`~.pyenv` (the Python environment of each function, from
 its build context's requirements).
 """
 

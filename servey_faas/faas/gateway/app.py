@@ -1,12 +1,13 @@
 """The local gateway's ASGI app: the OpenFaaS gateway REST API (gateway-spec.openapi.yml) with
-the community-edition behaviour of CONTRACTS.md §1-2, over functions run as local processes.
+the community-edition behaviour of ``docs/openfaas.md#gateway-rest-api`` and
+``docs/openfaas.md#synchronous-invocation``, over functions run as local processes.
 
 Routes: ``GET /healthz``; ``/system/info``, ``/system/functions`` (GET, POST, PUT, DELETE),
 ``/system/function/{name}``, ``/system/scale-function/{name}``, ``/system/secrets`` (GET, POST,
 PUT, DELETE), ``/system/logs``, ``/system/namespaces`` and ``/system/namespace/{ns}`` (all behind
-basic auth when it is on, §1.6); any method on ``/function/{name}[.{ns}][/path]``; POST
-``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker, §3).
-Everything else answers ``404 page not found``.
+basic auth when it is on, ``docs/openfaas.md#basic-auth-on-ce``); any method on ``/function/{name}[.{ns}][/path]``; POST
+``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker,
+``docs/openfaas.md#asynchronous-invocation-and-callbacks``). Everything else answers ``404 page not found``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from servey_faas.faas.wire import DEFAULT_NAMESPACE
 
 #: ``provider.provider`` of ``/system/info``.
 PROVIDER_NAME = "servey-faas-local"
-#: CE clamps ``replicas`` of a scale request to this range (CONTRACTS.md §1.8 Q3).
+#: CE clamps ``replicas`` of a scale request to this range (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``).
 MIN_REPLICAS, MAX_REPLICAS = 1, 5
 
 
@@ -76,7 +77,8 @@ class GatewayConfig:
     """Settings of a local gateway: its ``state_dir``; ``credentials`` for ``/system/*`` (``None``:
     no basic auth); ``ready_timeout`` and ``stop_timeout`` of the replicas (seconds, see
     :class:`~servey_faas.faas.gateway.processes.Supervisor`); ``upstream_timeout`` (seconds) for a
-    function's answer to start (§1.7); ``max_inflight`` async jobs run at once (CE: 1, §3.2)."""
+    function's answer to start (``docs/openfaas.md#gateway-configuration-and-timeouts``); ``max_inflight`` async jobs
+    run at once (CE: 1, ``docs/openfaas.md#the-ce-queue-worker``)."""
 
     state_dir: Path
     credentials: BasicCredentials | None = None
@@ -87,9 +89,11 @@ class GatewayConfig:
     #: The base URL function processes reach this gateway on: their ``OPENFAAS_URL`` when it is unset or
     #: the in-cluster gateway (see :mod:`~.environment`); ``None``: left as deployed.
     local_url: str | None = None
-    #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
+    #: The issuer of IAM tokens (``docs/openfaas.md#token-exchange``); ``None``: the base URL each request came in on
+    #: (see :mod:`~.iam`).
     public_url: str | None = None
-    #: Retries of failed async invocations (Pro queue-worker, §3.5); the default: none, as CE.
+    #: Retries of failed async invocations (Pro queue-worker, ``docs/openfaas.md#pro-queue-worker-retries``); the
+    #: default: none, as CE.
     retry: QueueRetryPolicy = field(default_factory=QueueRetryPolicy)
 
 
@@ -158,14 +162,16 @@ class Gateway:
         self._stopping.clear()
         self.queue = AsyncQueue(self.config.state_dir / "queue.sqlite3")
         self.queue.recover()
+        # the CE worker has no overall timeout (``docs/openfaas.md#the-ce-queue-worker``)
         itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
-                                   timeout=None)  # noqa: S113 - the CE worker has no overall timeout (§3.2)  # fmt: skip
+                                   timeout=None)  # noqa: S113  # fmt: skip
         # replicas are on loopback: never through the user's HTTP_PROXY / ALL_PROXY (callbacks may be)
         replicas = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         async with replicas as client, itself, httpx.AsyncClient() as callbacks:
             self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
                                           count=self._count, guard=self._jwt_auth)  # fmt: skip
-            self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`
+            # cron-connector (``docs/openfaas.md#cron-connector``), see :mod:`~.cron`
+            self.cron = CronConnector(itself, self.logs)
             for deployed in self.state.load():
                 await self._run(deployed)
             self._schedule()
@@ -188,7 +194,8 @@ class Gateway:
         self._invocations[(namespace, name)] = self._invocations.get((namespace, name), 0) + 1
 
     def _schedule(self) -> None:
-        """Tell the cron-connector the deployments changed (§4.3: added, updated, removed)."""
+        """Tell the cron-connector the deployments changed (``docs/openfaas.md#discovery-invocation-and-auth``: added,
+        updated, removed)."""
         self.cron.refresh(d.spec for d in self.state.functions(DEFAULT_NAMESPACE))
 
     async def _run(self, deployed: Deployed) -> None:
@@ -203,7 +210,8 @@ class Gateway:
         await self.supervisor.deploy(spec, mount, deployed.replicas)
 
     def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
-        """of-watchdog's ``jwt_auth`` checks (§7.4) for a function deployed with ``jwt_auth=true``."""
+        """of-watchdog's ``jwt_auth`` checks (``docs/openfaas.md#token-checks-in-of-watchdog``) for a function deployed
+        with ``jwt_auth=true``."""
         deployed = self.state.get(namespace, name)
         if deployed is None or not go_bool(deployed.spec.env_vars.get("jwt_auth", "")):
             return {}
@@ -239,7 +247,8 @@ class Gateway:
 
     @staticmethod
     def _namespace(value: object) -> str:
-        """The namespace asked for (default ``openfaas-fn``); CE manages no other (§1.4)."""
+        """The namespace asked for (default ``openfaas-fn``); CE manages no other
+        (``docs/openfaas.md#passing-namespaces``)."""
         namespace = value if isinstance(value, str) and value else DEFAULT_NAMESPACE
         if namespace != DEFAULT_NAMESPACE:
             raise _BadRequest(f"namespace {namespace} is not managed: the local gateway has only {DEFAULT_NAMESPACE}")
@@ -248,11 +257,12 @@ class Gateway:
     # --- routes --------------------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        """``GET /healthz``: 200 ``OK`` (not behind basic auth, §1.6)."""
+        """``GET /healthz``: 200 ``OK`` (not behind basic auth, ``docs/openfaas.md#basic-auth-on-ce``)."""
         return Response("OK", 200)
 
     async def info(self, request: Request) -> Response:
-        """``GET /system/info``: ``GatewayInfo`` (§1.3) naming this provider and its version."""
+        """``GET /system/info``: ``GatewayInfo`` (``docs/openfaas.md#gatewayinfo``) naming this provider and its
+        version."""
         version = VersionInfo(release=__version__)
         info = GatewayInfo(
             provider=ProviderInfo(PROVIDER_NAME, "process", version),
@@ -263,12 +273,11 @@ class Gateway:
 
     async def functions(self, request: Request) -> Response:
         """``/system/functions``: GET lists ``FunctionStatus`` (re-serialised, omitempty, with
-        ``invocationCount``, §1.8 Q1); POST deploys (202; 400 for an existing function, a bad
-        body, name, namespace, image or a missing secret); PUT replaces a deployment and
-        restarts its replicas (202; 404 when missing); DELETE stops and removes (200; 404).
-        POST and PUT answer before the function's Python environment is prepared, as CE answers
-        before the image is pulled: a ``pip install`` failure shows in ``/system/logs`` and as
-        ``availableReplicas`` 0 (see :mod:`~.processes`)."""
+        ``invocationCount``, ``docs/openfaas.md#q1-listing-functions-needs-prometheus``); POST deploys (202; 400 for an
+        existing function, a bad body, name, namespace, image or a missing secret); PUT replaces a deployment and
+        restarts its replicas (202; 404 when missing); DELETE stops and removes (200; 404). POST and PUT answer before
+        the function's Python environment is prepared, as CE answers before the image is pulled: a ``pip install``
+        failure shows in ``/system/logs`` and as ``availableReplicas`` 0 (see :mod:`~.processes`)."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
             return JSONResponse([self._status(d, with_count=True) for d in self.state.functions(namespace)])
@@ -298,7 +307,7 @@ class Gateway:
             if existing is None:
                 deployed = Deployed(spec, datetime.datetime.now(datetime.UTC).replace(microsecond=0))
             else:
-                deployed = replace(existing, spec=spec)  # PUT is a full replacement (§1.2)
+                deployed = replace(existing, spec=spec)  # PUT is a full replacement (``docs/openfaas.md#routes``)
             self.state.put(deployed)
             await self._run(deployed)
             self._schedule()
@@ -320,7 +329,8 @@ class Gateway:
         return spec
 
     async def function(self, request: Request) -> Response:
-        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount`` (§1.2); 404."""
+        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount``
+        (``docs/openfaas.md#routes``); 404."""
         namespace = self._namespace(request.query_params.get("namespace"))
         deployed = self.state.get(namespace, request.path_params["name"])
         if deployed is None:
@@ -329,7 +339,8 @@ class Gateway:
 
     async def scale(self, request: Request) -> Response:
         """``POST /system/scale-function/{name}``: run ``replicas`` replicas, clamped to [1, 5] as CE
-        does (§1.8 Q3); 202; 400 ``Error unmarshalling request body``; 404 for an unknown function."""
+        does (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``); 202;
+        400 ``Error unmarshalling request body``; 404 for an unknown function."""
         try:
             data = json.loads(await request.body())
             replicas = data["replicas"]
@@ -351,7 +362,8 @@ class Gateway:
     async def secrets(self, request: Request) -> Response:
         """``/system/secrets``: GET lists ``{name, namespace}`` (never values); POST creates (201;
         409 when it exists); PUT updates (200; 404) and refreshes the mounted copies; DELETE (204;
-        404). Values are kept as files, mode 0600 (§1.3, §5.3)."""
+        404). Values are kept as files, mode 0600 (``docs/openfaas.md#body-types``,
+        ``docs/openfaas.md#secrets-as-files``)."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
             return JSONResponse([{"name": n, "namespace": namespace} for n in self.state.secret_names(namespace)])
@@ -375,10 +387,11 @@ class Gateway:
 
     async def function_logs(self, request: Request) -> Response:
         """``GET /system/logs?name=&namespace=&instance=&tail=&follow=&since=``: NDJSON
-        ``LogEntry`` lines, sniffed type ``text/plain`` as the CE gateway (§1.3, §1.8 Q6). An
-        unknown function is an empty 501; a bad ``tail`` or ``since`` (RFC 3339 with a zone) is
-        500 ``unknown log request error (422)``. ``follow`` streams until the client leaves, the
-        function is removed or the gateway stops."""
+        ``LogEntry`` lines, sniffed type ``text/plain`` as the CE gateway
+        (``docs/openfaas.md#logentry-and-log-query-parameters``, ``docs/openfaas.md#q6-log-errors-are-remapped``). An
+        unknown function is an empty 501; a bad ``tail`` or ``since`` (RFC 3339 with a zone) is 500
+        ``unknown log request error (422)``. ``follow`` streams until the client leaves, the function is removed or the
+        gateway stops."""
         params = request.query_params
         name = params.get("name", "")
         namespace = params.get("namespace") or DEFAULT_NAMESPACE
@@ -403,11 +416,13 @@ class Gateway:
         )
 
     async def namespaces(self, request: Request) -> Response:
-        """``GET /system/namespaces``: ``["openfaas-fn"]``, the one CE namespace (§1.4)."""
+        """``GET /system/namespaces``: ``["openfaas-fn"]``, the one CE namespace
+        (``docs/openfaas.md#passing-namespaces``)."""
         return JSONResponse([DEFAULT_NAMESPACE])
 
     async def namespace(self, request: Request) -> Response:
-        """``/system/namespace/{ns}``: Enterprise-only; GET 501, other methods an empty 405 (§1.2)."""
+        """``/system/namespace/{ns}``: Enterprise-only; GET 501, other methods an empty 405
+        (``docs/openfaas.md#routes``)."""
         if request.method == "GET":
             return Response("Feature not implemented in this version of OpenFaaS", 501)
         return Response(b"", 405)
@@ -418,10 +433,10 @@ class Gateway:
         return await self._proxy(request)
 
     async def enqueue(self, request: Request) -> Response:
-        """``POST /async-function/{name}[.{ns}][/path]`` (CONTRACTS.md §3.1): store the request in the
-        durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when
-        the caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the
-        callback). The function is not looked up (§1.8 Q7). Other methods: an empty 405; an
+        """``POST /async-function/{name}[.{ns}][/path]`` (``docs/openfaas.md#enqueueing-an-async-call``): store the
+        request in the durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when the
+        caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the callback). The function is not
+        looked up (``docs/openfaas.md#q7-async-does-not-check-the-function-exists``). Other methods: an empty 405; an
         unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit).
         """
         start = str(time.time_ns())
@@ -480,8 +495,9 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 class _SystemAuth:
-    """Basic auth on every ``/system/*`` route when ``credentials`` is set (CONTRACTS.md §1.6);
-    a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM, §7.2)."""
+    """Basic auth on every ``/system/*`` route when ``credentials`` is set (``docs/openfaas.md#basic-auth-on-ce``);
+    a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM,
+    ``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
 
     def __init__(self, app: ASGIApp, credentials: BasicCredentials | None, iam: LocalIAM | None = None) -> None:
         self.app = app

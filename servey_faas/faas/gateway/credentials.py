@@ -1,4 +1,4 @@
-"""The local gateway's basic-auth credentials (CONTRACTS.md §1.6): the files ``basic-auth-user``
+"""The local gateway's basic-auth credentials (``docs/openfaas.md#basic-auth-on-ce``): the files ``basic-auth-user``
 and ``basic-auth-password`` of a folder (surrounding whitespace trimmed), made with a random
 password when they do not exist yet."""
 

@@ -1,7 +1,7 @@
 """The local gateway's cron-connector: functions annotated ``topic: cron-function`` are invoked on
-their ``schedule`` annotation (CONTRACTS.md §4).
+their ``schedule`` annotation (``docs/openfaas.md#cron-connector``).
 
-What it does as the CE cron-connector does (§4.1-4.3):
+What it does as the CE cron-connector does (``docs/openfaas.md#cron-connector``):
 
 * a function is scheduled when its annotations hold ``topic`` = exactly ``cron-function`` and a
   ``schedule`` that robfig/cron v3 accepts: 5 fields (minute hour day-of-month month day-of-week),
@@ -54,7 +54,8 @@ from servey_faas.faas.client.models import FunctionDeployment
 from servey_faas.faas.gateway.logs import LogBook
 from servey_faas.faas.wire import CRON_TOPIC
 
-#: The headers of every cron invocation (§4.3): Go's default ``User-Agent``, the topic and the connector.
+#: The headers of every cron invocation (``docs/openfaas.md#discovery-invocation-and-auth``): Go's default
+#: ``User-Agent``, the topic and the connector.
 CRON_HEADERS = {
     "User-Agent": "Go-http-client/1.1",
     "Accept-Encoding": "gzip",
@@ -68,7 +69,8 @@ _logger = logging.getLogger(__name__)
 
 def cron_expression(spec: FunctionDeployment) -> str | None:
     """The ``schedule`` annotation of ``spec`` when it is a cron function (``topic`` exactly
-    ``cron-function``, §4.1); ``None`` otherwise (whether or not the schedule parses)."""
+    ``cron-function``, ``docs/openfaas.md#schedule-annotations``); ``None`` otherwise (whether or not the schedule
+    parses)."""
     annotations = spec.annotations or {}
     if annotations.get("topic") != CRON_TOPIC or "schedule" not in annotations:
         return None
@@ -175,7 +177,8 @@ class CronConnector:
             fire = schedule.next_fire(max(fire, clock()))
 
     async def _invoke(self, entry: _Entry) -> None:
-        """One firing: ``POST /function/NAME.NS`` with no body (§4.3), its answer logged."""
+        """One firing: ``POST /function/NAME.NS`` with no body (``docs/openfaas.md#discovery-invocation-and-auth``), its
+        answer logged."""
         started = time.perf_counter()
         request = self.gateway.build_request("POST", f"/function/{entry.target}", headers=CRON_HEADERS)
         del request.headers["accept"]  # Go's client sends none

@@ -1,5 +1,5 @@
-"""OpenFaaS IAM on the local gateway (CONTRACTS.md §7): the RFC 8693 token endpoint, the OIDC
-discovery document and JWKS, and of-watchdog's ``jwt_auth`` checks in front of functions.
+"""OpenFaaS IAM on the local gateway (``docs/openfaas.md#iam-and-function-tokens``): the RFC 8693 token endpoint, the
+OIDC discovery document and JWKS, and of-watchdog's ``jwt_auth`` checks in front of functions.
 
 **Signing key.** One ES256 (P-256) key per state folder, made on first start and kept in
 ``<state>/iam/signing-key.pem`` (mode 0600, the folder 0700), so tokens stay valid across
@@ -11,8 +11,8 @@ token then fails with 401).
 * the gateway's **basic-auth password** (the ``basic-auth-password`` file of the state folder,
   printed by ``--run=gateway``), which acts as the admin's API token: the subject is the basic-auth
   user and its one policy grants ``Function:Invoke`` on ``*``;
-* a **gateway API token** this gateway issued (§7.2), to get function tokens from it; among them
-  the **service account token** it gives every function it runs (below).
+* a **gateway API token** this gateway issued (``docs/openfaas.md#gateway-tokens-and-function-tokens``), to get function
+  tokens from it; among them the **service account token** it gives every function it runs (below).
 
 Anything else (a function token included) is 400 ``invalid_request`` ``No policies found for
 subject: …``. A gateway without basic auth trusts no subject: turn basic auth on to use IAM.
@@ -20,16 +20,16 @@ subject: …``. A gateway without basic auth trusts no subject: turn basic auth 
 **Service account tokens.** As Kubernetes projects a service account token into a pod, the gateway
 writes ``<state>/tokens/<ns>/<name>/openfaas-token`` (mode 0600) before it starts a function's
 replicas and sets ``token_mount_path`` to that folder (unless the deployment sets it), so
-``ServiceAccountTokenSource`` (§7.3) finds it: a gateway API token for
+``ServiceAccountTokenSource`` (``docs/openfaas.md#upstream-token-sources``) finds it: a gateway API token for
 ``system:serviceaccount:<ns>:<name>`` with no ``exp`` (rotating the signing key revokes it), issued
 for the URL the function reaches the gateway on (``public_url``, else its ``OPENFAAS_URL``). The
 API router with function auth exchanges it for function tokens of the actions it calls. It is
 exchanged for function tokens only and not accepted on ``/system/*``. (The functions run as the
 gateway's own OS user, so this is no boundary against a function that reads the state folder.)
 
-**Issuer.** ``iss`` = ``aud`` = the gateway's public URL (§7.1): ``public_url`` when set, else the
-base URL the request came in on (``http://127.0.0.1:8080``), so a token is accepted on invocations
-through the same address it was asked at.
+**Issuer.** ``iss`` = ``aud`` = the gateway's public URL (``docs/openfaas.md#token-exchange``): ``public_url`` when set,
+else the base URL the request came in on (``http://127.0.0.1:8080``), so a token is accepted on invocations through the
+same address it was asked at.
 """
 
 from __future__ import annotations
@@ -73,11 +73,12 @@ KEY_FILE = Path("iam") / "signing-key.pem"
 TOKEN_DIR = Path("tokens")
 #: ``sub`` of a function's service account token: ``system:serviceaccount:<ns>:<name>`` (as Kubernetes).
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
-#: ``expires_in`` of issued tokens (seconds), as the Enterprise gateway's default (§7.1).
+#: ``expires_in`` of issued tokens (seconds), as the Enterprise gateway's default (``docs/openfaas.md#token-exchange``).
 TOKEN_TTL = 3600
-#: The policy the basic-auth user holds: ``Function:Invoke`` on every function (§7.2).
+#: The policy the basic-auth user holds: ``Function:Invoke`` on every function
+#: (``docs/openfaas.md#gateway-tokens-and-function-tokens``).
 ADMIN_POLICY = "servey-faas-local-admin"
-#: ``exp``/``nbf`` leeway of the watchdog's check, seconds (§7.4).
+#: ``exp``/``nbf`` leeway of the watchdog's check, seconds (``docs/openfaas.md#token-checks-in-of-watchdog``).
 LEEWAY = 1.0
 _ALGORITHM = "ES256"
 
@@ -158,7 +159,8 @@ class LocalIAM:
 
     def discovery(self, request: Request) -> Response:
         """``GET /.well-known/openid-configuration``: ``issuer``, ``jwks_uri``, ``token_endpoint``
-        and what they support (OpenID Connect Discovery 1.0 §3; read by the watchdog, §7.4)."""
+        and what they support (OpenID Connect Discovery 1.0 §3; read by the watchdog,
+        ``docs/openfaas.md#token-checks-in-of-watchdog``)."""
         issuer = self.issuer(request)
         return JSONResponse({
             "issuer": issuer,
@@ -179,7 +181,7 @@ class LocalIAM:
     # --- the token endpoint --------------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
-        """``POST /oauth/token`` (RFC 8693, CONTRACTS.md §7.1): exchange a trusted ``subject_token``
+        """``POST /oauth/token`` (RFC 8693, ``docs/openfaas.md#token-exchange``): exchange a trusted ``subject_token``
         for an ES256 JWT. Without ``scope``: a gateway API token; with ``scope=function``: a
         function token whose ``function`` claim has ``permissions`` ``["*"]`` and ``audience``
         the ``audience`` fields (``ns:name``, ``ns:*`` or ``*``; none: any function).
@@ -256,13 +258,15 @@ class LocalIAM:
             return {"sub": self.admin.user, "fed:iss": f"{issuer}#basic-auth"}
         claims = self.verify(subject, issuer)
         if isinstance(claims, str) or "function" in claims:
-            return None  # only gateway API tokens, never function tokens, are subjects (§7.2)
+            # only gateway API tokens, never function tokens, are subjects
+            # (``docs/openfaas.md#gateway-tokens-and-function-tokens``)
+            return None
         return {"sub": str(claims.get("sub", "")), "fed:iss": str(claims.get("fed:iss", issuer))}
 
     def api_token_valid(self, authorization: str, request: Request) -> bool:
         """Whether ``authorization`` is ``Bearer <a valid gateway API token>`` of this gateway
         (no ``function`` claim, not a service account token): what Enterprise accepts on
-        ``/system/*`` (§7.2)."""
+        ``/system/*`` (``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
         value = bearer_token(authorization)
         if not value:
             return False
@@ -274,9 +278,9 @@ class LocalIAM:
     # --- verification ----------------------------------------------------------------------------
 
     def verify(self, value: str, issuer: str) -> dict[str, Any] | str:
-        """The claims of a token as of-watchdog verifies it (§7.4): ES256 with the ``kid`` of the
-        signing key, ``iss`` equal to ``issuer``, ``aud`` containing it, ``exp``/``nbf`` with 1 s
-        leeway when present. Otherwise the reason it fails, worded as golang-jwt does."""
+        """The claims of a token as of-watchdog verifies it (``docs/openfaas.md#token-checks-in-of-watchdog``): ES256
+        with the ``kid`` of the signing key, ``iss`` equal to ``issuer``, ``aud`` containing it, ``exp``/``nbf`` with
+        1 s leeway when present. Otherwise the reason it fails, worded as golang-jwt does."""
         try:
             header = jwt.get_unverified_header(value)
         except jwt.DecodeError:
@@ -304,9 +308,10 @@ class LocalIAM:
 
     def check_invoke(self, headers: Mapping[str, str], issuer: str, namespace: str, name: str,
                      sub_path: str) -> Response | dict[str, str]:  # fmt: skip
-        """of-watchdog's ``jwt_auth`` check of one invocation of ``name.namespace`` (§7.4): the
-        401/403 answer, or the headers to add to the forwarded request (``X-Auth-Seconds``, the
-        check's duration). ``/_/health`` and ``/_/ready`` pass unchecked. ``headers`` lower-case."""
+        """of-watchdog's ``jwt_auth`` check of one invocation of ``name.namespace``
+        (``docs/openfaas.md#token-checks-in-of-watchdog``): the 401/403 answer, or the headers to add to the forwarded
+        request (``X-Auth-Seconds``, the check's duration). ``/_/health`` and ``/_/ready`` pass unchecked. ``headers``
+        lower-case."""
         started = time.perf_counter()
         if sub_path in JWT_EXEMPT_PATHS:
             return {}

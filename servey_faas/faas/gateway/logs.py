@@ -1,6 +1,6 @@
 """The function logs of the local gateway: each line a replica writes to stdout or stderr, kept
 in memory (a bounded ring per function) and served by ``GET /system/logs`` as NDJSON
-``LogEntry`` lines (CONTRACTS.md §1.3)."""
+``LogEntry`` lines (``docs/openfaas.md#logentry-and-log-query-parameters``)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ DEFAULT_MAX_LINES = 10_000
 
 @dataclass(frozen=True)
 class LogQuery:
-    """The parameters of ``GET /system/logs`` (CONTRACTS.md §1.3): ``tail`` ≤ 0 is unlimited,
-    ``since`` an aware datetime or ``None``, ``instance`` ``""`` for every replica."""
+    """The parameters of ``GET /system/logs`` (``docs/openfaas.md#logentry-and-log-query-parameters``): ``tail`` ≤ 0 is
+    unlimited, ``since`` an aware datetime or ``None``, ``instance`` ``""`` for every replica."""
 
     name: str
     namespace: str

@@ -1,7 +1,7 @@
 """Functions as local processes: the local gateway's stand-in for the provider and of-watchdog.
 
 For each replica of a deployed function the :class:`Supervisor` does what the watchdog does in
-``mode=http`` (CONTRACTS.md §5.1): it starts ``envProcess`` (the ``fprocess`` command line, split
+``mode=http`` (``docs/openfaas.md#process-model``): it starts ``envProcess`` (the ``fprocess`` command line, split
 on single spaces, no shell) in the function's build context, with ``upstream_url`` pointing at a
 free loopback port, waits until ``GET /_/ready`` answers 200 (probed every 0.05 s, each probe
 bounded to 2 s), and hands out ready replicas round robin: a replica counts in ``availableReplicas``
@@ -57,7 +57,8 @@ from servey_faas.faas.gateway.logs import LogBook
 from servey_faas.faas.gateway.pyenv import EnvironmentBuildError, PythonEnvironments
 from servey_faas.faas.wire import READY_PATH
 
-#: ``fprocess`` when a deployment has no ``envProcess``: the python3-http template's (§5.2).
+#: ``fprocess`` when a deployment has no ``envProcess``: the python3-http template's
+#: (``docs/openfaas.md#the-python3-http-template``).
 DEFAULT_FPROCESS = "python index.py"
 _PYTHON_NAMES = frozenset({"python", "python3"})
 _PR_SET_PDEATHSIG = 1
@@ -85,7 +86,7 @@ def context_dir(image: str) -> Path:
 
 def command_line(env_process: str, python: str = sys.executable) -> list[str]:
     """``env_process`` (default :data:`DEFAULT_FPROCESS`) split on single spaces as the watchdog
-    splits ``fprocess`` (CONTRACTS.md §5.1; empty pieces dropped), a leading ``python`` or
+    splits ``fprocess`` (``docs/openfaas.md#process-model``; empty pieces dropped), a leading ``python`` or
     ``python3`` replaced by ``python``.
 
     :raises ValueError: when nothing is left to run.
@@ -225,7 +226,7 @@ class Supervisor:
         return self._functions.get((namespace, name))
 
     def available(self, namespace: str, name: str) -> int:
-        """How many replicas of the function are ready (``availableReplicas``, §1.3)."""
+        """How many replicas of the function are ready (``availableReplicas``, ``docs/openfaas.md#functionstatus``)."""
         found = self._functions.get((namespace, name))
         return 0 if found is None else len(found.ready())
 

@@ -1,5 +1,6 @@
 """Synchronous invocation through the local gateway: ``/function/NAME[.NS][/path][?query]`` is
-forwarded to a ready replica of the function, streaming both ways (CONTRACTS.md §1.5, §2)."""
+forwarded to a ready replica of the function, streaming both ways (``docs/openfaas.md#gateway-headers``,
+``docs/openfaas.md#synchronous-invocation``)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ class InvocationProxy:
     ``httpx.AsyncClient`` the caller owns), with ``upstream_timeout`` seconds for the function's
     answer to start. ``count(namespace, name)`` is called once per forwarded invocation.
     ``guard(request, namespace, name, sub_path)``, when given, runs before forwarding (the
-    watchdog's ``jwt_auth``, CONTRACTS.md §7.4): its ``Response`` is the answer, or its headers
-    (lower-case) are added to the forwarded request."""
+    watchdog's ``jwt_auth``, ``docs/openfaas.md#token-checks-in-of-watchdog``): its ``Response`` is the answer, or its
+    headers (lower-case) are added to the forwarded request."""
 
     def __init__(
         self,
@@ -55,24 +56,23 @@ class InvocationProxy:
         """Answer one ``/function/...`` request (route parameter ``target`` = ``NAME[.NS][/path]``).
 
         Adds ``X-Start-Time`` (Unix nanoseconds), ``X-Served-By`` and, when the caller sent none,
-        a new UUID v4 ``X-Call-Id`` to the forwarded request and to the response (§2.2); the
+        a new UUID v4 ``X-Call-Id`` to the forwarded request and to the response (``docs/openfaas.md#call-ids``); the
         replica's answer gets ``X-Duration-Seconds`` (``%f`` seconds until its headers, as the
         watchdog adds it). The body is streamed to the replica chunked, without ``Content-Length``,
         as of-watchdog forwards it (of-watchdog: ``executor/http_runner.go``): a function's server
         must read chunked request bodies (waitress and uvicorn do; ``http.server`` does not, and
         one that closes the connection with the body unread may reset it before its answer
-        arrives). Platform errors (§2.4): 405 (empty) for a method the provider does not
-        pass; 404 ``No endpoints available for: NAME.`` with ``X-OpenFaaS-Internal: proxy`` for an
-        unknown function, 503 with the same body while no replica is ready; 500 ``Can't reach
-        service for: NAME.`` when the replica does not answer; an empty 502 when its answer does
-        not start within ``upstream_timeout``.
+        arrives). Platform errors (``docs/openfaas.md#responses-and-platform-errors``): 405 (empty) for a method the
+        provider does not pass; 404 ``No endpoints available for: NAME.`` with ``X-OpenFaaS-Internal: proxy`` for an
+        unknown function, 503 with the same body while no replica is ready; 500 ``Can't reach service for: NAME.`` when
+        the replica does not answer; an empty 502 when its answer does not start within ``upstream_timeout``.
         """
         start = str(time.time_ns())
         given_call_id = request.headers.get("x-call-id")
         call_id = given_call_id or str(uuid.uuid4())
         added = {"X-Start-Time": start, "X-Served-By": SERVED_BY}
         if given_call_id is None:
-            added["X-Call-Id"] = call_id  # echoed only when the gateway made it (§2.2)
+            added["X-Call-Id"] = call_id  # echoed only when the gateway made it (``docs/openfaas.md#call-ids``)
         if request.method not in INVOKE_METHODS:
             return Response(b"", 405, headers=added)
         name, namespace, sub_path = split_target(request.path_params["target"])

@@ -1,6 +1,7 @@
 """The local gateway's durable async queue: accepted ``/async-function`` requests kept in SQLite
 (``queue.sqlite3`` in the state folder) until the queue-worker has run them and POSTed their
-callback, so accepted work survives a gateway restart (CE keeps it in NATS Streaming, §3.1-3.2).
+callback, so accepted work survives a gateway restart (CE keeps it in NATS Streaming,
+``docs/openfaas.md#enqueueing-an-async-call``, ``docs/openfaas.md#the-ce-queue-worker``).
 
 A job is *queued*, then *running* once a worker claims it, and deleted when done. Jobs that were
 running when the gateway stopped are queued again at start (:meth:`AsyncQueue.recover`), as NATS
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 @dataclass(frozen=True)
 class QueuedRequest:
-    """One accepted async request, as CE's ``QueueRequest`` carries it (CONTRACTS.md §3.1):
+    """One accepted async request, as CE's ``QueueRequest`` carries it (``docs/openfaas.md#enqueueing-an-async-call``):
     ``function`` exactly as written in the URL (``name`` or ``name.ns``), ``path`` the sub-path
     (``""`` when none), ``query`` the raw query without ``?``, every request ``headers`` as
     ``(name, value)`` pairs, the raw ``body``, ``callback_url`` (``""``: none). ``id`` is the

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
-#: The Pro queue-worker's ``httpRetryCodes`` (CONTRACTS.md §3.5).
+#: The Pro queue-worker's ``httpRetryCodes`` (``docs/openfaas.md#pro-queue-worker-retries``).
 DEFAULT_RETRY_CODES = frozenset({429, 502, 500, 504, 408})
 
 
 @dataclass(frozen=True)
 class QueueRetryPolicy:
-    """Retries of failed async invocations, modelled on the Pro queue-worker (CONTRACTS.md §3.5).
+    """Retries of failed async invocations, modelled on the Pro queue-worker
+    (``docs/openfaas.md#pro-queue-worker-retries``).
 
     ``max_retries`` retries after the first attempt (``0``, the default: none, as CE); an attempt
     is retried when the function answered a status in ``codes`` (Pro's ``httpRetryCodes``), when

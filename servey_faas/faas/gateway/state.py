@@ -4,8 +4,8 @@
   time and its replica count, rewritten atomically after each change;
 * ``secrets/<namespace>/<name>``: each secret's value (folders mode 0700, files mode 0600);
 * ``mounts/<namespace>/<function>/``: each function's ``secret_mount_path``, holding a copy of
-  the secrets it lists, one file each (mode 0600; CONTRACTS.md §5.3);
-* ``basic-auth-user``, ``basic-auth-password``: the gateway's credentials (§1.6), see
+  the secrets it lists, one file each (mode 0600; ``docs/openfaas.md#secrets-as-files``);
+* ``basic-auth-user``, ``basic-auth-password``: the gateway's credentials (``docs/openfaas.md#basic-auth-on-ce``), see
   :mod:`servey_faas.faas.gateway.credentials`.
 """
 
@@ -26,7 +26,7 @@ from servey_faas.faas.client.models import FunctionDeployment, Secret, format_ti
 _STATE_FILE = "functions.json"
 _FORMAT = 1
 #: Function, secret and namespace names the local gateway accepts: DNS-1123 subdomains (as
-#: Kubernetes providers require, CONTRACTS.md §1.3), which are also safe as one path segment.
+#: Kubernetes providers require, ``docs/openfaas.md#functiondeployment``), which are also safe as one path segment.
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 
@@ -38,7 +38,7 @@ def valid_name(name: str) -> bool:
 @dataclass
 class Deployed:
     """One deployed function: its ``spec`` (namespace filled in), when it was first deployed,
-    and the replica count asked for (1-5, CONTRACTS.md §1.8 Q3)."""
+    and the replica count asked for (1-5, ``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``)."""
 
     spec: FunctionDeployment
     created_at: datetime.datetime
@@ -163,7 +163,7 @@ class GatewayState:
         return True
 
     def mount_path(self, namespace: str, function: str) -> Path:
-        """The ``secret_mount_path`` of a function (CONTRACTS.md §5.3)."""
+        """The ``secret_mount_path`` of a function (``docs/openfaas.md#secrets-as-files``)."""
         return self.root / "mounts" / namespace / function
 
     def mount_secrets(self, spec: FunctionDeployment) -> tuple[Path, list[str]]:

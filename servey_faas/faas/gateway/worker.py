@@ -1,7 +1,7 @@
 """The local gateway's queue-worker: runs the jobs of the durable async queue as the CE
-nats-queue-worker does (CONTRACTS.md §3.2-3.3) and POSTs each result to its callback URL; with a
-:class:`QueueRetryPolicy`, retries failed invocations with exponential backoff as the Pro queue-worker
-does (§3.5)."""
+nats-queue-worker does (``docs/openfaas.md#the-ce-queue-worker``, ``docs/openfaas.md#callbacks``) and POSTs each result
+to its callback URL; with a :class:`QueueRetryPolicy`, retries failed invocations with exponential backoff as the Pro
+queue-worker does (``docs/openfaas.md#pro-queue-worker-retries``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from servey_faas.faas.gateway.protocol import HOP_BY_HOP
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
 from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 
-#: ``User-Agent`` of the worker's invocations and of its callbacks (CONTRACTS.md §3.2, §3.3).
+#: ``User-Agent`` of the worker's invocations and of its callbacks (``docs/openfaas.md#the-ce-queue-worker``,
+#: ``docs/openfaas.md#callbacks``).
 WORKER_USER_AGENT = "openfaas-ce/nats-queue-worker"
 CALLBACK_USER_AGENT = "Go-http-client/1.1"
 #: Seconds an idle worker sleeps before looking at the queue again when nothing woke it.
@@ -32,7 +33,7 @@ class QueueWorker:
     ``User-Agent: openfaas-ce/nats-queue-worker``. ``wait_ready(function)`` is awaited first,
     so jobs accepted before a restart wait for their function's processes to come back. Then,
     when the job has a callback URL, the function's response is POSTed there once with
-    ``callbacks`` (§3.3): the body verbatim, the function's headers, and ``X-Call-Id``,
+    ``callbacks`` (``docs/openfaas.md#callbacks``): the body verbatim, the function's headers, and ``X-Call-Id``,
     ``X-Function-Status`` (``503`` when the invoke itself failed), ``X-Function-Name`` (as
     called) and ``X-Duration-Seconds`` (the worker's total time, ``%f`` seconds). A failed
     callback is logged, never retried; its status is ignored. A job is removed from the queue
@@ -88,7 +89,8 @@ class QueueWorker:
         started = time.perf_counter()
         await self._wait_ready(job.function)
         # The Host it was accepted on is kept: the job runs as if received there (the IAM issuer of a
-        # jwt_auth function's token is that address, CONTRACTS.md §7.4; see servey_faas.faas.gateway.iam).
+        # jwt_auth function's token is that address, ``docs/openfaas.md#token-checks-in-of-watchdog``; see
+        # servey_faas.faas.gateway.iam).
         headers = [(k, v) for k, v in job.headers
                    if (k.lower() == "host" or k.lower() not in HOP_BY_HOP) and k.lower() != "user-agent"]  # fmt: skip
         headers.append(("User-Agent", WORKER_USER_AGENT))
@@ -114,7 +116,8 @@ class QueueWorker:
             out += [("X-Retry", str(retries)), ("X-Retry-Max", str(self.retry.max_retries))]
         try:
             await self.callbacks.post(job.callback_url, content=body, headers=out)
-        except (httpx.HTTPError, httpx.InvalidURL) as e:  # CE accepts a relative URL, then fails here (§3.1)
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            # CE accepts a relative URL, then fails here (``docs/openfaas.md#enqueueing-an-async-call``)
             _logger.warning("async job %s: the callback to %s failed: %s", job.call_id, job.callback_url, e)
 
     async def _attempt(

@@ -1,13 +1,12 @@
 """What runs inside an action's OpenFaaS function: the entrypoint and its helpers.
 
-A build context's ``index.py`` (the watchdog's ``fprocess``, CONTRACTS.md §5.2) calls
+A build context's ``index.py`` (the watchdog's ``fprocess``, ``docs/openfaas.md#the-python3-http-template``) calls
 :func:`run`, which loads the one action it serves and serves it where the watchdog's
-``upstream_url`` points (§5.1): the action at ``/`` and under its REST paths (:func:`function_app`,
-a WSGI app answering through the dev server's route handlers), with waitress, the python3-http
-template's server, draining in-flight requests on SIGTERM.
-Action code reads the function's secrets with :func:`read_secret` (§5.3); a JWT public key for
-end users' tokens can be a secret too: ``JWT_PUBLIC_KEY_FILE=/var/openfaas/secrets/<name>`` in the
-function's environment.
+``upstream_url`` points (``docs/openfaas.md#ports``): the action at ``/`` and under its REST paths
+(:func:`function_app`, a WSGI app answering through the dev server's route handlers), with waitress, the python3-http
+template's server, draining in-flight requests on SIGTERM. Action code reads the function's secrets with
+:func:`read_secret` (``docs/openfaas.md#secrets-as-files``); a JWT public key for end users' tokens can be a secret too:
+``JWT_PUBLIC_KEY_FILE=/var/openfaas/secrets/<name>`` in the function's environment.
 
 The import path is kept small for cold start (``bench/coldstart.py``): the core and
 waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQL, Celery, the docs

@@ -147,26 +147,27 @@ def function_app(app: ServeyApp, action_name: str | None = None, *, function_aut
     Routes:
 
     * ``POST /``, for every action: the params as one JSON object (an empty body is ``{}``, as
-      cron-connector and the queue-worker send, §4.3) → 200 with the JSON result;
+      cron-connector and the queue-worker send, ``docs/openfaas.md#discovery-invocation-and-auth``) → 200 with the JSON
+      result;
     * ``/`` also takes the methods of the action's own web triggers, read as on its REST path:
       ``GET`` (and HEAD) and ``DELETE`` the params from the query string, ``PUT`` and ``PATCH``
       from a JSON object body; other methods are 405 with ``Allow``;
     * every REST route of the action (its ``WebTrigger`` paths), with the dev server's semantics;
-    * ``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, §5.1).
+    * ``GET /_/ready``: 200 ``OK`` (the watchdog's ``ready_path``, ``docs/openfaas.md#health-and-readiness``).
 
     Errors are the dev server's JSON bodies: 422 ``validation_error`` listing field errors, 400
     ``bad_request`` (malformed JSON, JSON nested deeper than ``max_json_depth``, wrong content
     type), 413 ``payload_too_large`` (a body over ``max_body_bytes``; ``app.settings.limits``
     holds both), 401/403 with bearer challenges, 404
     ``not_found`` and 405 ``method_not_allowed`` (with ``Allow``), and 500 ``internal_error`` when
-    the action raises (the traceback goes to the log, never to the caller, §2.4). A trailing slash
-    is not redirected (behind the gateway a redirect would drop ``/function/<name>``). Nothing about
-    the caller's identity is read from the payload: function authentication is the watchdog's
-    ``jwt_auth`` (§7.4), and end users' bearer tokens are verified here, as on the dev server, with
-    the app's own key. A function whose action never reads the caller's token
-    (:attr:`~servey_faas.invocation.ActionInvoker.reads_token`) and that has no key does not
-    read ``Authorization`` at all: its answers never depend on the caller, and its build context
-    is not given the key (least privilege).
+    the action raises (the traceback goes to the log, never to the caller,
+    ``docs/openfaas.md#responses-and-platform-errors``). A trailing slash is not redirected (behind the gateway a
+    redirect would drop ``/function/<name>``). Nothing about the caller's identity is read from the payload: function
+    authentication is the watchdog's ``jwt_auth`` (``docs/openfaas.md#token-checks-in-of-watchdog``), and end users'
+    bearer tokens are verified here, as on the dev server, with the app's own key. A function whose action never reads
+    the caller's token (:attr:`~servey_faas.invocation.ActionInvoker.reads_token`) and that has no key does not read
+    ``Authorization`` at all: its answers never depend on the caller, and its build context is not given the key (least
+    privilege).
 
     With ``function_auth`` (the function runs with ``jwt_auth=true``), ``Authorization`` carries
     the OpenFaaS function token the watchdog has already checked; it is not an end user's token and

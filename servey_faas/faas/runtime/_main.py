@@ -1,5 +1,5 @@
 """Starting a function: load its one action, then serve it with waitress where the watchdog's
-``upstream_url`` points (CONTRACTS.md §5.1), or run the action's examples (the image's test stage).
+``upstream_url`` points (``docs/openfaas.md#ports``), or run the action's examples (the image's test stage).
 
 The generated ``index.py`` of a build context calls :func:`run`; nothing here runs at import.
 """
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: the packager (:func:`schemas_json`) and read at start-up (:func:`read_schemas`) instead of
 #: generating them.
 SCHEMAS_FILE = "schemas.json"
-#: The upstream address of the python3-http template (CONTRACTS.md §5.1-5.2).
+#: The upstream address of the python3-http template (``docs/openfaas.md#ports``).
 DEFAULT_UPSTREAM_URL = "http://127.0.0.1:5000"
 
 
@@ -117,7 +117,7 @@ def read_schemas(path: str | os.PathLike[str], action_name: str) -> dict[str, An
 
 def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
     """``(host, port)`` to listen on: those of the watchdog's ``upstream_url`` (or its alias
-    ``http_upstream_url``), default ``http://127.0.0.1:5000`` (CONTRACTS.md §5.1).
+    ``http_upstream_url``), default ``http://127.0.0.1:5000`` (``docs/openfaas.md#ports``).
 
     :raises ConfigurationError: when the URL is not ``http://host:port``.
     """
@@ -136,10 +136,10 @@ def upstream_address(environ: Mapping[str, str] | None = None) -> tuple[str, int
 def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = None) -> None:
     """Serve :func:`~servey_faas.faas.runtime.function_app` of ``action_name`` with waitress at
     :func:`upstream_address` until SIGTERM or SIGINT, draining in-flight requests first (the
-    watchdog forwards SIGTERM at once and exits with this process, CONTRACTS.md §5.1; see
+    watchdog forwards SIGTERM at once and exits with this process, ``docs/openfaas.md#shutdown``; see
     :func:`~servey_faas.faas.runtime._server.serve_wsgi`). ``jwt_auth`` in ``environ`` (default
-    ``os.environ``) turns on the function auth handling (§7.4). Errors go to stderr, the
-    function's log; no access log.
+    ``os.environ``) turns on the function auth handling (``docs/openfaas.md#token-checks-in-of-watchdog``). Errors go to
+    stderr, the function's log; no access log.
 
     The drain lasts at most the action's ``timeout``, the function's ``exec_timeout``: by then the
     watchdog has answered 504 to every request that was in flight at SIGTERM (it does not wait
@@ -165,7 +165,7 @@ def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = 
 def serve_asgi(asgi_app: ASGIApp, environ: Mapping[str, str] | None = None, *, lifespan: str = "auto") -> None:
     """Serve ``asgi_app`` (the API router function's Starlette app) with uvicorn at
     :func:`upstream_address` until SIGTERM or SIGINT; in-flight requests are drained before the
-    process exits (the watchdog forwards SIGTERM at once, §5.1). No access log; errors go to
+    process exits (the watchdog forwards SIGTERM at once, ``docs/openfaas.md#shutdown``). No access log; errors go to
     stderr, the function's log. ``lifespan`` is uvicorn's setting."""
     import uvicorn
 
@@ -228,7 +228,7 @@ def run(
     is passed to :func:`load_app` (``index.py`` passes its ``schemas.json``).
 
     Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
-    as ``Error: ...`` on stderr with status 1 (the watchdog then exits too, §5.1).
+    as ``Error: ...`` on stderr with status 1 (the watchdog then exits too, ``docs/openfaas.md#shutdown``).
     """
     args = list(argv)
     if args not in ([], ["--self-test"]):

@@ -1,4 +1,4 @@
-"""Reading OpenFaaS secrets from files, as the official SDKs do (CONTRACTS.md §5.3)."""
+"""Reading OpenFaaS secrets from files, as the official SDKs do (``docs/openfaas.md#secrets-as-files``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.wire import SECRET_MOUNT_PATH
 
-#: Where providers mount a function's secrets, one file per secret (CONTRACTS.md §5.3).
+#: Where providers mount a function's secrets, one file per secret (``docs/openfaas.md#secrets-as-files``).
 DEFAULT_SECRET_MOUNT_PATH = SECRET_MOUNT_PATH
 
 
@@ -28,7 +28,7 @@ def read_secret(name: str, *, environ: Mapping[str, str] | None = None) -> str:
 
     Secrets are files, never environment variables: ``/var/openfaas/secrets/<name>``, or under the
     directory named by the environment variable ``secret_mount_path`` (as go-sdk ``ReadSecret``,
-    CONTRACTS.md §5.3). ``environ`` defaults to ``os.environ``. The file is read on every call
+    ``docs/openfaas.md#secrets-as-files``). ``environ`` defaults to ``os.environ``. The file is read on every call
     (providers may update it in place), decoded as UTF-8.
 
     :raises ConfigurationError: when the name is not one path segment, or the file is missing or

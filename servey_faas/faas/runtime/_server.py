@@ -1,6 +1,6 @@
 """The HTTP server of an action's OpenFaaS function: waitress, draining gracefully on SIGTERM.
 
-Behind of-watchdog in ``mode=http`` (CONTRACTS.md §5.1, "Shutdown (SIGTERM)") the watchdog forwards
+Behind of-watchdog in ``mode=http`` (``docs/openfaas.md#shutdown``) the watchdog forwards
 SIGTERM to this process at once and exits as soon as it exits, so requests in flight survive only if
 this server drains: it stops listening at once (a new connect is refused), lets every request it
 has already received (running in a worker thread, queued for one, or still arriving) finish and
@@ -60,12 +60,12 @@ __all__ = ["DEFAULT_THREADS", "DrainingServer", "serve_wsgi"]
 logger = logging.getLogger(__name__)
 
 #: Worker threads (concurrent requests) of one function replica unless told otherwise. The
-#: python3-http template runs waitress's default of 4 (CONTRACTS.md §5.2).
+#: python3-http template runs waitress's default of 4 (``docs/openfaas.md#the-python3-http-template``).
 DEFAULT_THREADS = 8
 #: ``SERVER_SOFTWARE`` in the WSGI environ: waitress puts its ``ident`` there, and ``ident`` is
 #: left empty so that no ``Server`` header is sent; PEP 3333 wants a string.
 _SERVER_SOFTWARE = "waitress"
-#: The signals that stop the server (the watchdog forwards SIGTERM, §5.1; SIGINT is Ctrl-C).
+#: The signals that stop the server (the watchdog forwards SIGTERM, ``docs/openfaas.md#shutdown``; SIGINT is Ctrl-C).
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Seconds between two looks at the worker threads at the end of a drain (they exit within ms).
 _WORKER_POLL = 0.01
@@ -114,8 +114,9 @@ class DrainingServer:
     ``Server`` header (``ident`` empty); a 500 with a generic body when the app raises, the
     traceback going to the log only (``expose_tracebacks=False``); ``X-Forwarded-*`` and
     ``Forwarded`` headers passed to the app untouched (the gateway sets ``X-Forwarded-Host`` and
-    ``X-Forwarded-For``, CONTRACTS.md §1.5, §2.3); chunked request bodies decoded (the watchdog always
-    sends them chunked, §5.1); no access log (waitress has none).
+    ``X-Forwarded-For``, ``docs/openfaas.md#gateway-headers``, ``docs/openfaas.md#what-the-function-receives``); chunked
+    request bodies decoded (the watchdog always sends them chunked, ``docs/openfaas.md#request-forwarding``); no access
+    log (waitress has none).
 
     ``max_body_bytes`` (None: waitress's own limit, 1 GiB) bounds request bodies: a larger one is
     refused with a 413 by waitress itself, from its ``Content-Length`` or as soon as a chunked body
@@ -324,7 +325,7 @@ def serve_wsgi(
     The server and the drain are :class:`DrainingServer`'s: on the signal it stops listening at
     once (a new connect is refused), lets the requests it has received finish and writes their
     responses in full, closes idle keep-alive connections, and returns; the caller's process then
-    exits (CONTRACTS.md §5.1: the watchdog forwards SIGTERM at once and exits when its child exits).
+    exits (``docs/openfaas.md#shutdown``: the watchdog forwards SIGTERM at once and exits when its child exits).
     ``drain_timeout`` bounds the drain in seconds (``None``: no bound); a second signal cuts it
     short. The listen address is logged once at INFO (logger ``servey_faas.faas.runtime._server``).
 

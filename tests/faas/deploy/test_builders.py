@@ -1,6 +1,6 @@
 """Builders: docker and faas-cli through fake executables on PATH that record their argv; the
-local builder; the remote builder against a local Function Builder (CONTRACTS.md §8) that checks
-the HMAC signature and streams NDJSON."""
+local builder; the remote builder against a local Function Builder (``docs/openfaas.md#function-builder-api``) that
+checks the HMAC signature and streams NDJSON."""
 
 from __future__ import annotations
 
@@ -218,8 +218,8 @@ def test_payload_secret_is_trimmed_as_faas_cli_does(tmp_path: Path) -> None:
 
 @dataclass
 class FakeFunctionBuilder:
-    """A Function Builder API (§8): checks ``X-Build-Signature``, unpacks the tar, and answers
-    NDJSON (``Accept: application/x-ndjson``) or one JSON object. ``fail`` makes builds fail."""
+    """A Function Builder API (``docs/openfaas.md#function-builder-api``): checks ``X-Build-Signature``, unpacks the
+    tar, and answers NDJSON (``Accept: application/x-ndjson``) or one JSON object. ``fail`` makes builds fail."""
 
     secret: bytes = SECRET
     fail: str | None = None
@@ -340,7 +340,8 @@ def test_remote_stream_without_a_final_status_is_an_error(
 def test_remote_non_streaming_answer_is_understood(
     packager: Packager, function_builder: FakeFunctionBuilder, builder_url: str
 ) -> None:
-    """A builder that does not stream answers one (here pretty-printed) JSON object (§8)."""
+    """A builder that does not stream answers one (here pretty-printed) JSON object
+    (``docs/openfaas.md#function-builder-api``)."""
     function_builder.stream = False
     build = packager.build("say-hello")
     fn = build.functions[0]

@@ -1,5 +1,5 @@
-"""The executor: PUT then POST on 404 (CONTRACTS.md §6.4), a bounded wait for ready replicas,
-removal, failures that say which functions were applied and which not, and the reporters."""
+"""The executor: PUT then POST on 404 (``docs/openfaas.md#what-faas-cli-deploy-sends``), a bounded wait for ready
+replicas, removal, failures that say which functions were applied and which not, and the reporters."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The local gateway's REST API (gateway-spec.openapi.yml with the CE behaviour of CONTRACTS.md
-§1-2) over real echo-function processes, on real loopback HTTP."""
+"""The local gateway's REST API (gateway-spec.openapi.yml with the CE behaviour of
+``docs/openfaas.md#gateway-rest-api`` and ``docs/openfaas.md#synchronous-invocation``) over real echo-function
+processes, on real loopback HTTP."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def test_health_info_namespaces_and_unknown_routes(running: RunningGateway) -> N
     namespace = running.http.get("/system/namespace/team-a")
     assert (namespace.status_code, namespace.text) == (501, "Feature not implemented in this version of OpenFaaS")
     assert running.http.delete("/system/namespace/team-a").status_code == 405
-    assert bare.get("/async-function/echo").status_code == 405  # POST only (§3.1)
+    # POST only (``docs/openfaas.md#enqueueing-an-async-call``)
+    assert bare.get("/async-function/echo").status_code == 405
     assert bare.get("/nowhere").text == "404 page not found\n"
     assert running.http.get("/system/functions").json() == []
 
@@ -49,7 +51,8 @@ def test_basic_auth_guards_system_routes_only(running: RunningGateway, function_
         assert denied.headers["www-authenticate"] == 'Basic realm="Restricted"'
     assert bare.get("/system/info", auth=(USER, "wrong")).status_code == 401
     assert bare.get("/system/info", headers={"Authorization": "Basic !!"}).status_code == 401
-    assert bare.get("/function/echo").status_code == 200  # CE: no auth on invocation (§1.6)
+    # CE: no auth on invocation (``docs/openfaas.md#basic-auth-on-ce``)
+    assert bare.get("/function/echo").status_code == 200
 
 
 def test_deploy_lists_with_omitempty_and_created_at(running: RunningGateway, function_context: MakeContext) -> None:
@@ -63,7 +66,7 @@ def test_deploy_lists_with_omitempty_and_created_at(running: RunningGateway, fun
         assert empty not in listed
     running.echo("/function/echo")
     assert running.http.get("/system/functions").json()[0]["invocationCount"] == 1
-    assert "invocationCount" not in running.status("echo")  # only on the list endpoint (§1.2)
+    assert "invocationCount" not in running.status("echo")  # only on the list endpoint (``docs/openfaas.md#routes``)
 
 
 def test_deploy_refusals(running: RunningGateway, function_context: MakeContext, tmp_path: Path) -> None:
@@ -108,7 +111,8 @@ def test_invocation_forwards_path_query_body_and_call_headers(
                            "fprocess": "python index.py"}  # fmt: skip
     assert Path(seen["cwd"]) == context.resolve()
     mine = httpx.get(f"{running.url}/function/echo/", headers={"X-Call-Id": "mine"})
-    assert mine.json()["headers"]["x-call-id"] == "mine" and "x-call-id" not in mine.headers  # §2.2
+    # a caller's own call id is forwarded, not echoed (``docs/openfaas.md#call-ids``)
+    assert mine.json()["headers"]["x-call-id"] == "mine" and "x-call-id" not in mine.headers
     assert mine.json()["path"] == "/"
     unknown = httpx.post(f"{running.url}/function/ghost")
     assert (unknown.status_code, unknown.text) == (404, "No endpoints available for: ghost.\n")
@@ -124,7 +128,8 @@ def test_scale_is_clamped_and_round_robin(running: RunningGateway, function_cont
     assert ghost.status_code == 404
     scaled = running.http.post("/system/scale-function/echo", json={"serviceName": "echo", "replicas": 9})
     assert scaled.status_code == 202
-    assert running.status("echo")["replicas"] == 5  # CE clamps to [1, 5] (§1.8 Q3)
+    # CE clamps to [1, 5] (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``)
+    assert running.status("echo")["replicas"] == 5
     running.http.post("/system/scale-function/echo", json={"serviceName": "echo", "replicas": 2})
     running.wait_available("echo", 2)
     pids = [running.echo("/function/echo")["pid"] for _ in range(4)]

@@ -1,5 +1,5 @@
-"""Async invocation through the local gateway (CONTRACTS.md §3): 202 and a call id, a durable
-SQLite queue run one job at a time, callbacks with the CE headers, work kept across a restart."""
+"""Async invocation through the local gateway (``docs/openfaas.md#asynchronous-invocation-and-callbacks``): 202 and a
+call id, a durable SQLite queue run one job at a time, callbacks with the CE headers, work kept across a restart."""
 
 from __future__ import annotations
 
@@ -54,8 +54,11 @@ def test_enqueue_rules(running: RunningGateway, callbacks: CallbackReceiver) -> 
         "Error queuing request: request body too large for OpenFaaS CE (300000 bytes), maximum: 256000 bytes",
     )
     mine = httpx.post(url, content=b"x" * 256_000, headers={"X-Call-Id": "mine", "X-Callback-Url": callbacks.url})
-    assert mine.status_code == 202 and "x-call-id" not in mine.headers  # a caller's id is not echoed (§2.2)
-    [callback] = callbacks.wait(1)  # an unknown function is accepted, and fails in the callback (§1.8 Q7)
+    # a caller's id is not echoed (``docs/openfaas.md#call-ids``)
+    assert mine.status_code == 202 and "x-call-id" not in mine.headers
+    # an unknown function is accepted, and fails in the callback
+    # (``docs/openfaas.md#q7-async-does-not-check-the-function-exists``)
+    [callback] = callbacks.wait(1)
     assert callback.headers["x-call-id"] == "mine"
     assert callback.headers["x-function-status"] == "404"
     assert callback.body == b"No endpoints available for: ghost.\n"
@@ -71,7 +74,8 @@ def test_one_job_at_a_time_in_order(
                               headers={"X-Callback-Url": callbacks.url})  # fmt: skip
         ids.append(response.headers["x-call-id"])
     received = callbacks.wait(4)
-    assert [c.headers["x-call-id"] for c in received] == ids  # FIFO, max_inflight 1 (§3.2)
+    # FIFO, max_inflight 1 (``docs/openfaas.md#the-ce-queue-worker``)
+    assert [c.headers["x-call-id"] for c in received] == ids
 
 
 def test_accepted_work_survives_a_restart(

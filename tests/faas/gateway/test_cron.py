@@ -1,4 +1,4 @@
-"""The local gateway's cron-connector (CONTRACTS.md §4): functions annotated ``topic:
+"""The local gateway's cron-connector (``docs/openfaas.md#cron-connector``): functions annotated ``topic:
 cron-function`` fire on their ``schedule`` with an empty POST and the connector's headers, through
 the gateway's own invocation path, and follow deploys, updates and removals."""
 
@@ -61,7 +61,8 @@ def test_fires_on_schedule_with_an_empty_post_and_the_connector_headers(
         assert headers["user-agent"] == "Go-http-client/1.1"
         assert "content-type" not in headers and "authorization" not in headers
         assert headers.get("content-length", "0") == "0"
-        assert headers["x-call-id"] and int(headers["x-start-time"]) > 0  # proxied like any call (§2.2)
+        # proxied like any call (``docs/openfaas.md#call-ids``)
+        assert headers["x-call-id"] and int(headers["x-start-time"]) > 0
     count = lambda: running.http.get("/system/functions").json()[0].get("invocationCount", 0)  # noqa: E731
     wait_until(lambda: count() >= 3, "the gateway counted 3 calls")  # counted like any call, once answered
 

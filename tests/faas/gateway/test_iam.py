@@ -1,7 +1,7 @@
-"""OpenFaaS IAM on the local gateway (CONTRACTS.md §7): ``/oauth/token`` (RFC 8693), the OIDC
-discovery document and JWKS, the signing key kept per state folder, gateway API tokens on
-``/system/*``, and of-watchdog's ``jwt_auth`` checks (§7.4) in front of functions — end to end with
-an app deployed by ``--run=deploy --builder local --function-auth`` and ``GatewayClient``."""
+"""OpenFaaS IAM on the local gateway (``docs/openfaas.md#iam-and-function-tokens``): ``/oauth/token`` (RFC 8693), the
+OIDC discovery document and JWKS, the signing key kept per state folder, gateway API tokens on ``/system/*``, and
+of-watchdog's ``jwt_auth`` checks (``docs/openfaas.md#token-checks-in-of-watchdog``) in front of functions — end to end
+with an app deployed by ``--run=deploy --builder local --function-auth`` and ``GatewayClient``."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def test_discovery_and_jwks_verify_an_issued_token(running: RunningGateway) -> N
     assert claims["sub"] == USER
     assert claims["function"] == {"permissions": ["*"], "audience": ["openfaas-fn:echo", "openfaas-fn:other"]}
     assert claims["exp"] - claims["iat"] == 3600
-    api = exchange(running).json()["access_token"]  # no scope: a gateway API token (§7.2)
+    # no scope: a gateway API token (``docs/openfaas.md#gateway-tokens-and-function-tokens``)
+    api = exchange(running).json()["access_token"]
     assert "function" not in jwt.decode(api, jwt.PyJWK(key).key, algorithms=["ES256"], audience=running.url)
 
 
@@ -88,7 +89,8 @@ def test_token_endpoint_errors(running: RunningGateway) -> None:
         "error": "invalid_request",
         "error_description": "No policies found for subject: not-the-…",
     }
-    # a function token is no subject (only gateway API tokens are, §7.2)
+    # a function token is no subject (only gateway API tokens are,
+    # ``docs/openfaas.md#gateway-tokens-and-function-tokens``)
     assert error(exchange(running, subject=function_token(running, "openfaas-fn:echo"))) == (400, "invalid_request")
     assert error(exchange(running, scope="admin")) == (400, "invalid_scope")
     assert error(exchange(running, scope="function", audience="echo")) == (400, "invalid_target")
@@ -97,7 +99,7 @@ def test_token_endpoint_errors(running: RunningGateway) -> None:
     # a gateway API token is a subject: exchanged for a function token
     api = exchange(running).json()["access_token"]
     assert exchange(running, subject=api, scope="function", audience="openfaas-fn:echo").status_code == 200
-    # the client side raises the 400 as OAuthError (§7.1)
+    # the client side raises the 400 as OAuthError (``docs/openfaas.md#token-exchange``)
     auth = TokenAuth(f"{running.url}/oauth/token", _Static("wrong"))
     with pytest.raises(OAuthError, match="No policies found"):
         auth.token()
@@ -135,7 +137,8 @@ def test_gateway_api_tokens_work_on_system_routes(running: RunningGateway) -> No
 def test_resource_matching_is_unanchored_with_wildcards() -> None:
     assert resource_matches("*", "openfaas-fn:echo")
     assert resource_matches("openfaas-fn:*", "openfaas-fn:echo")
-    assert resource_matches("openfaas-fn:echo", "openfaas-fn:echo-fn")  # unanchored, as faas-middleware (§7.4)
+    # unanchored, as faas-middleware (``docs/openfaas.md#token-checks-in-of-watchdog``)
+    assert resource_matches("openfaas-fn:echo", "openfaas-fn:echo-fn")
     assert not resource_matches("openfaas-fn:echo.x", "openfaas-fn:echo-x")  # "." is literal
     assert not resource_matches("staging:*", "openfaas-fn:echo")
     assert function_claim_allows({"permissions": ["openfaas-fn:*"], "audience": []}, "openfaas-fn", "echo")
@@ -160,7 +163,7 @@ def test_jwt_auth_functions_get_the_watchdog_checks(
     assert missing.headers["x-content-type-options"] == "nosniff"
     assert "x-call-id" in missing.headers  # the gateway's headers are still added
     lower = httpx.post(f"{url}/function/echo", headers={"Authorization": f"bearer {function_token(running)}"})
-    assert lower.status_code == 401  # the prefix is case-sensitive (§7.4)
+    assert lower.status_code == 401  # the prefix is case-sensitive (``docs/openfaas.md#token-checks-in-of-watchdog``)
 
     def call(token: str, path: str = "") -> httpx.Response:
         return httpx.post(f"{url}/function/echo{path}", content=b"{}", headers={"Authorization": f"Bearer {token}"})
@@ -176,7 +179,8 @@ def test_jwt_auth_functions_get_the_watchdog_checks(
     other_issuer = jwt.encode({**base, "iss": "http://elsewhere"}, key, algorithm="ES256", headers={"kid": kid})
     assert call(other_issuer).text == "failed to parse JWT token: token has invalid claims: token has invalid issuer\n"
     no_exp = jwt.encode(base, key, algorithm="ES256", headers={"kid": kid})
-    assert call(no_exp).status_code == 200  # a token without exp is accepted (§7.4)
+    # a token without exp is accepted (``docs/openfaas.md#token-checks-in-of-watchdog``)
+    assert call(no_exp).status_code == 200
 
     forbidden = call(function_token(running, "openfaas-fn:other"))
     assert (forbidden.status_code, forbidden.text) == (403, "insufficient permissions\n")
@@ -187,11 +191,13 @@ def test_jwt_auth_functions_get_the_watchdog_checks(
     allowed = call(function_token(running, "openfaas-fn:echo"), "/sub?x=1")
     assert allowed.status_code == 200, allowed.text
     seen = allowed.json()
-    assert seen["path"] == "/sub" and seen["headers"]["authorization"].startswith("Bearer ")  # kept (§7.4)
+    # kept (``docs/openfaas.md#token-checks-in-of-watchdog``)
+    assert seen["path"] == "/sub" and seen["headers"]["authorization"].startswith("Bearer ")
     assert float(seen["headers"]["x-auth-seconds"]) >= 0
     assert call(function_token(running, "openfaas-fn:*")).status_code == 200
     assert call(function_token(running)).status_code == 200  # no audience: any function
-    assert httpx.get(f"{url}/function/echo/_/ready").status_code == 200  # exempt (§7.4)
+    # exempt (``docs/openfaas.md#token-checks-in-of-watchdog``)
+    assert httpx.get(f"{url}/function/echo/_/ready").status_code == 200
     assert httpx.post(f"{url}/function/open", content=b"{}").status_code == 200  # without jwt_auth: unchanged
 
 
@@ -213,7 +219,7 @@ def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway, state
     (project / "actions" / "__init__.py").write_text("")
     (project / "actions" / "greetings.py").write_text(APP)
     # the router calls the actions through this gateway, with function tokens it exchanges for its
-    # service account token (token_mount_path/openfaas-token, §7.3)
+    # service account token (token_mount_path/openfaas-token, ``docs/openfaas.md#upstream-token-sources``)
     (project / "pyproject.toml").write_text(f'[tool.servey_faas.build]\nrouter_gateway = "{running.url}"\n')
     config = tmp_path / "faas-config"
     config.mkdir()
@@ -250,8 +256,8 @@ def test_function_auth_end_to_end(tmp_path: Path, running: RunningGateway, state
             client.invoke(name, {"name": "World"}, function_auth=False)
         assert "401" in str(refused.value)
 
-    # every function gets a service account token (§7.3) the gateway trusts as a subject: the router
-    # exchanges its own for function tokens of the actions it calls
+    # every function gets a service account token (``docs/openfaas.md#upstream-token-sources``) the gateway trusts as a
+    # subject: the router exchanges its own for function tokens of the actions it calls
     token_file = state_dir / TOKEN_DIR / "openfaas-fn" / router / "openfaas-token"
     assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
     exchanged = exchange(running, subject=token_file.read_text(), scope="function", audience=f"openfaas-fn:{name}")

@@ -68,7 +68,8 @@ def test_options_override_the_pyproject(project: str, tmp_path: Path) -> None:
     assert greet["namespace"] == "staging"
     assert greet["environment"]["jwt_auth"] == "true"
     assert document["provider"] == {"name": "openfaas", "gateway": "http://gw.test:8080"}
-    assert result.output.count("warning: action ") == 3  # scheduled actions behind jwt_auth (§4.3)
+    # scheduled actions behind jwt_auth (``docs/openfaas.md#discovery-invocation-and-auth``)
+    assert result.output.count("warning: action ") == 3
 
 
 @pytest.mark.parametrize(

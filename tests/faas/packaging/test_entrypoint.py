@@ -1,6 +1,6 @@
 """The generated entrypoint as a real process, called over HTTP the way of-watchdog calls its
-upstream (CONTRACTS.md §5.1): path and query as the gateway left them, request bodies streamed
-chunked without Content-Length, X-Call-Id and X-Forwarded-* headers, SIGTERM to stop."""
+upstream (``docs/openfaas.md#of-watchdog-in-http-mode``): path and query as the gateway left them, request bodies
+streamed chunked without Content-Length, X-Call-Id and X-Forwarded-* headers, SIGTERM to stop."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from servey_faas.faas.deploy.packager import BuildResult
 from .conftest import context_of
 from .support import FunctionProcess, function_process, stop
 
-#: What the watchdog adds to a forwarded request (§2.3), with Go's client conventions.
+#: What the watchdog adds to a forwarded request (``docs/openfaas.md#what-the-function-receives``), with Go's client
+#: conventions.
 WATCHDOG_HEADERS = (
     b"User-Agent: Go-http-client/1.1\r\n"
     b"X-Call-Id: 0b6a3d4e-6f4c-4a47-9f0e-7d1f8f2c1a11\r\n"
@@ -89,7 +90,8 @@ def test_malformed_bodies_are_400(greet: FunctionProcess) -> None:
 
 
 def test_unknown_paths_and_methods(greet: FunctionProcess) -> None:
-    status, _, body = greet.raw(get("/function/greet"))  # the gateway strips this prefix (§2.1)
+    # the gateway strips this prefix (``docs/openfaas.md#url-rules``)
+    status, _, body = greet.raw(get("/function/greet"))
     assert (status, json.loads(body)["error"]) == (404, "not_found")
     status, _, _ = greet.raw(b"DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status == 405
@@ -110,13 +112,13 @@ def test_an_action_that_raises_is_a_500_and_its_traceback_goes_to_the_log(test_b
         assert (status, json.loads(body)) == (500, {"error": "internal_error", "message": "internal server error"})
         stop(running.process)
         log = running.process.stderr.read().decode()  # type: ignore[union-attr]
-    # the watchdog logs every stderr line of its child (§5.1)
+    # the watchdog logs every stderr line of its child (``docs/openfaas.md#process-model``)
     assert "action 'explode' failed on POST /" in log and "RuntimeError: kaboom" in log
 
 
 def test_cron_connector_call_and_secret(test_build: BuildResult, tmp_path: Path) -> None:
-    """A cron call is a POST without body or Content-Type (§4.3); secrets are files under
-    ``secret_mount_path`` (§5.3)."""
+    """A cron call is a POST without body or Content-Type (``docs/openfaas.md#discovery-invocation-and-auth``); secrets
+    are files under ``secret_mount_path`` (``docs/openfaas.md#secrets-as-files``)."""
     with function_process(context_of(test_build, "tick")) as running:
         request = (
             b"POST / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n"
@@ -134,8 +136,8 @@ def test_cron_connector_call_and_secret(test_build: BuildResult, tmp_path: Path)
 
 
 def test_sigterm_drains_the_request_in_flight(test_build: BuildResult) -> None:
-    """The watchdog forwards SIGTERM to its child at once (§5.1): a request in flight must still
-    be answered before the process exits."""
+    """The watchdog forwards SIGTERM to its child at once (``docs/openfaas.md#shutdown``): a request in flight must
+    still be answered before the process exits."""
     with function_process(context_of(test_build, "nap")) as running:
         with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
             sock.sendall(get("/?seconds=0.5"))

@@ -78,7 +78,8 @@ def test_errors(greet: httpx.Client) -> None:
 
 
 def test_an_empty_post_is_an_empty_params_object(test_app: ServeyApp) -> None:
-    """cron-connector and the queue-worker POST without a body or a content type (§4.3)."""
+    """cron-connector and the queue-worker POST without a body or a content type
+    (``docs/openfaas.md#discovery-invocation-and-auth``)."""
     with client_for(test_app, "tick") as client:
         response = client.post("/", headers={"X-Topic": "cron-function", "X-Connector": "cron-connector"})
     assert (response.status_code, response.json()) == (200, 1)
@@ -150,7 +151,8 @@ def test_end_user_tokens_are_verified_by_the_function() -> None:
 
 
 def test_with_function_auth_the_function_token_is_not_an_end_user_token() -> None:
-    """jwt_auth=true: Authorization holds the OpenFaaS function token the watchdog checked (§7.4)."""
+    """jwt_auth=true: Authorization holds the OpenFaaS function token the watchdog checked
+    (``docs/openfaas.md#token-checks-in-of-watchdog``)."""
     function_token = "eyJhbGciOiJFUzI1NiJ9.openfaas-function-token.sig"
     with client_for(protected_app(), "whoami", function_auth=True) as client:
         alone = client.get("/", headers={"Authorization": f"Bearer {function_token}"})

@@ -1,4 +1,4 @@
-"""servey_faas.faas.runtime._server: waitress with a graceful drain on SIGTERM (CONTRACTS.md §5.1).
+"""servey_faas.faas.runtime._server: waitress with a graceful drain on SIGTERM (``docs/openfaas.md#shutdown``).
 
 The signal tests run ``drain_app.py`` (``serve_wsgi`` on a free 127.0.0.1 port) as a real
 subprocess and talk to it over loopback. Nothing is timed: the tests wait for what the server

@@ -228,7 +228,8 @@ def test_stack_entries_are_the_deployments(demo_build: BuildResult) -> None:
 
 
 def assert_entry_is_deployment(entry: dict[str, Any], deployment: FunctionDeployment) -> None:
-    """The stack entry says exactly what ``deployment`` says (faas-cli deploy sends it, §6.4)."""
+    """The stack entry says exactly what ``deployment`` says (faas-cli deploy sends it,
+    ``docs/openfaas.md#what-faas-cli-deploy-sends``)."""
     wire = deployment.to_wire()
     assert entry["image"] == wire["image"]
     assert entry.get("fprocess") == wire.get("envProcess")
@@ -333,7 +334,8 @@ def test_options_become_labels_environment_secrets_and_resources(test_app: Serve
     assert router.env_vars["SERVEY_FUNCTION_NAMESPACE"] == "staging"
     assert 'prefix="shop-"' in (by_action[None].context / "index.py").read_text()
     assert (by_action["greet"].context / "function" / "requirements.txt").read_text().endswith("\nrequests>=2\n")
-    # scheduled actions with jwt_auth: the CE cron-connector sends no token (§4.3)
+    # scheduled actions with jwt_auth: the CE cron-connector sends no token
+    # (``docs/openfaas.md#discovery-invocation-and-auth``)
     assert len(result.warnings) == 3 and all("cron-connector" in w for w in result.warnings)
     assert [line for line in lines if line.startswith("warning: ")] == [f"warning: {w}" for w in result.warnings]
     text = result.stack_file.read_text()

@@ -184,8 +184,9 @@ def user_token(subject: str, scope: str = "orders:read") -> str:
 
 async def test_function_auth_scoped_tokens_and_the_callers_token(tmp_path: Path) -> None:
     """With function auth the router exchanges its service account token for a token scoped to
-    each function (§7.2) and sends the end user's token beside it; the function (behind the
-    watchdog's jwt_auth, §7.4) verifies the end user's token itself."""
+    each function (``docs/openfaas.md#gateway-tokens-and-function-tokens``) and sends the end user's token beside it;
+    the function (behind the watchdog's jwt_auth, ``docs/openfaas.md#token-checks-in-of-watchdog``) verifies the end
+    user's token itself."""
     (tmp_path / "openfaas-token").write_text("service-account-token\n")
     app = protected_app()
     ann = user_token("ann")

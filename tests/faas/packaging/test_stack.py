@@ -1,4 +1,5 @@
-"""stack.yml: deterministic YAML that faas-cli reads back unchanged (CONTRACTS.md §6.1, §6.2)."""
+"""stack.yml: deterministic YAML that faas-cli reads back unchanged (``docs/openfaas.md#stack-file-fields``,
+``docs/openfaas.md#environment-substitution``)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def test_text_shape() -> None:
     )
     text = stack.dump()
     assert text.startswith('# Written by a test\n# second line\nversion: "1.0"\nprovider:\n  name: "openfaas"\n')
-    assert "gateway" not in text  # None: faas-cli falls back to OPENFAAS_URL (§6.1)
-    assert '    environment:\n      A: "1"\n      B: "x$$y"\n' in text  # sorted keys, $ doubled (§6.2)
+    assert "gateway" not in text  # None: faas-cli falls back to OPENFAAS_URL (``docs/openfaas.md#stack-file-fields``)
+    # sorted keys, $ doubled (``docs/openfaas.md#environment-substitution``)
+    assert '    environment:\n      A: "1"\n      B: "x$$y"\n' in text
     assert '    lang: "dockerfile"\n    handler: "./build/echo-fn"\n    image: ' in text
     assert "&" not in text and "*id" not in text  # no YAML anchors or aliases
 
@@ -146,7 +148,8 @@ def with_function(**fields: Any) -> dict[str, Any]:
         (with_function(secrets="api-key"), "secrets must be a list of strings"),
         (with_function(limits={"memory": "1Gi", "nvidia.com/gpu": "1"}), "limits takes memory and cpu only"),
         (with_function(readonly_root_filesystem="true"), "must be true or false"),
-        (with_function(build_args=["A=1"]), "build_args must map strings to strings"),  # the MAP form (§6.1)
+        # the MAP form (``docs/openfaas.md#stack-file-fields``)
+        (with_function(build_args=["A=1"]), "build_args must map strings to strings"),
         (with_function(memory="128Mi"), "unknown keys memory"),
     ],
 )

@@ -5,11 +5,12 @@
 ========== ============================================================ ===========
 ``docker``   ``docker build -t IMAGE CONTEXT`` + ``docker push IMAGE``    needed
 ``faas-cli`` ``faas-cli build/push -f stack.yml --filter NAME``           needed
-``remote``   OpenFaaS Function Builder API, HMAC signed (CONTRACTS §8)   needed
+``remote``   OpenFaaS Function Builder API, HMAC signed                   needed
 ``local``    nothing: ``image`` is the build context as a ``file://`` URI no
 ========== ============================================================ ===========
 
-Each is a small frozen dataclass satisfying the :class:`Builder` protocol.
+Each is a small frozen dataclass satisfying the :class:`Builder` protocol. The Function Builder API
+is described in ``docs/openfaas.md#function-builder-api``.
 """
 
 from servey_faas.faas.deploy.builders.base import Builder, LogSink

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class FaasCliBuilder:
     """Builds each function with faas-cli found on ``PATH`` as ``executable``, from the stack
-    file the packager wrote (CONTRACTS.md §6)::
+    file the packager wrote (``docs/openfaas.md#faas-cli-and-stack-files``)::
 
         faas-cli build -f STACK --filter NAME
         faas-cli push -f STACK --filter NAME

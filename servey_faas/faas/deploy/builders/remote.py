@@ -1,4 +1,5 @@
-"""The ``remote`` builder: the OpenFaaS Function Builder API (``pro-builder``, CONTRACTS.md §8).
+"""The ``remote`` builder: the OpenFaaS Function Builder API (``pro-builder``,
+``docs/openfaas.md#function-builder-api``).
 
 One ``POST {builder}/build`` per function: an uncompressed tar holding the build config
 (``com.openfaas.docker.config``) and the build context under ``context/``, signed with
@@ -27,11 +28,12 @@ from servey_faas.faas.deploy.builders.base import LogSink
 if TYPE_CHECKING:
     from servey_faas.faas.deploy.packager import BuiltFunction
 
-#: The tar entry holding the build config (§8), at the tar root, outside ``context/``.
+#: The tar entry holding the build config (``docs/openfaas.md#function-builder-api``), at the tar root, outside
+#: ``context/``.
 CONFIG_ENTRY = "com.openfaas.docker.config"
-#: The folder of the tar that holds the build context (§8).
+#: The folder of the tar that holds the build context (``docs/openfaas.md#function-builder-api``).
 CONTEXT_DIR = "context"
-#: The header carrying the HMAC of the whole tar (§8).
+#: The header carrying the HMAC of the whole tar (``docs/openfaas.md#function-builder-api``).
 SIGNATURE_HEADER = "X-Build-Signature"
 
 _FINAL_OK = "success"
@@ -40,7 +42,7 @@ _IN_PROGRESS = "in_progress"
 
 def read_payload_secret(path: Path) -> bytes:
     """The builder's payload secret from ``path``, surrounding whitespace trimmed as faas-cli
-    does (§8).
+    does (``docs/openfaas.md#function-builder-api``).
 
     :raises ConfigurationError: when the file cannot be read or is empty.
     """
@@ -54,15 +56,16 @@ def read_payload_secret(path: Path) -> bytes:
 
 
 def sign(payload: bytes, secret: bytes) -> str:
-    """``sha256=<hex HMAC-SHA256(payload, key=secret)>``: the ``X-Build-Signature`` value (§8)."""
+    """``sha256=<hex HMAC-SHA256(payload, key=secret)>``: the ``X-Build-Signature`` value
+    (``docs/openfaas.md#function-builder-api``)."""
     return "sha256=" + hmac.new(secret, payload, hashlib.sha256).hexdigest()
 
 
 def build_config(
     image: str, *, platforms: Iterable[str] = (), build_args: Mapping[str, str] | None = None, skip_push: bool = False
 ) -> dict[str, Any]:
-    """The ``com.openfaas.docker.config`` object (§8): ``image`` always; ``buildArgs``,
-    ``platforms`` and ``skipPush`` only when set (Go ``omitempty``)."""
+    """The ``com.openfaas.docker.config`` object (``docs/openfaas.md#function-builder-api``): ``image`` always;
+    ``buildArgs``, ``platforms`` and ``skipPush`` only when set (Go ``omitempty``)."""
     config: dict[str, Any] = {"image": image}
     if build_args:
         config["buildArgs"] = dict(sorted(build_args.items()))
@@ -75,10 +78,10 @@ def build_config(
 
 
 def build_tar(context: Path, config: Mapping[str, Any]) -> bytes:
-    """The request body (§8): an uncompressed tar with ``com.openfaas.docker.config`` at its root
-    and every file and folder of ``context`` under ``context/``. Deterministic: entries sorted,
-    times, owners and modes normalised (0644, or 0755 for folders and executables), symlinks
-    kept as links.
+    """The request body (``docs/openfaas.md#function-builder-api``): an uncompressed tar with
+    ``com.openfaas.docker.config`` at its root and every file and folder of ``context`` under ``context/``.
+    Deterministic: entries sorted, times, owners and modes normalised (0644, or 0755 for folders and executables),
+    symlinks kept as links.
 
     :raises BuildError: when ``context`` is not a directory.
     """
@@ -127,7 +130,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
 
 @dataclass(frozen=True)
 class RemoteBuilder:
-    """Builds on an OpenFaaS Function Builder (``pro-builder``, CONTRACTS.md §8).
+    """Builds on an OpenFaaS Function Builder (``pro-builder``, ``docs/openfaas.md#function-builder-api``).
 
     ``url`` is the builder's base URL (``http://pro-builder.openfaas:8080`` in-cluster); the
     request goes to ``{url}/build`` (a URL already ending in ``/build`` is used as is).
