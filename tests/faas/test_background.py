@@ -51,7 +51,8 @@ def test_publish_queues_the_action_on_its_function_and_the_queue_runs_it(
     gateway.attach("shop-record-order", function_app(app, "record_order"))
     with GatewayClient(gateway_url, BasicAuth(USER, PASSWORD), environ={}) as client:
         channel = background_action_channel(
-            record_order, backend=OpenFaaSBackgroundSender(client, prefix="shop-")  # type: ignore[arg-type]
+            record_order,
+            backend=OpenFaaSBackgroundSender(client, prefix="shop-"),  # type: ignore[arg-type]
         )
         call_ids = [channel.publish(order_number=7, note="gift"), channel.publish(order_number=8)]
         assert gateway.wait_idle()

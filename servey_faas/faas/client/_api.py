@@ -47,7 +47,6 @@ _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 AuthKind: TypeAlias = Literal["system", "function", "none"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
     """One gateway call, described without sending it.

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 ROOT_METHOD: HttpMethod = "POST"
 _READY = Reply(200, b"OK", media_type="text/plain; charset=utf-8")
 _NOT_FOUND = error_reply(404, "not_found", "Not Found")
+
+
 @functools.cache
 def _status_line(status: int) -> str:
     """``"404 Not Found"``: the reason phrase Python's ``http.HTTPStatus`` gives (as uvicorn sends
