@@ -314,7 +314,7 @@ def _is_local_gateway(client: GatewayClient) -> bool:
     """True when ``client`` talks to servey_faas's local gateway (``--run=gateway``); False when it
     is another provider or cannot tell (unreachable, credentials missing: the plan says so later)."""
     from servey_faas.errors import GatewayError
-    from servey_faas.faas.gateway.app import PROVIDER_NAME
+    from servey_faas.faas.gateway.local import PROVIDER_NAME
 
     try:
         info = client.info()

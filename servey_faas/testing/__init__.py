@@ -5,9 +5,9 @@
 - The pytest plugin :mod:`servey_faas.testing.pytest_plugin` (registered as the ``pytest11``
   entry point ``servey_faas``): one test per ``Example(include_in_tests=True)``, enabled by the
   ini option ``servey_examples = true`` or ``--servey-examples``.
-- :class:`FakeGateway`: an in-process OpenFaaS gateway that checks every request against the
-  official gateway spec and answers as ``docs/openfaas.md`` describes (for ``GatewayClient`` and
-  ``remote()`` tests).
+- :class:`FakeGateway`: an in-process OpenFaaS gateway, the local gateway's own routes over
+  functions kept in memory (ASGI or WSGI apps you attach), that checks every request against the
+  official gateway spec (for ``GatewayClient`` and ``remote()`` tests).
 - :func:`serve_app`: a real uvicorn server of any ASGI app (or ``ServeyApp``) in a thread on a free
   loopback port, as a context manager yielding its base URL.
 

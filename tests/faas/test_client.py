@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import platform
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -26,6 +28,7 @@ from servey_faas.faas import (
     GatewayStatusError,
     GatewayUnauthorizedError,
     InvalidArgumentError,
+    InvalidRequestError,
     NotFoundError,
     Secret,
 )
@@ -63,8 +66,9 @@ def test_function_lifecycle_and_namespace_placement(client: GatewayClient, gatew
     spec = FunctionDeployment("echo-fn", "img:1", namespace="openfaas-fn", env_vars={"exec_timeout": "30s"},
                               annotations={"topic": "cron-function", "schedule": "*/5 * * * *"})  # fmt: skip
     assert client.deploy_function(spec) == 202
-    with pytest.raises(ConflictError):
+    with pytest.raises(InvalidRequestError) as exists:  # CE answers 400, not 409, for a function (§1.2)
         client.deploy_function(spec)
+    assert exists.value.body == "function echo-fn already exists"
     [status] = client.list_functions("openfaas-fn")
     assert (status.name, status.image, status.env_vars, status.annotations) == (
         "echo-fn", "img:1", {"exec_timeout": "30s"}, {"topic": "cron-function", "schedule": "*/5 * * * *"})  # fmt: skip
@@ -212,9 +216,18 @@ def test_invoke_error_carries_status_body_and_origin(client: GatewayClient, gate
     assert (error.status_code, json.loads(error.body), error.internal) == (500, {"error": "boom"}, None)
     assert error.function == "echo-fn.openfaas-fn" and not error.is_platform_error
     with pytest.raises(FunctionError) as caught:
-        client.invoke("ghost")
-    assert caught.value.status_code == 503 and caught.value.internal == "proxy" and caught.value.is_platform_error
-    assert client.invoke("ghost", raise_for_status=False).status_code == 503
+        client.invoke("ghost")  # no such function: 404, as some providers answer (others 503, §2.4)
+    assert caught.value.status_code == 404 and caught.value.internal == "proxy" and caught.value.is_platform_error
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    gateway.attach("detached-fn", f"http://127.0.0.1:{port}")  # nothing listens there
+    with pytest.raises(FunctionError) as caught:
+        client.invoke("detached-fn")
+    assert (caught.value.status_code, caught.value.body) == (500, "Can't reach service for: detached-fn.")
+    client.deploy_function(FunctionDeployment("unattached-fn", "img:1"))
+    unavailable = client.invoke("unattached-fn", raise_for_status=False)
+    assert (unavailable.status_code, unavailable.text) == (503, "No endpoints available for: unattached-fn.\n")
 
 
 def test_names_with_dots_are_refused(client: GatewayClient) -> None:
@@ -362,7 +375,7 @@ async def test_the_async_client_places_tokens_and_reads_call_ids_alike() -> None
 async def test_async_client_against_the_fake_gateway(gateway_url: str, gateway: FakeGateway) -> None:
     gateway.attach("echo-fn", echo_app())
     async with AsyncGatewayClient(gateway_url, BasicAuth(USER, PASSWORD), environ={}) as c:
-        assert (await c.info()).arch == "x86_64"
+        assert (await c.info()).arch == platform.machine()
         await c.create_secret(Secret("k", value="v"))
         assert [f.name for f in await c.list_functions()] == ["echo-fn"]
         gateway.add_log("echo-fn", "hello\n")

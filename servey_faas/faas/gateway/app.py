@@ -1,13 +1,13 @@
-"""The local gateway's ASGI app: the OpenFaaS gateway REST API (gateway-spec.openapi.yml) with
-the community-edition behaviour of ``docs/openfaas.md#gateway-rest-api`` and
-``docs/openfaas.md#synchronous-invocation``, over functions run as local processes.
+"""The gateway's ASGI app: the OpenFaaS gateway REST API (gateway-spec.openapi.yml) with the
+community-edition behaviour of CONTRACTS.md §1-3, over a :class:`~.provider.Provider`.
 
 Routes: ``GET /healthz``; ``/system/info``, ``/system/functions`` (GET, POST, PUT, DELETE),
 ``/system/function/{name}``, ``/system/scale-function/{name}``, ``/system/secrets`` (GET, POST,
 PUT, DELETE), ``/system/logs``, ``/system/namespaces`` and ``/system/namespace/{ns}`` (all behind
-basic auth when it is on, ``docs/openfaas.md#basic-auth-on-ce``); any method on ``/function/{name}[.{ns}][/path]``; POST
-``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker,
-``docs/openfaas.md#asynchronous-invocation-and-callbacks``). Everything else answers ``404 page not found``.
+basic auth when it is on, §1.6); any method on ``/function/{name}[.{ns}][/path]``; POST
+``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker, §3); the
+OpenFaaS IAM routes ``/oauth/token``, ``/.well-known/openid-configuration`` and
+``/.well-known/jwks.json`` (§7) when IAM is on. Everything else answers ``404 page not found``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import platform
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,20 +34,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from servey_faas import __version__
-from servey_faas.faas.client.models import (
-    FunctionDeployment,
-    GatewayInfo,
-    ProviderInfo,
-    Secret,
-    VersionInfo,
-)
+from servey_faas.faas.client.models import FunctionDeployment, GatewayInfo, Secret, VersionInfo
 from servey_faas.faas.gateway.credentials import BasicCredentials
 from servey_faas.faas.gateway.cron import CronConnector
-from servey_faas.faas.gateway.environment import with_local_gateway, with_secret_mount
-from servey_faas.faas.gateway.iam import Admin, LocalIAM, load_or_create_key
+from servey_faas.faas.gateway.iam import LocalIAM
 from servey_faas.faas.gateway.logs import LogBook, LogQuery
-from servey_faas.faas.gateway.processes import Supervisor, command_line, context_dir
 from servey_faas.faas.gateway.protocol import (
     ASYNC_BODY_LIMIT,
     GATEWAY_VERSION,
@@ -59,82 +50,90 @@ from servey_faas.faas.gateway.protocol import (
     go_bool,
     split_target,
 )
+from servey_faas.faas.gateway.provider import Deployed, Provider, valid_name
 from servey_faas.faas.gateway.proxy import InvocationProxy
 from servey_faas.faas.gateway.queue import AsyncQueue, QueuedRequest
 from servey_faas.faas.gateway.retrying import QueueRetryPolicy
-from servey_faas.faas.gateway.state import Deployed, GatewayState, valid_name
 from servey_faas.faas.gateway.worker import QueueWorker
 from servey_faas.faas.wire import DEFAULT_NAMESPACE
 
-#: ``provider.provider`` of ``/system/info``.
-PROVIDER_NAME = "servey-faas-local"
-#: CE clamps ``replicas`` of a scale request to this range (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``).
+#: CE clamps ``replicas`` of a scale request to this range (CONTRACTS.md §1.8 Q3).
 MIN_REPLICAS, MAX_REPLICAS = 1, 5
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    """Settings of a local gateway: its ``state_dir``; ``credentials`` for ``/system/*`` (``None``:
-    no basic auth); ``ready_timeout`` and ``stop_timeout`` of the replicas (seconds, see
-    :class:`~servey_faas.faas.gateway.processes.Supervisor`); ``upstream_timeout`` (seconds) for a
-    function's answer to start (``docs/openfaas.md#gateway-configuration-and-timeouts``); ``max_inflight`` async jobs
-    run at once (CE: 1, ``docs/openfaas.md#the-ce-queue-worker``)."""
-
-    state_dir: Path
-    credentials: BasicCredentials | None = None
-    ready_timeout: float = 60.0
-    stop_timeout: float = 5.0
-    upstream_timeout: float = 60.0
-    max_inflight: int = 1
-    #: The base URL function processes reach this gateway on: their ``OPENFAAS_URL`` when it is unset or
-    #: the in-cluster gateway (see :mod:`~.environment`); ``None``: left as deployed.
-    local_url: str | None = None
-    #: The issuer of IAM tokens (``docs/openfaas.md#token-exchange``); ``None``: the base URL each request came in on
-    #: (see :mod:`~.iam`).
-    public_url: str | None = None
-    #: Retries of failed async invocations (Pro queue-worker, ``docs/openfaas.md#pro-queue-worker-retries``); the
-    #: default: none, as CE.
-    retry: QueueRetryPolicy = field(default_factory=QueueRetryPolicy)
+#: Labels and annotations of a namespace the Enterprise gateway manages (§1.3, ``FunctionNamespace``).
+_MANAGED = {"openfaas": "1"}
+#: A hook given each callback response of the queue-worker (its request included).
+CallbackHook = Callable[[httpx.Response], Awaitable[None]]
 
 
 class _BadRequest(Exception):
     """A request the gateway answers 400 (message as the body)."""
 
 
-class Gateway:
-    """One local gateway: its state, its function processes and its ASGI app (:attr:`app`).
+class GatewayApp:
+    """The gateway's routes (:attr:`app`, an ASGI app) over ``provider``, with its queue-worker and
+    cron-connector.
 
-    Serve :attr:`app` with a lifespan-aware server (uvicorn): startup restarts the deployments
-    saved in the state folder; shutdown stops every function process. :meth:`kill_all` stops
-    them from any thread, for a caller's ``finally``.
+    ``logs`` holds the functions' log lines (``/system/logs``); ``iam`` issues and checks tokens
+    (its routes are served when ``iam_routes``); ``credentials`` turn basic auth on for
+    ``/system/*``, which also takes a gateway API token of ``iam``; without them ``/system/*`` needs
+    such a token when ``iam`` trusts some subject, else nothing (§1.6, §7.2). The async queue is
+    the SQLite file ``queue_path`` (``":memory:"``: kept in memory); ``max_inflight`` jobs run at
+    once (CE: 1, §3.2), failed ones retried by ``retry`` (default: never, as CE); the worker waits up
+    to ``ready_timeout`` seconds for a function with no ready replica; ``upstream_timeout`` seconds
+    bound the start of a function's answer (§1.7). ``callback_hooks`` see each callback's
+    response. ``cron``: run the cron-connector (§4).
 
-    :raises ValueError: (at startup) when the state file cannot be read; when the IAM signing key
-        file of the state folder is not a P-256 key (:mod:`~.iam`).
+    These may change while it serves: :attr:`namespaces` (``/system/namespaces``; a deployment or
+    secret elsewhere is 400), :attr:`namespace_management` (Enterprise namespace CRUD on
+    ``/system/namespace/``; off: 501 and 405 as CE) and :attr:`async_enabled` (off: no NATS, so
+    ``/async-function`` is 404, §1.8 Q5).
+
+    Serve :attr:`app` with a lifespan-aware server (uvicorn), or call :meth:`start` and
+    :meth:`stop` around its use in one event loop.
     """
 
-    def __init__(self, config: GatewayConfig) -> None:
-        self.config = config
-        self.state = GatewayState(config.state_dir)
-        self.logs = LogBook()
-        # each function's Python environment is prepared under envs/ (see :mod:`~.pyenv`)
-        self.supervisor = Supervisor(self.logs, ready_timeout=config.ready_timeout, stop_timeout=config.stop_timeout,
-                                     envs_dir=config.state_dir / "envs")  # fmt: skip
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        logs: LogBook,
+        iam: LocalIAM,
+        queue_path: Path | str,
+        credentials: BasicCredentials | None = None,
+        iam_routes: bool = True,
+        cron: bool = True,
+        namespaces: Sequence[str] = (DEFAULT_NAMESPACE,),
+        ready_timeout: float = 60.0,
+        upstream_timeout: float = 60.0,
+        max_inflight: int = 1,
+        retry: QueueRetryPolicy | None = None,
+        callback_hooks: Sequence[CallbackHook] = (),
+    ) -> None:
+        self.provider = provider
+        self.logs = logs
+        self.iam = iam
+        self.namespaces = list(namespaces)
+        self.namespace_management = False
+        self.async_enabled = True
+        self._queue_path = queue_path
+        self._cron = cron
+        self._ready_timeout = ready_timeout
+        self._max_inflight = max_inflight
+        self._retry = retry or QueueRetryPolicy()
+        self._callback_hooks = list(callback_hooks)
         self._invocations: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
-        self._change = asyncio.Lock()
-        admin = None if config.credentials is None else Admin(config.credentials.user, config.credentials.password)
-        self.iam = LocalIAM(load_or_create_key(config.state_dir), admin, public_url=config.public_url)
-        self._routes = self._starlette()
-        self.app: ASGIApp = _SystemAuth(self._routes, config.credentials, self.iam)
-
-    def kill_all(self) -> None:
-        """Stop every function process (SIGTERM, then SIGKILL), from any thread."""
-        self._stopping.set()
-        self.supervisor.kill_all()
+        self._proxy = InvocationProxy(provider, upstream_timeout=upstream_timeout, count=self._count,
+                                      guard=self._jwt_auth)  # fmt: skip
+        self._routes = self._starlette(iam_routes)
+        self.app: ASGIApp = _SystemAuth(self._routes, credentials, iam if iam_routes else None)
+        self.queue: AsyncQueue | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._running: contextlib.AsyncExitStack | None = None
 
     # --- assembly ------------------------------------------------------------------------------
 
-    def _starlette(self) -> Starlette:
+    def _starlette(self, iam_routes: bool) -> Starlette:
         routes = [
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/system/info", self.info, methods=["GET"]),
@@ -143,14 +142,17 @@ class Gateway:
             Route("/system/scale-function/{name}", self.scale, methods=["POST"]),
             Route("/system/secrets", self.secrets, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/system/logs", self.function_logs, methods=["GET"]),
-            Route("/system/namespaces", self.namespaces, methods=["GET"]),
+            Route("/system/namespaces", self.list_namespaces, methods=["GET"]),
             Route("/system/namespace/{ns:path}", self.namespace, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/function/{target:path}", self.invoke, methods=list(INVOKE_METHODS)),
             Route("/async-function/{target:path}", self.enqueue, methods=list(INVOKE_METHODS)),
-            Route("/oauth/token", self.iam.token, methods=["GET", "POST"]),
-            Route("/.well-known/openid-configuration", self.iam.discovery, methods=["GET"]),
-            Route("/.well-known/jwks.json", self.iam.jwks, methods=["GET"]),
         ]
+        if iam_routes:
+            routes += [
+                Route("/oauth/token", self.iam.token, methods=["GET", "POST"]),
+                Route("/.well-known/openid-configuration", self.iam.discovery, methods=["GET"]),
+                Route("/.well-known/jwks.json", self.iam.jwks, methods=["GET"]),
+            ]
         return Starlette(
             routes=routes,
             lifespan=self._lifespan,
@@ -159,34 +161,61 @@ class Gateway:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        """Open the queue (jobs left running by a stop are queued again), start the provider, the
+        cron-connector and the queue-worker, in the running event loop. A start in another loop
+        than a previous one (which then ended) starts afresh."""
         self._stopping.clear()
-        self.queue = AsyncQueue(self.config.state_dir / "queue.sqlite3")
-        self.queue.recover()
-        # the CE worker has no overall timeout (``docs/openfaas.md#the-ce-queue-worker``)
-        itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
-                                   timeout=None)  # noqa: S113  # fmt: skip
-        # replicas are on loopback: never through the user's HTTP_PROXY / ALL_PROXY (callbacks may be)
-        replicas = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        async with replicas as client, itself, httpx.AsyncClient() as callbacks:
-            self._proxy = InvocationProxy(self.supervisor, client, upstream_timeout=self.config.upstream_timeout,
-                                          count=self._count, guard=self._jwt_auth)  # fmt: skip
-            # cron-connector (``docs/openfaas.md#cron-connector``), see :mod:`~.cron`
-            self.cron = CronConnector(itself, self.logs)
-            for deployed in self.state.load():
-                await self._run(deployed)
+        self._change = asyncio.Lock()
+        self.loop = asyncio.get_running_loop()
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            # the CE worker has no overall timeout (§3.2)
+            itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
+                                       timeout=None)  # noqa: S113  # fmt: skip
+            await stack.enter_async_context(itself)
+            callbacks = httpx.AsyncClient(event_hooks={"response": self._callback_hooks})
+            await stack.enter_async_context(callbacks)
+            self.queue = queue = AsyncQueue(self._queue_path)
+            stack.callback(queue.close)
+            queue.recover()
+            await stack.enter_async_context(self.provider.lifespan())
+            self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`
+            stack.push_async_callback(self.cron.close)
             self._schedule()
-            self.worker = QueueWorker(self.queue, itself, callbacks, max_inflight=self.config.max_inflight,
-                                      wait_ready=self._wait_ready, retry=self.config.retry)  # fmt: skip
-            working = asyncio.get_running_loop().create_task(self.worker.run(), name="queue-worker")
-            try:
-                yield
-            finally:
-                self._stopping.set()
-                working.cancel()
-                await self.cron.close()
-                await asyncio.gather(working, return_exceptions=True)
-                await self.supervisor.close()
-                self.queue.close()
+            self.worker = QueueWorker(queue, itself, callbacks, max_inflight=self._max_inflight,
+                                      wait_ready=self._wait_ready, retry=self._retry)  # fmt: skip
+            working = self.loop.create_task(self.worker.run(), name="queue-worker")
+            stack.push_async_callback(_cancel, working)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._running = stack
+
+    async def stop(self) -> None:
+        """Stop the queue-worker, the cron-connector and the provider; close the queue."""
+        self._stopping.set()
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
+        self.queue = None
+        self.loop = None
+
+    def end_streams(self) -> None:
+        """End the log streams being followed (from any thread), so that a server can stop."""
+        self._stopping.set()
+
+    def pending(self) -> int:
+        """How many async jobs are queued or running (0 when the gateway is not started)."""
+        queue = self.queue
+        return 0 if queue is None else queue.pending()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -194,25 +223,13 @@ class Gateway:
         self._invocations[(namespace, name)] = self._invocations.get((namespace, name), 0) + 1
 
     def _schedule(self) -> None:
-        """Tell the cron-connector the deployments changed (``docs/openfaas.md#discovery-invocation-and-auth``: added,
-        updated, removed)."""
-        self.cron.refresh(d.spec for d in self.state.functions(DEFAULT_NAMESPACE))
-
-    async def _run(self, deployed: Deployed) -> None:
-        mount, missing = self.state.mount_secrets(deployed.spec)
-        for name in missing:
-            self.logs.append(deployed.spec.service, deployed.spec.namespace, "",
-                             f"secret {name} does not exist: not mounted\n")  # fmt: skip
-        spec = with_secret_mount(deployed.spec, mount)  # /var/openfaas/secrets/<name> is the mount folder here
-        if self.config.local_url:  # the in-cluster OPENFAAS_URL points at this gateway (see :mod:`~.environment`)
-            spec = with_local_gateway(spec, self.config.local_url)
-        spec = self.iam.with_service_account(spec, self.config.state_dir)  # see :mod:`~.iam`
-        await self.supervisor.deploy(spec, mount, deployed.replicas)
+        """Tell the cron-connector the deployments changed (§4.3: added, updated, removed)."""
+        if self._cron:
+            self.cron.refresh(d.spec for d in self.provider.functions(DEFAULT_NAMESPACE))
 
     def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
-        """of-watchdog's ``jwt_auth`` checks (``docs/openfaas.md#token-checks-in-of-watchdog``) for a function deployed
-        with ``jwt_auth=true``."""
-        deployed = self.state.get(namespace, name)
+        """of-watchdog's ``jwt_auth`` checks (§7.4) for a function deployed with ``jwt_auth=true``."""
+        deployed = self.provider.get(namespace, name)
         if deployed is None or not go_bool(deployed.spec.env_vars.get("jwt_auth", "")):
             return {}
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -221,9 +238,9 @@ class Gateway:
     async def _wait_ready(self, function: str) -> None:
         """Wait (up to ``ready_timeout``) until a deployed ``function`` (``name[.ns]``) has a ready replica."""
         name, namespace, _ = split_target(function)
-        deadline = time.monotonic() + self.config.ready_timeout
-        while self.state.get(namespace, name) is not None and time.monotonic() < deadline:
-            if self.supervisor.available(namespace, name):
+        deadline = time.monotonic() + self._ready_timeout
+        while self.provider.get(namespace, name) is not None and time.monotonic() < deadline:
+            if self.provider.available(namespace, name):
                 return
             await asyncio.sleep(0.05)
 
@@ -231,9 +248,12 @@ class Gateway:
         namespace, name = deployed.key
         count = float(self._invocations.get(deployed.key, 0)) if with_count else 0.0
         return function_status(
-            deployed.spec, created_at=deployed.created_at, replicas=deployed.replicas,
-            available_replicas=self.supervisor.available(namespace, name), invocation_count=count,
-        ).to_wire()  # fmt: skip
+            deployed.spec,
+            created_at=deployed.created_at,
+            replicas=deployed.replicas,
+            available_replicas=self.provider.available(namespace, name),
+            invocation_count=count,
+        ).to_wire()
 
     @staticmethod
     async def _json(request: Request) -> dict[str, Any]:
@@ -245,42 +265,35 @@ class Gateway:
             raise _BadRequest("the body must be a JSON object")
         return data
 
-    @staticmethod
-    def _namespace(value: object) -> str:
-        """The namespace asked for (default ``openfaas-fn``); CE manages no other
-        (``docs/openfaas.md#passing-namespaces``)."""
+    def _namespace(self, value: object) -> str:
+        """The namespace asked for (default ``openfaas-fn``), one of :attr:`namespaces` (§1.4)."""
         namespace = value if isinstance(value, str) and value else DEFAULT_NAMESPACE
-        if namespace != DEFAULT_NAMESPACE:
-            raise _BadRequest(f"namespace {namespace} is not managed: the local gateway has only {DEFAULT_NAMESPACE}")
+        if namespace not in self.namespaces:
+            raise _BadRequest(f"namespace {namespace} is not managed: this gateway has {', '.join(self.namespaces)}")
         return namespace
 
     # --- routes --------------------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        """``GET /healthz``: 200 ``OK`` (not behind basic auth, ``docs/openfaas.md#basic-auth-on-ce``)."""
+        """``GET /healthz``: 200 ``OK`` (not behind basic auth, §1.6)."""
         return Response("OK", 200)
 
     async def info(self, request: Request) -> Response:
-        """``GET /system/info``: ``GatewayInfo`` (``docs/openfaas.md#gatewayinfo``) naming this provider and its
-        version."""
-        version = VersionInfo(release=__version__)
-        info = GatewayInfo(
-            provider=ProviderInfo(PROVIDER_NAME, "process", version),
-            version=VersionInfo(release=GATEWAY_VERSION),
-            arch=platform.machine(),
-        )
+        """``GET /system/info``: ``GatewayInfo`` (§1.3) naming the provider and its version."""
+        info = GatewayInfo(provider=self.provider.info, version=VersionInfo(release=GATEWAY_VERSION),
+                           arch=platform.machine())  # fmt: skip
         return JSONResponse(info.to_wire())
 
     async def functions(self, request: Request) -> Response:
         """``/system/functions``: GET lists ``FunctionStatus`` (re-serialised, omitempty, with
-        ``invocationCount``, ``docs/openfaas.md#q1-listing-functions-needs-prometheus``); POST deploys (202; 400 for an
-        existing function, a bad body, name, namespace, image or a missing secret); PUT replaces a deployment and
-        restarts its replicas (202; 404 when missing); DELETE stops and removes (200; 404). POST and PUT answer before
-        the function's Python environment is prepared, as CE answers before the image is pulled: a ``pip install``
-        failure shows in ``/system/logs`` and as ``availableReplicas`` 0 (see :mod:`~.processes`)."""
+        ``invocationCount``, §1.8 Q1); POST deploys (202; 400 for an existing function, as CE,
+        a bad body, name, namespace, a missing secret or what the provider refuses); PUT replaces a
+        deployment and restarts its replicas (202; 404 when missing); DELETE stops and removes
+        (200; 404). POST and PUT answer before the replicas are ready, as CE answers before the
+        image is pulled."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
-            return JSONResponse([self._status(d, with_count=True) for d in self.state.functions(namespace)])
+            return JSONResponse([self._status(d, with_count=True) for d in self.provider.functions(namespace)])
         data = await self._json(request)
         if request.method == "DELETE":
             name = data.get("functionName")
@@ -288,18 +301,15 @@ class Gateway:
             if not isinstance(name, str) or not name:
                 raise _BadRequest("functionName is required")
             async with self._change:
-                gone = self.state.remove(namespace, name)
-                if gone is None:
+                if not await self.provider.remove(namespace, name):
                     return Response(f"function {name} not found", 404)
-                await self.supervisor.remove(namespace, name)
                 self.logs.forget(name, namespace)
-                self.iam.forget_service_account(self.config.state_dir, namespace, name)
                 self._invocations.pop((namespace, name), None)
                 self._schedule()
             return Response(status_code=200)
         spec = self._checked_deployment(data)
         async with self._change:
-            existing = self.state.get(spec.namespace, spec.service)
+            existing = self.provider.get(spec.namespace, spec.service)
             if request.method == "POST" and existing is not None:
                 raise _BadRequest(f"function {spec.service} already exists")
             if request.method == "PUT" and existing is None:
@@ -307,9 +317,8 @@ class Gateway:
             if existing is None:
                 deployed = Deployed(spec, datetime.datetime.now(datetime.UTC).replace(microsecond=0))
             else:
-                deployed = replace(existing, spec=spec)  # PUT is a full replacement (``docs/openfaas.md#routes``)
-            self.state.put(deployed)
-            await self._run(deployed)
+                deployed = replace(existing, spec=spec)  # PUT is a full replacement (§1.2)
+            await self.provider.deploy(deployed)
             self._schedule()
         return Response(status_code=202)
 
@@ -319,28 +328,26 @@ class Gateway:
             raise _BadRequest(f"service {spec.service!r} must be a DNS-1123 label (lowercase letters, digits, -)")
         spec = replace(spec, namespace=self._namespace(spec.namespace))
         try:
-            context_dir(spec.image)
-            command_line(spec.env_process)
+            self.provider.check(spec)
         except ValueError as e:
             raise _BadRequest(str(e)) from e
-        missing = [s for s in spec.secrets if not valid_name(s) or not self.state.has_secret(spec.namespace, s)]
+        existing = self.provider.secret_names(spec.namespace)
+        missing = [s for s in spec.secrets if s not in existing]
         if missing:
             raise _BadRequest(f"required secrets not found: {', '.join(missing)}")
         return spec
 
     async def function(self, request: Request) -> Response:
-        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount``
-        (``docs/openfaas.md#routes``); 404."""
+        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount`` (§1.2); 404."""
         namespace = self._namespace(request.query_params.get("namespace"))
-        deployed = self.state.get(namespace, request.path_params["name"])
+        deployed = self.provider.get(namespace, request.path_params["name"])
         if deployed is None:
             return Response(f"function {request.path_params['name']} not found", 404)
         return JSONResponse(self._status(deployed, with_count=False))
 
     async def scale(self, request: Request) -> Response:
         """``POST /system/scale-function/{name}``: run ``replicas`` replicas, clamped to [1, 5] as CE
-        does (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``); 202;
-        400 ``Error unmarshalling request body``; 404 for an unknown function."""
+        does (§1.8 Q3); 202; 400 ``Error unmarshalling request body``; 404 for an unknown function."""
         try:
             data = json.loads(await request.body())
             replicas = data["replicas"]
@@ -351,51 +358,46 @@ class Gateway:
         name = request.path_params["name"]
         namespace = self._namespace(data.get("namespace"))
         async with self._change:
-            deployed = self.state.get(namespace, name)
+            deployed = self.provider.get(namespace, name)
             if deployed is None:
                 return Response(f"function {name} not found", 404)
-            deployed = replace(deployed, replicas=min(MAX_REPLICAS, max(MIN_REPLICAS, replicas)))
-            self.state.put(deployed)
-            await self.supervisor.scale(namespace, name, deployed.replicas)
+            await self.provider.scale(replace(deployed, replicas=min(MAX_REPLICAS, max(MIN_REPLICAS, replicas))))
         return Response(status_code=202)
 
     async def secrets(self, request: Request) -> Response:
         """``/system/secrets``: GET lists ``{name, namespace}`` (never values); POST creates (201;
-        409 when it exists); PUT updates (200; 404) and refreshes the mounted copies; DELETE (204;
-        404). Values are kept as files, mode 0600 (``docs/openfaas.md#body-types``,
-        ``docs/openfaas.md#secrets-as-files``)."""
+        409 when it exists); PUT updates (200; 404); DELETE (204; 404) (§1.3, §5.3)."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
-            return JSONResponse([{"name": n, "namespace": namespace} for n in self.state.secret_names(namespace)])
+            return JSONResponse([{"name": n, "namespace": namespace} for n in self.provider.secret_names(namespace)])
         secret = Secret.from_wire(await self._json(request))
         namespace = self._namespace(secret.namespace)
         if not valid_name(secret.name):
             raise _BadRequest(f"secret name {secret.name!r} must be a DNS-1123 subdomain")
-        exists = self.state.has_secret(namespace, secret.name)
+        exists = secret.name in self.provider.secret_names(namespace)
         if request.method == "POST":
             if exists:
                 return Response(f"secret {secret.name} already exists", 409)
-            self.state.set_secret(namespace, secret)
+            self.provider.set_secret(namespace, secret)
             return Response(status_code=201)
         if not exists:
             return Response(f"secret {secret.name} not found", 404)
         if request.method == "PUT":
-            self.state.set_secret(namespace, secret)
+            self.provider.set_secret(namespace, secret)
             return Response(status_code=200)
-        self.state.delete_secret(namespace, secret.name)
+        self.provider.delete_secret(namespace, secret.name)
         return Response(status_code=204)
 
     async def function_logs(self, request: Request) -> Response:
         """``GET /system/logs?name=&namespace=&instance=&tail=&follow=&since=``: NDJSON
-        ``LogEntry`` lines, sniffed type ``text/plain`` as the CE gateway
-        (``docs/openfaas.md#logentry-and-log-query-parameters``, ``docs/openfaas.md#q6-log-errors-are-remapped``). An
-        unknown function is an empty 501; a bad ``tail`` or ``since`` (RFC 3339 with a zone) is 500
-        ``unknown log request error (422)``. ``follow`` streams until the client leaves, the function is removed or the
-        gateway stops."""
+        ``LogEntry`` lines, sniffed type ``text/plain`` as the CE gateway (§1.3, §1.8 Q6). An
+        unknown function is an empty 501; a bad ``tail`` or ``since`` (RFC 3339 with a zone) is
+        500 ``unknown log request error (422)``. ``follow`` streams until the client leaves, the
+        function is removed or the gateway stops."""
         params = request.query_params
         name = params.get("name", "")
         namespace = params.get("namespace") or DEFAULT_NAMESPACE
-        if self.state.get(namespace, name) is None:
+        if self.provider.get(namespace, name) is None:
             return Response(b"", 501)
         try:
             tail = int(params.get("tail") or 0)
@@ -409,23 +411,41 @@ class Gateway:
         query = LogQuery(name, namespace, params.get("instance", ""), tail, go_bool(params.get("follow", "")), since)
 
         def keep_following() -> bool:
-            return not self._stopping.is_set() and self.state.get(namespace, name) is not None
+            return not self._stopping.is_set() and self.provider.get(namespace, name) is not None
 
         return StreamingResponse(
             self.logs.stream(query, keep_following=keep_following), media_type="text/plain; charset=utf-8"
         )
 
-    async def namespaces(self, request: Request) -> Response:
-        """``GET /system/namespaces``: ``["openfaas-fn"]``, the one CE namespace
-        (``docs/openfaas.md#passing-namespaces``)."""
-        return JSONResponse([DEFAULT_NAMESPACE])
+    async def list_namespaces(self, request: Request) -> Response:
+        """``GET /system/namespaces``: :attr:`namespaces` (CE: ``["openfaas-fn"]``, §1.4)."""
+        return JSONResponse(list(self.namespaces))
 
     async def namespace(self, request: Request) -> Response:
-        """``/system/namespace/{ns}``: Enterprise-only; GET 501, other methods an empty 405
-        (``docs/openfaas.md#routes``)."""
+        """``/system/namespace/{ns}``: Enterprise namespace management (§1.2) when
+        :attr:`namespace_management` is on: POST ``/system/namespace/`` creates the namespace its
+        body names (201; 409 when it exists), GET shows it, PUT (202) and DELETE (202) change and
+        remove it (404 when unknown). Off, as the CE provider: GET 501, other methods an empty 405."""
+        if not self.namespace_management:
+            if request.method == "GET":
+                return Response("Feature not implemented in this version of OpenFaaS", 501)
+            return Response(b"", 405)
+        name = request.path_params["ns"]
+        if request.method == "POST":
+            created = (await self._json(request)).get("name")
+            if not isinstance(created, str) or not valid_name(created):
+                raise _BadRequest(f"namespace name {created!r} must be a DNS-1123 subdomain")
+            if created in self.namespaces:
+                return Response(f"namespace {created} exists", 409)
+            self.namespaces.append(created)
+            return Response(status_code=201)
+        if name not in self.namespaces:
+            return Response(f"namespace {name} not found", 404)
         if request.method == "GET":
-            return Response("Feature not implemented in this version of OpenFaaS", 501)
-        return Response(b"", 405)
+            return JSONResponse({"name": name, "labels": _MANAGED, "annotations": _MANAGED})
+        if request.method == "DELETE":
+            self.namespaces.remove(name)
+        return Response(status_code=202)
 
     async def invoke(self, request: Request) -> Response:
         """Any method on ``/function/{name}[.{ns}][/path]``: see
@@ -433,13 +453,16 @@ class Gateway:
         return await self._proxy(request)
 
     async def enqueue(self, request: Request) -> Response:
-        """``POST /async-function/{name}[.{ns}][/path]`` (``docs/openfaas.md#enqueueing-an-async-call``): store the
-        request in the durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when the
-        caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the callback). The function is not
-        looked up (``docs/openfaas.md#q7-async-does-not-check-the-function-exists``). Other methods: an empty 405; an
-        unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit).
+        """``POST /async-function/{name}[.{ns}][/path]`` (CONTRACTS.md §3.1): store the request in the
+        durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when
+        the caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the
+        callback). The function is not looked up (§1.8 Q7). Other methods: an empty 405; an
+        unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit); any
+        method while :attr:`async_enabled` is off: 404 ``404 page not found`` (§1.8 Q5).
         """
         start = str(time.time_ns())
+        if not self.async_enabled:
+            return Response(PAGE_NOT_FOUND, 404, media_type="text/plain; charset=utf-8")
         if request.method != "POST":
             return Response(b"", 405)
         callback = request.headers.get("x-callback-url", "")
@@ -461,12 +484,18 @@ class Gateway:
         function, _, rest = request.path_params["target"].partition("/")
         job = QueuedRequest(call_id, function, f"/{rest}" if rest else "", request.url.query, tuple(headers), body,
                             callback, int(start))  # fmt: skip
+        assert self.queue is not None, "the gateway is not started"
         await asyncio.to_thread(self.queue.put, job)
         self.worker.wake()
         answer = {"X-Start-Time": start, "X-Served-By": SERVED_BY}
         if given_call_id is None:
             answer["X-Call-Id"] = call_id
         return Response(b"", 202, headers=answer)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _read_within(request: Request, limit: int) -> tuple[bytes | None, int]:
@@ -495,23 +524,29 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 class _SystemAuth:
-    """Basic auth on every ``/system/*`` route when ``credentials`` is set (``docs/openfaas.md#basic-auth-on-ce``);
-    a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM,
-    ``docs/openfaas.md#gateway-tokens-and-function-tokens``)."""
+    """Auth on every ``/system/*`` route: basic auth when ``credentials`` is set (CONTRACTS.md
+    §1.6); a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM, §7.2), and
+    is required without ``credentials`` when ``iam`` trusts some subject (so tokens can be had)."""
 
-    def __init__(self, app: ASGIApp, credentials: BasicCredentials | None, iam: LocalIAM | None = None) -> None:
+    def __init__(self, app: ASGIApp, credentials: BasicCredentials | None, iam: LocalIAM | None) -> None:
         self.app = app
         self.credentials = credentials
         self.iam = iam
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.credentials is not None and scope["type"] == "http" and scope["path"].startswith("/system/"):
-            request = Request(scope)
-            authorization = request.headers.get("authorization", "")
-            denied = basic_auth_denied(authorization, self.credentials.user, self.credentials.password)
-            if denied is not None and self.iam is not None and self.iam.api_token_valid(authorization, request):
-                denied = None
+        if scope["type"] == "http" and scope["path"].startswith("/system/"):
+            denied = self._denied(Request(scope))
             if denied is not None:
                 await denied(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _denied(self, request: Request) -> Response | None:
+        authorization = request.headers.get("authorization", "")
+        if self.iam is not None and self.iam.api_token_valid(authorization, request):
+            return None
+        if self.credentials is not None:
+            return basic_auth_denied(authorization, self.credentials.user, self.credentials.password)
+        if self.iam is not None and self.iam.trusts_anyone:
+            return Response("invalid token", 401, headers={"WWW-Authenticate": 'Bearer realm="IAM"'})
+        return None

@@ -14,8 +14,10 @@ token then fails with 401).
 * a **gateway API token** this gateway issued (``docs/openfaas.md#gateway-tokens-and-function-tokens``), to get function
   tokens from it; among them the **service account token** it gives every function it runs (below).
 
-Anything else (a function token included) is 400 ``invalid_request`` ``No policies found for
-subject: …``. A gateway without basic auth trusts no subject: turn basic auth on to use IAM.
+It may also be given **subject tokens** (opaque strings) to trust, as Enterprise trusts the tokens
+of an identity provider; the fake gateway of the tests does (``subject_tokens``). Anything else (a
+function token included) is 400 ``invalid_request`` ``No policies found for subject: …``. A
+gateway without basic auth trusts no subject: turn basic auth on to use IAM.
 
 **Service account tokens.** As Kubernetes projects a service account token into a pod, the gateway
 writes ``<state>/tokens/<ns>/<name>/openfaas-token`` (mode 0600) before it starts a function's
@@ -41,7 +43,7 @@ import json
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -128,8 +130,9 @@ class Admin:
 class LocalIAM:
     """The local gateway's token issuer and its ``jwt_auth`` checks (see the module docstring).
 
-    ``admin`` is the trusted subject (``None``: no subject is trusted); ``public_url`` the issuer
-    (``None``: the request's base URL); ``token_ttl`` seconds; ``clock`` Unix seconds.
+    ``admin`` is the trusted subject (``None``: none); ``subject_tokens`` more trusted subject
+    tokens (read at each exchange: the collection may change); ``public_url`` the issuer (``None``:
+    the request's base URL); ``token_ttl`` seconds; ``clock`` Unix seconds.
     """
 
     def __init__(
@@ -140,14 +143,25 @@ class LocalIAM:
         public_url: str | None = None,
         token_ttl: int = TOKEN_TTL,
         clock: Callable[[], float] = time.time,
+        subject_tokens: Collection[str] = (),
     ) -> None:
-        self._key = key
-        self.jwk = public_jwk(key.public_key())
-        self.kid = self.jwk["kid"]
+        self.rotate_key(key)
         self.admin = admin
+        self.subject_tokens = subject_tokens
         self.public_url = public_url.rstrip("/") if public_url else None
         self.token_ttl = token_ttl
         self._clock = clock
+
+    def rotate_key(self, key: ec.EllipticCurvePrivateKey) -> None:
+        """Sign with ``key`` from now on: every token issued before fails with 401."""
+        self._key = key
+        self.jwk = public_jwk(key.public_key())
+        self.kid = self.jwk["kid"]
+
+    @property
+    def trusts_anyone(self) -> bool:
+        """Whether some subject is trusted, so that tokens can be had."""
+        return self.admin is not None or bool(self.subject_tokens)
 
     def issuer(self, request: Request) -> str:
         """The issuer for ``request``: ``public_url``, or ``scheme://host[:port]`` it came in on."""
@@ -252,10 +266,12 @@ class LocalIAM:
 
     def _subject(self, subject: str, issuer: str) -> dict[str, str] | None:
         """The ``sub`` and ``fed:iss`` of a trusted subject token; ``None`` when it is not trusted."""
-        if self.admin is None:
+        if not self.trusts_anyone:
             return None
-        if hmac.compare_digest(subject.encode(), self.admin.password.encode()):
+        if self.admin is not None and hmac.compare_digest(subject.encode(), self.admin.password.encode()):
             return {"sub": self.admin.user, "fed:iss": f"{issuer}#basic-auth"}
+        if any(hmac.compare_digest(subject.encode(), trusted.encode()) for trusted in self.subject_tokens):
+            return {"sub": f"subject:{hashlib.sha256(subject.encode()).hexdigest()[:16]}", "fed:iss": f"{issuer}#idp"}
         claims = self.verify(subject, issuer)
         if isinstance(claims, str) or "function" in claims:
             # only gateway API tokens, never function tokens, are subjects

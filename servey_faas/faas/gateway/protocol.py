@@ -1,8 +1,8 @@
-"""The community-edition gateway's wire behaviour that the local gateway and the fake gateway of
-the tests (``servey_faas.testing.fake_gateway``) share: names, namespaces, headers and the exact
-error answers of ``docs/openfaas.md#gateway-rest-api`` and ``docs/openfaas.md#synchronous-invocation``, and the OpenFaaS
-IAM wire answers of ``docs/openfaas.md#iam-and-function-tokens`` (the token endpoint's OAuth errors, of-watchdog's
-``jwt_auth`` 401/403 and its resource matching).
+"""The community-edition gateway's wire rules, as the gateway's routes (:mod:`~.app`), its proxy
+and its IAM (:mod:`~.iam`) apply them: names, namespaces, headers and the exact error answers of
+``docs/openfaas.md#gateway-rest-api`` and ``docs/openfaas.md#synchronous-invocation``, and the
+OpenFaaS IAM wire answers of ``docs/openfaas.md#iam-and-function-tokens`` (the token endpoint's
+OAuth errors, of-watchdog's ``jwt_auth`` 401/403 and its resource matching).
 """
 
 from __future__ import annotations

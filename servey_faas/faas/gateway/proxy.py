@@ -1,5 +1,5 @@
-"""Synchronous invocation through the local gateway: ``/function/NAME[.NS][/path][?query]`` is
-forwarded to a ready replica of the function, streaming both ways (``docs/openfaas.md#gateway-headers``,
+"""Synchronous invocation through the gateway: ``/function/NAME[.NS][/path][?query]`` is forwarded
+to a ready replica of the function, streaming both ways (``docs/openfaas.md#gateway-headers``,
 ``docs/openfaas.md#synchronous-invocation``)."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from servey_faas.faas.gateway.processes import Supervisor
 from servey_faas.faas.gateway.protocol import (
     GATEWAY_VERSION,
     HOP_BY_HOP,
@@ -22,6 +21,7 @@ from servey_faas.faas.gateway.protocol import (
     forwarded_headers,
     split_target,
 )
+from servey_faas.faas.gateway.provider import Provider
 
 #: Response headers the serving HTTP server writes itself (uvicorn would send them twice).
 _SERVER_OWN = frozenset({"date", "server"})
@@ -30,24 +30,22 @@ Guard = Callable[[Request, str, str, str], Response | Mapping[str, str]]
 
 
 class InvocationProxy:
-    """Forwards invocations to the replicas the ``supervisor`` runs, through ``client`` (an
-    ``httpx.AsyncClient`` the caller owns), with ``upstream_timeout`` seconds for the function's
-    answer to start. ``count(namespace, name)`` is called once per forwarded invocation.
-    ``guard(request, namespace, name, sub_path)``, when given, runs before forwarding (the
-    watchdog's ``jwt_auth``, ``docs/openfaas.md#token-checks-in-of-watchdog``): its ``Response`` is the answer, or its
+    """Forwards invocations to the replicas of ``provider`` (:meth:`~.provider.Provider.upstream`),
+    with ``upstream_timeout`` seconds for the function's answer to start. ``count(namespace, name)``
+    is called once per forwarded invocation. ``guard(request, namespace, name, sub_path)``, when
+    given, runs before forwarding (the watchdog's ``jwt_auth``,
+    ``docs/openfaas.md#token-checks-in-of-watchdog``): its ``Response`` is the answer, or its
     headers (lower-case) are added to the forwarded request."""
 
     def __init__(
         self,
-        supervisor: Supervisor,
-        client: httpx.AsyncClient,
+        provider: Provider,
         *,
         upstream_timeout: float = 60.0,
         count: Callable[[str, str], None] = lambda namespace, name: None,
         guard: Guard | None = None,
     ) -> None:
-        self.supervisor = supervisor
-        self.client = client
+        self.provider = provider
         self.upstream_timeout = upstream_timeout
         self._count = count
         self._guard = guard
@@ -76,11 +74,10 @@ class InvocationProxy:
         if request.method not in INVOKE_METHODS:
             return Response(b"", 405, headers=added)
         name, namespace, sub_path = split_target(request.path_params["target"])
-        function = self.supervisor.get(namespace, name)
         internal = {**added, "X-OpenFaaS-Internal": "proxy"}
-        if function is None:
+        if self.provider.get(namespace, name) is None:
             return Response(f"No endpoints available for: {name}.\n", 404, headers=internal)
-        replica = function.pick()
+        replica = self.provider.upstream(namespace, name)
         if replica is None:
             return Response(f"No endpoints available for: {name}.\n", 503, headers=internal)
         passed: Mapping[str, str] = {}
@@ -101,10 +98,10 @@ class InvocationProxy:
         url = replica.url + sub_path + (f"?{query}" if query else "")
         body = request.stream() if request.method not in ("GET", "HEAD", "OPTIONS") else None
         timeout = httpx.Timeout(self.upstream_timeout, connect=5.0)
-        outgoing = self.client.build_request(request.method, url, headers=headers, content=body, timeout=timeout)
+        outgoing = replica.client.build_request(request.method, url, headers=headers, content=body, timeout=timeout)
         forwarded_at = time.perf_counter()
         try:
-            upstream = await self.client.send(outgoing, stream=True)
+            upstream = await replica.client.send(outgoing, stream=True)
         except httpx.TimeoutException:
             return Response(b"", 502, headers=added)
         except httpx.TransportError:

@@ -53,10 +53,11 @@ class QueuedRequest:
 
 
 class AsyncQueue:
-    """A FIFO of :class:`QueuedRequest` in the SQLite file ``path`` (created). Thread-safe; each
-    method is one short transaction, committed before it returns."""
+    """A FIFO of :class:`QueuedRequest` in the SQLite file ``path`` (created; ``":memory:"``: kept
+    in memory, for this object's life). Thread-safe; each method is one short transaction,
+    committed before it returns."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

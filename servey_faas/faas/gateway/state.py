@@ -14,40 +14,16 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from servey_faas.faas.client.models import FunctionDeployment, Secret, format_time, parse_time
+from servey_faas.faas.gateway.provider import Deployed
 
 _STATE_FILE = "functions.json"
 _FORMAT = 1
-#: Function, secret and namespace names the local gateway accepts: DNS-1123 subdomains (as
-#: Kubernetes providers require, ``docs/openfaas.md#functiondeployment``), which are also safe as one path segment.
-_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
-
-
-def valid_name(name: str) -> bool:
-    """True for a DNS-1123 subdomain (``[a-z0-9]([-a-z0-9.]*[a-z0-9])?``, at most 253 characters)."""
-    return _NAME.fullmatch(name) is not None
-
-
-@dataclass
-class Deployed:
-    """One deployed function: its ``spec`` (namespace filled in), when it was first deployed,
-    and the replica count asked for (1-5, ``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``)."""
-
-    spec: FunctionDeployment
-    created_at: datetime.datetime
-    replicas: int = 1
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """``(namespace, name)``."""
-        return (self.spec.namespace, self.spec.service)
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -63,7 +39,8 @@ def write_private(path: Path, data: bytes) -> None:
 
 class GatewayState:
     """The deployments and secrets of the local gateway, persisted under ``root`` (created, mode
-    0700). Thread-safe. Names become paths: callers pass only names :func:`valid_name` accepts."""
+    0700). Thread-safe. Names become paths: callers pass only names
+    :func:`~servey_faas.faas.gateway.provider.valid_name` accepts."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -140,9 +117,6 @@ class GatewayState:
         """The names of the secrets of ``namespace``, sorted."""
         folder = self.root / "secrets" / namespace
         return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-
-    def has_secret(self, namespace: str, name: str) -> bool:
-        return self._secret_file(namespace, name).is_file()
 
     def set_secret(self, namespace: str, secret: Secret) -> None:
         """Store the value of ``secret`` (``raw_value`` if given, else ``value`` as UTF-8), mode
