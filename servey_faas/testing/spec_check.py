@@ -37,7 +37,11 @@ DEVIATIONS = (
     "/system/namespace/{ns} and /system/namespace/ (Enterprise namespace CRUD, FunctionNamespace body) "
     "— docs/openfaas.md#routes, docs/openfaas.md#functionnamespace",
     "/oauth/token (Enterprise IAM, RFC 8693 form) — docs/openfaas.md#token-exchange",
+    "GET /.well-known/openid-configuration and /.well-known/jwks.json (Enterprise IAM: OpenID Connect Discovery "
+    "1.0, RFC 7517) — docs/openfaas.md#iam-and-function-tokens",
 )
+#: The Enterprise IAM documents, read with GET.
+_IAM_DOCUMENTS = ("/.well-known/openid-configuration", "/.well-known/jwks.json")
 
 _FUNCTION_NAMESPACE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -159,6 +163,8 @@ class SpecChecker:
             return []
         if path == "/oauth/token":
             return self._check_token_request(method, headers, body)
+        if path in _IAM_DOCUMENTS:
+            return [] if method == "GET" and not body else [f"{method} {path}: takes GET without a body"]
         if path == "/system/namespace/" or path.startswith("/system/namespace/"):
             return self._check_namespace_request(method, path, headers, body)
         for op in self._operations:
