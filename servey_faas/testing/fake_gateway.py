@@ -239,8 +239,13 @@ class FakeGateway:
         self._logs = LogBook()
         self._provider = MemoryProvider()
         admin = None if basic_auth is None else Admin(*basic_auth)
-        self._iam = LocalIAM(ec.generate_private_key(ec.SECP256R1()), admin, token_ttl=token_ttl, clock=clock,
-                             subject_tokens=set() if subject_tokens is None else subject_tokens)  # fmt: skip
+        self._iam = LocalIAM(
+            ec.generate_private_key(ec.SECP256R1()),
+            admin,
+            token_ttl=token_ttl,
+            clock=clock,
+            subject_tokens=set() if subject_tokens is None else subject_tokens,
+        )
         self._core = GatewayApp(
             self._provider,
             logs=self._logs,

@@ -245,8 +245,11 @@ class SpecChecker:
             return ["POST /oauth/token: the body must be application/x-www-form-urlencoded (RFC 8693 §2.1)"]
         form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         keys = [k for k, _ in form]
-        problems = [f"POST /oauth/token: {k} is required" for k in ("grant_type", "subject_token", "subject_token_type")
-                    if k not in keys]  # fmt: skip
+        problems = [
+            f"POST /oauth/token: {k} is required"
+            for k in ("grant_type", "subject_token", "subject_token_type")
+            if k not in keys
+        ]
         problems.extend(
             f"POST /oauth/token: {k} given twice" for k in set(keys) if keys.count(k) > 1 and k != "audience"
         )

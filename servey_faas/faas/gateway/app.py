@@ -123,8 +123,9 @@ class GatewayApp:
         self._callback_hooks = list(callback_hooks)
         self._invocations: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
-        self._proxy = InvocationProxy(provider, upstream_timeout=upstream_timeout, count=self._count,
-                                      guard=self._jwt_auth)  # fmt: skip
+        self._proxy = InvocationProxy(
+            provider, upstream_timeout=upstream_timeout, count=self._count, guard=self._jwt_auth
+        )
         self._routes = self._starlette(iam_routes)
         self.app: ASGIApp = _SystemAuth(self._routes, credentials, iam if iam_routes else None)
         self.queue: AsyncQueue | None = None
@@ -177,9 +178,9 @@ class GatewayApp:
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
         try:
+            routes = httpx.ASGITransport(app=self._routes)
             # the CE worker has no overall timeout (§3.2)
-            itself = httpx.AsyncClient(transport=httpx.ASGITransport(app=self._routes), base_url="http://gateway",
-                                       timeout=None)  # noqa: S113  # fmt: skip
+            itself = httpx.AsyncClient(transport=routes, base_url="http://gateway", timeout=None)  # noqa: S113
             await stack.enter_async_context(itself)
             callbacks = httpx.AsyncClient(event_hooks={"response": self._callback_hooks})
             await stack.enter_async_context(callbacks)
@@ -190,8 +191,14 @@ class GatewayApp:
             self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`
             stack.push_async_callback(self.cron.close)
             self._schedule()
-            self.worker = QueueWorker(queue, itself, callbacks, max_inflight=self._max_inflight,
-                                      wait_ready=self._wait_ready, retry=self._retry)  # fmt: skip
+            self.worker = QueueWorker(
+                queue,
+                itself,
+                callbacks,
+                max_inflight=self._max_inflight,
+                wait_ready=self._wait_ready,
+                retry=self._retry,
+            )
             working = self.loop.create_task(self.worker.run(), name="queue-worker")
             stack.push_async_callback(_cancel, working)
         except BaseException:
@@ -280,8 +287,9 @@ class GatewayApp:
 
     async def info(self, request: Request) -> Response:
         """``GET /system/info``: ``GatewayInfo`` (§1.3) naming the provider and its version."""
-        info = GatewayInfo(provider=self.provider.info, version=VersionInfo(release=GATEWAY_VERSION),
-                           arch=platform.machine())  # fmt: skip
+        info = GatewayInfo(
+            provider=self.provider.info, version=VersionInfo(release=GATEWAY_VERSION), arch=platform.machine()
+        )
         return JSONResponse(info.to_wire())
 
     async def functions(self, request: Request) -> Response:
@@ -482,8 +490,9 @@ class GatewayApp:
         headers = [(k, v) for k, v in request.headers.items() if k not in ("x-call-id", "x-start-time")]
         headers += [("x-call-id", call_id), ("x-start-time", start)]
         function, _, rest = request.path_params["target"].partition("/")
-        job = QueuedRequest(call_id, function, f"/{rest}" if rest else "", request.url.query, tuple(headers), body,
-                            callback, int(start))  # fmt: skip
+        job = QueuedRequest(
+            call_id, function, f"/{rest}" if rest else "", request.url.query, tuple(headers), body, callback, int(start)
+        )
         assert self.queue is not None, "the gateway is not started"
         await asyncio.to_thread(self.queue.put, job)
         self.worker.wake()

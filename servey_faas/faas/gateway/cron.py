@@ -188,5 +188,11 @@ class CronConnector:
             _logger.warning("cron-connector: invoking %s failed: %s", entry.target, e)
             return
         took = time.perf_counter() - started
-        _logger.info("cron-connector: %s [%s] answered %d in %.3fs (X-Call-Id %s)", entry.target, entry.expression,
-                     response.status_code, took, response.headers.get("x-call-id", ""))  # fmt: skip
+        _logger.info(
+            "cron-connector: %s [%s] answered %d in %.3fs (X-Call-Id %s)",
+            entry.target,
+            entry.expression,
+            response.status_code,
+            took,
+            response.headers.get("x-call-id", ""),
+        )

@@ -110,8 +110,12 @@ def public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     """The public JWK of ``key`` (RFC 7517/7518: ``kty=EC``, ``crv=P-256``, ``x``, ``y``) with
     ``kid`` = its RFC 7638 thumbprint (SHA-256, base64url), ``use=sig`` and ``alg=ES256``."""
     numbers = key.public_numbers()
-    core = {"crv": "P-256", "kty": "EC", "x": _b64url(numbers.x.to_bytes(32, "big")),
-            "y": _b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
+    core = {
+        "crv": "P-256",
+        "kty": "EC",
+        "x": _b64url(numbers.x.to_bytes(32, "big")),
+        "y": _b64url(numbers.y.to_bytes(32, "big")),
+    }
     thumbprint = _b64url(hashlib.sha256(json.dumps(core, separators=(",", ":"), sort_keys=True).encode()).digest())
     return {**core, "kid": thumbprint, "use": "sig", "alg": _ALGORITHM}
 
@@ -176,17 +180,19 @@ class LocalIAM:
         and what they support (OpenID Connect Discovery 1.0 §3; read by the watchdog,
         ``docs/openfaas.md#token-checks-in-of-watchdog``)."""
         issuer = self.issuer(request)
-        return JSONResponse({
-            "issuer": issuer,
-            "jwks_uri": f"{issuer}/.well-known/jwks.json",
-            "token_endpoint": f"{issuer}/oauth/token",
-            "grant_types_supported": ["urn:ietf:params:oauth:grant-type:token-exchange"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "response_types_supported": ["token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [_ALGORITHM],
-            "scopes_supported": ["function"],
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "token_endpoint": f"{issuer}/oauth/token",
+                "grant_types_supported": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+                "token_endpoint_auth_methods_supported": ["none"],
+                "response_types_supported": ["token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": [_ALGORITHM],
+                "scopes_supported": ["function"],
+            }
+        )
 
     def jwks(self, request: Request) -> Response:
         """``GET /.well-known/jwks.json``: ``{"keys": [<the signing key's public JWK>]}`` (RFC 7517 §5)."""
@@ -231,17 +237,28 @@ class LocalIAM:
             return oauth_error("invalid_target", "audience needs scope=function")
         now = int(self._clock())
         claims: dict[str, Any] = {
-            "iss": issuer, "aud": [issuer], "sub": upstream["sub"], "iat": now, "nbf": now,
-            "exp": now + self.token_ttl, "jti": secrets.token_hex(16), "fed:iss": upstream["fed:iss"],
+            "iss": issuer,
+            "aud": [issuer],
+            "sub": upstream["sub"],
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.token_ttl,
+            "jti": secrets.token_hex(16),
+            "fed:iss": upstream["fed:iss"],
             "policy": [ADMIN_POLICY],
-        }  # fmt: skip
+        }
         if scope:
             claims["function"] = {"permissions": ["*"], "audience": list(audience)}
         value = jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self.kid})
-        return JSONResponse({
-            "access_token": value, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": " ".join(scope),
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "access_token": value,
+                "token_type": "Bearer",
+                "expires_in": self.token_ttl,
+                "scope": " ".join(scope),
+                "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            }
+        )
 
     def with_service_account(self, spec: FunctionDeployment, state_dir: Path) -> FunctionDeployment:
         """``spec`` with ``token_mount_path`` naming a folder of ``state_dir`` that holds its fresh
@@ -252,9 +269,15 @@ class LocalIAM:
             return spec
         folder = state_dir / TOKEN_DIR / spec.namespace / spec.service
         now = int(self._clock())
-        claims = {"iss": issuer, "aud": [issuer], "sub": f"{SERVICE_ACCOUNT_PREFIX}{spec.namespace}:{spec.service}",
-                  "iat": now, "jti": secrets.token_hex(16), "fed:iss": f"{issuer}#service-account",
-                  "policy": [ADMIN_POLICY]}  # fmt: skip
+        claims = {
+            "iss": issuer,
+            "aud": [issuer],
+            "sub": f"{SERVICE_ACCOUNT_PREFIX}{spec.namespace}:{spec.service}",
+            "iat": now,
+            "jti": secrets.token_hex(16),
+            "fed:iss": f"{issuer}#service-account",
+            "policy": [ADMIN_POLICY],
+        }
         value = jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self.kid})
         write_private(folder / "openfaas-token", value.encode())
         return replace(spec, env_vars={**spec.env_vars, "token_mount_path": str(folder)})
@@ -305,9 +328,14 @@ class LocalIAM:
             return "token is unverifiable: unknown kid"
         try:
             claims: dict[str, Any] = jwt.decode(
-                value, self._key.public_key(), algorithms=[_ALGORITHM], audience=issuer, issuer=issuer, leeway=LEEWAY,
+                value,
+                self._key.public_key(),
+                algorithms=[_ALGORITHM],
+                audience=issuer,
+                issuer=issuer,
+                leeway=LEEWAY,
                 options={"require": [], "verify_iat": False},
-            )  # fmt: skip
+            )
         except jwt.ExpiredSignatureError:
             return "token has invalid claims: token is expired"
         except jwt.ImmatureSignatureError:
@@ -322,8 +350,9 @@ class LocalIAM:
             return "token is malformed"
         return claims
 
-    def check_invoke(self, headers: Mapping[str, str], issuer: str, namespace: str, name: str,
-                     sub_path: str) -> Response | dict[str, str]:  # fmt: skip
+    def check_invoke(
+        self, headers: Mapping[str, str], issuer: str, namespace: str, name: str, sub_path: str
+    ) -> Response | dict[str, str]:
         """of-watchdog's ``jwt_auth`` check of one invocation of ``name.namespace``
         (``docs/openfaas.md#token-checks-in-of-watchdog``): the 401/403 answer, or the headers to add to the forwarded
         request (``X-Auth-Seconds``, the check's duration). ``/_/health`` and ``/_/ready`` pass unchecked. ``headers``

@@ -351,8 +351,12 @@ class Supervisor:
                             await asyncio.sleep(0.2)
                     code = replica.process.poll()
                     reason = f"exited with status {code}" if code is not None else "was not ready in time"
-                    self.logs.append(spec.service, spec.namespace, replica.instance,
-                                     f"replica {replica.instance} {reason}; restarting in {backoff:g}s\n")  # fmt: skip
+                    self.logs.append(
+                        spec.service,
+                        spec.namespace,
+                        replica.instance,
+                        f"replica {replica.instance} {reason}; restarting in {backoff:g}s\n",
+                    )
                     await self._stop_replica(replica)
                     slot.replica = None
                 await asyncio.sleep(backoff)
@@ -378,8 +382,10 @@ class Supervisor:
                 return ready
             return await asyncio.to_thread(self.environments.python_for, context, log)
         except (EnvironmentBuildError, OSError, ValueError) as e:
-            log(f"cannot prepare the Python environment of {spec.service}: {e}; not started "
-                "(fix its requirements, then update the function)\n")  # fmt: skip
+            log(
+                f"cannot prepare the Python environment of {spec.service}: {e}; not started "
+                "(fix its requirements, then update the function)\n"
+            )
             return None
 
     def _launch(self, function: FunctionReplicas, python: str) -> Replica:
@@ -401,9 +407,15 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
         }
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=self._preexec,
-        )  # fmt: skip
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=self._preexec,
+        )
         replica = Replica(instance, process, url)
         with self._live_lock:
             self._live[process.pid] = replica

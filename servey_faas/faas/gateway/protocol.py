@@ -29,9 +29,20 @@ SERVED_BY = f"openfaas-ce/{GATEWAY_VERSION}"
 ASYNC_BODY_LIMIT = 256_000
 #: Headers never forwarded (hop-by-hop, ``docs/openfaas.md#gateway-headers``), plus those the HTTP client recomputes.
 HOP_BY_HOP = frozenset(
-    {"connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"}
-)  # fmt: skip
+    {
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 #: The methods the provider proxy passes to a function; others get an empty 405
 #: (``docs/openfaas.md#what-the-function-receives``).
 INVOKE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
@@ -79,12 +90,23 @@ def function_status(
     """The ``FunctionStatus`` the gateway reports for a deployed ``spec`` (``docs/openfaas.md#functionstatus``):
     the deployment's fields with ``name`` for ``service`` and the namespace filled in."""
     return FunctionStatus(
-        name=spec.service, image=spec.image, namespace=spec.namespace or default_namespace,
-        env_process=spec.env_process, env_vars=spec.env_vars, constraints=spec.constraints, secrets=spec.secrets,
-        labels=spec.labels, annotations=spec.annotations, limits=spec.limits, requests=spec.requests,
-        read_only_root_filesystem=spec.read_only_root_filesystem, invocation_count=invocation_count,
-        replicas=replicas, available_replicas=available_replicas, created_at=created_at,
-    )  # fmt: skip
+        name=spec.service,
+        image=spec.image,
+        namespace=spec.namespace or default_namespace,
+        env_process=spec.env_process,
+        env_vars=spec.env_vars,
+        constraints=spec.constraints,
+        secrets=spec.secrets,
+        labels=spec.labels,
+        annotations=spec.annotations,
+        limits=spec.limits,
+        requests=spec.requests,
+        read_only_root_filesystem=spec.read_only_root_filesystem,
+        invocation_count=invocation_count,
+        replicas=replicas,
+        available_replicas=available_replicas,
+        created_at=created_at,
+    )
 
 
 def forwarded_headers(headers: Mapping[str, str], client: str) -> dict[str, str]:

@@ -247,9 +247,15 @@ class PythonEnvironments:
             if self._closed:
                 raise EnvironmentBuildError(f"{shown}: the gateway is stopping")
             process = subprocess.Popen(
-                argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._preexec,
-            )  # fmt: skip
+                argv,
+                cwd=cwd,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=self._preexec,
+            )
             self._running.add(process)
         try:
             assert process.stdout is not None

@@ -75,9 +75,17 @@ class AsyncQueue:
             cursor = self._db.execute(
                 "INSERT INTO jobs (call_id, function, path, query, headers, body, callback_url, enqueued_ns) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (request.call_id, request.function, request.path, request.query, json.dumps(request.headers),
-                 request.body, request.callback_url, request.enqueued_ns or time.time_ns()),
-            )  # fmt: skip
+                (
+                    request.call_id,
+                    request.function,
+                    request.path,
+                    request.query,
+                    json.dumps(request.headers),
+                    request.body,
+                    request.callback_url,
+                    request.enqueued_ns or time.time_ns(),
+                ),
+            )
             return int(cursor.lastrowid or 0)
 
     def claim(self) -> QueuedRequest | None:

@@ -24,6 +24,8 @@ CALLBACK_USER_AGENT = "Go-http-client/1.1"
 #: Seconds an idle worker sleeps before looking at the queue again when nothing woke it.
 _IDLE_POLL = 1.0
 _logger = logging.getLogger(__name__)
+
+
 class QueueWorker:
     """Runs queued jobs, ``max_inflight`` at a time (CE: 1, one job at a time in FIFO order).
 
@@ -91,8 +93,11 @@ class QueueWorker:
         # The Host it was accepted on is kept: the job runs as if received there (the IAM issuer of a
         # jwt_auth function's token is that address, ``docs/openfaas.md#token-checks-in-of-watchdog``; see
         # servey_faas.faas.gateway.iam).
-        headers = [(k, v) for k, v in job.headers
-                   if (k.lower() == "host" or k.lower() not in HOP_BY_HOP) and k.lower() != "user-agent"]  # fmt: skip
+        headers = [
+            (k, v)
+            for k, v in job.headers
+            if (k.lower() == "host" or k.lower() not in HOP_BY_HOP) and k.lower() != "user-agent"
+        ]
         headers.append(("User-Agent", WORKER_USER_AGENT))
         url = f"/function/{job.function}{job.path or '/'}" + (f"?{job.query}" if job.query else "")
         retries = 0
@@ -102,16 +107,27 @@ class QueueWorker:
                 break
             retries += 1
             pause = self.retry.wait(retries, status, answered)
-            _logger.info("async job %s: %s answered %d; retry %d of %d in %gs",
-                         job.call_id, job.function, status, retries, self.retry.max_retries, pause)  # fmt: skip
+            _logger.info(
+                "async job %s: %s answered %d; retry %d of %d in %gs",
+                job.call_id,
+                job.function,
+                status,
+                retries,
+                self.retry.max_retries,
+                pause,
+            )
             await asyncio.sleep(pause)
         if not job.callback_url:
             return
         replaced = {"x-call-id", "x-function-status", "x-function-name", "x-duration-seconds", "user-agent"}
         out = [(k, v) for k, v in out if k.lower() not in replaced]
-        out += [("X-Call-Id", job.call_id), ("X-Function-Status", str(status)), ("X-Function-Name", job.function),
-                ("X-Duration-Seconds", f"{time.perf_counter() - started:f}"),
-                ("User-Agent", CALLBACK_USER_AGENT)]  # fmt: skip
+        out += [
+            ("X-Call-Id", job.call_id),
+            ("X-Function-Status", str(status)),
+            ("X-Function-Name", job.function),
+            ("X-Duration-Seconds", f"{time.perf_counter() - started:f}"),
+            ("User-Agent", CALLBACK_USER_AGENT),
+        ]
         if self.retry.max_retries:
             out += [("X-Retry", str(retries)), ("X-Retry-Max", str(self.retry.max_retries))]
         try:
