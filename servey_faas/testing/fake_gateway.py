@@ -78,7 +78,7 @@ class _Fault:
 @dataclass(frozen=True)
 class Callback:
     """A callback the queue-worker POSTed: its ``url``, the function's ``status``
-    (``X-Function-Status``), the headers and body sent (CONTRACTS.md §3.3)."""
+    (``X-Function-Status``), the headers and body sent (``docs/openfaas.md#callbacks``)."""
 
     url: str
     status: int
@@ -198,21 +198,23 @@ class _ThreadedWSGITransport(httpx.AsyncBaseTransport):
 
 
 class FakeGateway:
-    """An ASGI app: the gateway's routes over a :class:`MemoryProvider`, behind the spec check,
-    the recording of requests and the injected faults (see the module docstring).
+    """An ASGI app: the gateway's routes over a :class:`MemoryProvider`, behind the spec check, the
+    recording of requests and the injected faults (see the module docstring).
 
-    ``basic_auth`` ``(user, password)`` protects ``/system/*`` (§1.6). ``iam`` serves the
-    Enterprise IAM routes (``/oauth/token``, OIDC discovery, JWKS; CE answers 404, §7.1):
+    ``basic_auth`` ``(user, password)`` protects ``/system/*``
+    (``docs/openfaas.md#basic-auth-on-ce``). ``iam`` serves the Enterprise IAM routes
+    (``/oauth/token``, OIDC discovery, JWKS; CE answers 404, ``docs/openfaas.md#token-exchange``):
     ``subject_tokens`` are the upstream tokens it accepts, and it issues ES256 tokens living
     ``token_ttl`` seconds (``expires_in``), checked by functions deployed with ``jwt_auth=true``;
     with IAM on, ``/system/*`` takes a gateway token (and basic auth when it is set), and needs one
-    of them when there are subject tokens. ``async_enabled``: NATS configured (§1.8 Q5).
-    ``namespaces`` are the managed namespaces; ``enterprise_namespaces`` turns on namespace
-    management (§1.2). These three may change at any time. ``clock`` is Unix seconds (token
-    expiry); ``checker`` checks each request.
+    of them when there are subject tokens. ``async_enabled``: NATS configured
+    (``docs/openfaas.md#q5-async-needs-nats``). ``namespaces`` are the managed namespaces;
+    ``enterprise_namespaces`` turns on namespace management (``docs/openfaas.md#routes``). These
+    three and ``subject_tokens`` may change at any time. ``clock`` is Unix seconds (token expiry);
+    ``checker`` checks each request.
 
-    Served without a lifespan (as ``httpx.ASGITransport`` does), it starts on its first request,
-    and its queue-worker runs until that event loop ends.
+    Served without a lifespan (as ``httpx.ASGITransport`` does), it starts on its first request, and
+    its queue-worker runs until that event loop ends.
     """
 
     def __init__(

@@ -1,13 +1,16 @@
 """The gateway's ASGI app: the OpenFaaS gateway REST API (gateway-spec.openapi.yml) with the
-community-edition behaviour of CONTRACTS.md §1-3, over a :class:`~.provider.Provider`.
+community-edition behaviour of ``docs/openfaas.md#gateway-rest-api``, over a
+:class:`~.provider.Provider`.
 
 Routes: ``GET /healthz``; ``/system/info``, ``/system/functions`` (GET, POST, PUT, DELETE),
-``/system/function/{name}``, ``/system/scale-function/{name}``, ``/system/secrets`` (GET, POST,
-PUT, DELETE), ``/system/logs``, ``/system/namespaces`` and ``/system/namespace/{ns}`` (all behind
-basic auth when it is on, §1.6); any method on ``/function/{name}[.{ns}][/path]``; POST
-``/async-function/{name}[.{ns}][/path]`` (202, queued durably, run by the queue-worker, §3); the
+``/system/function/{name}``, ``/system/scale-function/{name}``, ``/system/secrets`` (GET, POST, PUT,
+DELETE), ``/system/logs``, ``/system/namespaces`` and ``/system/namespace/{ns}`` (all behind basic
+auth when it is on, ``docs/openfaas.md#basic-auth-on-ce``); any method on
+``/function/{name}[.{ns}][/path]``; POST ``/async-function/{name}[.{ns}][/path]`` (202, queued
+durably, run by the queue-worker, ``docs/openfaas.md#asynchronous-invocation-and-callbacks``); the
 OpenFaaS IAM routes ``/oauth/token``, ``/.well-known/openid-configuration`` and
-``/.well-known/jwks.json`` (§7) when IAM is on. Everything else answers ``404 page not found``.
+``/.well-known/jwks.json`` (``docs/openfaas.md#iam-and-function-tokens``) when IAM is on. Everything
+else answers ``404 page not found``.
 """
 
 from __future__ import annotations
@@ -57,9 +60,10 @@ from servey_faas.faas.gateway.retrying import QueueRetryPolicy
 from servey_faas.faas.gateway.worker import QueueWorker
 from servey_faas.faas.wire import DEFAULT_NAMESPACE
 
-#: CE clamps ``replicas`` of a scale request to this range (CONTRACTS.md §1.8 Q3).
+#: CE clamps ``replicas`` of a scale request to this range
+#: (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``).
 MIN_REPLICAS, MAX_REPLICAS = 1, 5
-#: Labels and annotations of a namespace the Enterprise gateway manages (§1.3, ``FunctionNamespace``).
+#: Labels and annotations of a namespace the Enterprise gateway manages (``docs/openfaas.md#functionnamespace``).
 _MANAGED = {"openfaas": "1"}
 #: A hook given each callback response of the queue-worker (its request included).
 CallbackHook = Callable[[httpx.Response], Awaitable[None]]
@@ -76,20 +80,23 @@ class GatewayApp:
     ``logs`` holds the functions' log lines (``/system/logs``); ``iam`` issues and checks tokens
     (its routes are served when ``iam_routes``); ``credentials`` turn basic auth on for
     ``/system/*``, which also takes a gateway API token of ``iam``; without them ``/system/*`` needs
-    such a token when ``iam`` trusts some subject, else nothing (§1.6, §7.2). The async queue is
-    the SQLite file ``queue_path`` (``":memory:"``: kept in memory); ``max_inflight`` jobs run at
-    once (CE: 1, §3.2), failed ones retried by ``retry`` (default: never, as CE); the worker waits up
-    to ``ready_timeout`` seconds for a function with no ready replica; ``upstream_timeout`` seconds
-    bound the start of a function's answer (§1.7). ``callback_hooks`` see each callback's
-    response. ``cron``: run the cron-connector (§4).
+    such a token when ``iam`` trusts some subject, else nothing
+    (``docs/openfaas.md#basic-auth-on-ce``,
+    ``docs/openfaas.md#gateway-tokens-and-function-tokens``). The async queue is the SQLite file
+    ``queue_path`` (``":memory:"``: kept in memory); ``max_inflight`` jobs run at once (CE: 1,
+    ``docs/openfaas.md#the-ce-queue-worker``), failed ones retried by ``retry`` (default: never, as
+    CE); the worker waits up to ``ready_timeout`` seconds for a function with no ready replica;
+    ``upstream_timeout`` seconds bound the start of a function's answer
+    (``docs/openfaas.md#gateway-configuration-and-timeouts``). ``callback_hooks`` see each
+    callback's response. ``cron``: run the cron-connector (``docs/openfaas.md#cron-connector``).
 
     These may change while it serves: :attr:`namespaces` (``/system/namespaces``; a deployment or
     secret elsewhere is 400), :attr:`namespace_management` (Enterprise namespace CRUD on
     ``/system/namespace/``; off: 501 and 405 as CE) and :attr:`async_enabled` (off: no NATS, so
-    ``/async-function`` is 404, §1.8 Q5).
+    ``/async-function`` is 404, ``docs/openfaas.md#q5-async-needs-nats``).
 
-    Serve :attr:`app` with a lifespan-aware server (uvicorn), or call :meth:`start` and
-    :meth:`stop` around its use in one event loop.
+    Serve :attr:`app` with a lifespan-aware server (uvicorn), or call :meth:`start` and :meth:`stop`
+    around its use in one event loop.
     """
 
     def __init__(
@@ -129,6 +136,7 @@ class GatewayApp:
         self._routes = self._starlette(iam_routes)
         self.app: ASGIApp = _SystemAuth(self._routes, credentials, iam if iam_routes else None)
         self.queue: AsyncQueue | None = None
+        #: The event loop it was started in (``None``: not started, or stopped).
         self.loop: asyncio.AbstractEventLoop | None = None
         self._running: contextlib.AsyncExitStack | None = None
 
@@ -176,10 +184,9 @@ class GatewayApp:
         self._change = asyncio.Lock()
         self.loop = asyncio.get_running_loop()
         stack = contextlib.AsyncExitStack()
-        await stack.__aenter__()
         try:
             routes = httpx.ASGITransport(app=self._routes)
-            # the CE worker has no overall timeout (§3.2)
+            # the CE worker has no overall timeout (``docs/openfaas.md#the-ce-queue-worker``)
             itself = httpx.AsyncClient(transport=routes, base_url="http://gateway", timeout=None)  # noqa: S113
             await stack.enter_async_context(itself)
             callbacks = httpx.AsyncClient(event_hooks={"response": self._callback_hooks})
@@ -188,7 +195,7 @@ class GatewayApp:
             stack.callback(queue.close)
             queue.recover()
             await stack.enter_async_context(self.provider.lifespan())
-            self.cron = CronConnector(itself, self.logs)  # cron-connector (§4), see :mod:`~.cron`
+            self.cron = CronConnector(itself, self.logs)  # see :mod:`~.cron`
             stack.push_async_callback(self.cron.close)
             self._schedule()
             self.worker = QueueWorker(
@@ -209,10 +216,9 @@ class GatewayApp:
     async def stop(self) -> None:
         """Stop the queue-worker, the cron-connector and the provider; close the queue."""
         self._stopping.set()
-        running, self._running = self._running, None
+        running, self._running, self.queue = self._running, None, None
         if running is not None:
             await running.aclose()
-        self.queue = None
         self.loop = None
 
     def end_streams(self) -> None:
@@ -230,12 +236,14 @@ class GatewayApp:
         self._invocations[(namespace, name)] = self._invocations.get((namespace, name), 0) + 1
 
     def _schedule(self) -> None:
-        """Tell the cron-connector the deployments changed (§4.3: added, updated, removed)."""
+        """Tell the cron-connector the deployments changed
+        (``docs/openfaas.md#discovery-invocation-and-auth``: added, updated, removed)."""
         if self._cron:
             self.cron.refresh(d.spec for d in self.provider.functions(DEFAULT_NAMESPACE))
 
     def _jwt_auth(self, request: Request, namespace: str, name: str, sub_path: str) -> Response | dict[str, str]:
-        """of-watchdog's ``jwt_auth`` checks (§7.4) for a function deployed with ``jwt_auth=true``."""
+        """of-watchdog's ``jwt_auth`` checks (``docs/openfaas.md#token-checks-in-of-watchdog``) for
+        a function deployed with ``jwt_auth=true``."""
         deployed = self.provider.get(namespace, name)
         if deployed is None or not go_bool(deployed.spec.env_vars.get("jwt_auth", "")):
             return {}
@@ -273,7 +281,8 @@ class GatewayApp:
         return data
 
     def _namespace(self, value: object) -> str:
-        """The namespace asked for (default ``openfaas-fn``), one of :attr:`namespaces` (§1.4)."""
+        """The namespace asked for (default ``openfaas-fn``), one of :attr:`namespaces`
+        (``docs/openfaas.md#passing-namespaces``)."""
         namespace = value if isinstance(value, str) and value else DEFAULT_NAMESPACE
         if namespace not in self.namespaces:
             raise _BadRequest(f"namespace {namespace} is not managed: this gateway has {', '.join(self.namespaces)}")
@@ -282,11 +291,12 @@ class GatewayApp:
     # --- routes --------------------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        """``GET /healthz``: 200 ``OK`` (not behind basic auth, §1.6)."""
+        """``GET /healthz``: 200 ``OK`` (not behind basic auth, ``docs/openfaas.md#basic-auth-on-ce``)."""
         return Response("OK", 200)
 
     async def info(self, request: Request) -> Response:
-        """``GET /system/info``: ``GatewayInfo`` (§1.3) naming the provider and its version."""
+        """``GET /system/info``: ``GatewayInfo`` (``docs/openfaas.md#gatewayinfo``) naming the provider
+        and its version."""
         info = GatewayInfo(
             provider=self.provider.info, version=VersionInfo(release=GATEWAY_VERSION), arch=platform.machine()
         )
@@ -294,11 +304,11 @@ class GatewayApp:
 
     async def functions(self, request: Request) -> Response:
         """``/system/functions``: GET lists ``FunctionStatus`` (re-serialised, omitempty, with
-        ``invocationCount``, §1.8 Q1); POST deploys (202; 400 for an existing function, as CE,
-        a bad body, name, namespace, a missing secret or what the provider refuses); PUT replaces a
-        deployment and restarts its replicas (202; 404 when missing); DELETE stops and removes
-        (200; 404). POST and PUT answer before the replicas are ready, as CE answers before the
-        image is pulled."""
+        ``invocationCount``, ``docs/openfaas.md#q1-listing-functions-needs-prometheus``); POST
+        deploys (202; 400 for an existing function, as CE, a bad body, name, namespace, a missing
+        secret or what the provider refuses); PUT replaces a deployment and restarts its replicas
+        (202; 404 when missing); DELETE stops and removes (200; 404). POST and PUT answer before the
+        replicas are ready, as CE answers before the image is pulled."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
             return JSONResponse([self._status(d, with_count=True) for d in self.provider.functions(namespace)])
@@ -325,7 +335,7 @@ class GatewayApp:
             if existing is None:
                 deployed = Deployed(spec, datetime.datetime.now(datetime.UTC).replace(microsecond=0))
             else:
-                deployed = replace(existing, spec=spec)  # PUT is a full replacement (§1.2)
+                deployed = replace(existing, spec=spec)  # PUT is a full replacement (``docs/openfaas.md#routes``)
             await self.provider.deploy(deployed)
             self._schedule()
         return Response(status_code=202)
@@ -346,7 +356,8 @@ class GatewayApp:
         return spec
 
     async def function(self, request: Request) -> Response:
-        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount`` (§1.2); 404."""
+        """``GET /system/function/{name}``: its ``FunctionStatus`` without ``invocationCount``
+        (``docs/openfaas.md#routes``); 404."""
         namespace = self._namespace(request.query_params.get("namespace"))
         deployed = self.provider.get(namespace, request.path_params["name"])
         if deployed is None:
@@ -354,8 +365,9 @@ class GatewayApp:
         return JSONResponse(self._status(deployed, with_count=False))
 
     async def scale(self, request: Request) -> Response:
-        """``POST /system/scale-function/{name}``: run ``replicas`` replicas, clamped to [1, 5] as CE
-        does (§1.8 Q3); 202; 400 ``Error unmarshalling request body``; 404 for an unknown function."""
+        """``POST /system/scale-function/{name}``: run ``replicas`` replicas, clamped to [1, 5] as
+        CE does (``docs/openfaas.md#q3-scaling-is-clamped-between-1-and-5``); 202; 400 ``Error
+        unmarshalling request body``; 404 for an unknown function."""
         try:
             data = json.loads(await request.body())
             replicas = data["replicas"]
@@ -374,7 +386,8 @@ class GatewayApp:
 
     async def secrets(self, request: Request) -> Response:
         """``/system/secrets``: GET lists ``{name, namespace}`` (never values); POST creates (201;
-        409 when it exists); PUT updates (200; 404); DELETE (204; 404) (§1.3, §5.3)."""
+        409 when it exists); PUT updates (200; 404); DELETE (204; 404)
+        (``docs/openfaas.md#body-types``, ``docs/openfaas.md#secrets-as-files``)."""
         if request.method == "GET":
             namespace = self._namespace(request.query_params.get("namespace"))
             return JSONResponse([{"name": n, "namespace": namespace} for n in self.provider.secret_names(namespace)])
@@ -397,11 +410,12 @@ class GatewayApp:
         return Response(status_code=204)
 
     async def function_logs(self, request: Request) -> Response:
-        """``GET /system/logs?name=&namespace=&instance=&tail=&follow=&since=``: NDJSON
-        ``LogEntry`` lines, sniffed type ``text/plain`` as the CE gateway (§1.3, §1.8 Q6). An
-        unknown function is an empty 501; a bad ``tail`` or ``since`` (RFC 3339 with a zone) is
-        500 ``unknown log request error (422)``. ``follow`` streams until the client leaves, the
-        function is removed or the gateway stops."""
+        """``GET /system/logs?name=&namespace=&instance=&tail=&follow=&since=``: NDJSON ``LogEntry``
+        lines, sniffed type ``text/plain`` as the CE gateway
+        (``docs/openfaas.md#logentry-and-log-query-parameters``,
+        ``docs/openfaas.md#q6-log-errors-are-remapped``). An unknown function is an empty 501; a bad
+        ``tail`` or ``since`` (RFC 3339 with a zone) is 500 ``unknown log request error (422)``.
+        ``follow`` streams until the client leaves, the function is removed or the gateway stops."""
         params = request.query_params
         name = params.get("name", "")
         namespace = params.get("namespace") or DEFAULT_NAMESPACE
@@ -426,11 +440,12 @@ class GatewayApp:
         )
 
     async def list_namespaces(self, request: Request) -> Response:
-        """``GET /system/namespaces``: :attr:`namespaces` (CE: ``["openfaas-fn"]``, §1.4)."""
+        """``GET /system/namespaces``: :attr:`namespaces` (CE: ``["openfaas-fn"]``,
+        ``docs/openfaas.md#passing-namespaces``)."""
         return JSONResponse(list(self.namespaces))
 
     async def namespace(self, request: Request) -> Response:
-        """``/system/namespace/{ns}``: Enterprise namespace management (§1.2) when
+        """``/system/namespace/{ns}``: Enterprise namespace management (``docs/openfaas.md#routes``) when
         :attr:`namespace_management` is on: POST ``/system/namespace/`` creates the namespace its
         body names (201; 409 when it exists), GET shows it, PUT (202) and DELETE (202) change and
         remove it (404 when unknown). Off, as the CE provider: GET 501, other methods an empty 405."""
@@ -461,13 +476,15 @@ class GatewayApp:
         return await self._proxy(request)
 
     async def enqueue(self, request: Request) -> Response:
-        """``POST /async-function/{name}[.{ns}][/path]`` (CONTRACTS.md §3.1): store the request in the
-        durable queue and answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when
-        the caller sent none, a new ``X-Call-Id`` (the job carries it to the function and the
-        callback). The function is not looked up (§1.8 Q7). Other methods: an empty 405; an
-        unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit); any
-        method while :attr:`async_enabled` is off: 404 ``404 page not found`` (§1.8 Q5).
-        """
+        """``POST /async-function/{name}[.{ns}][/path]``
+        (``docs/openfaas.md#enqueueing-an-async-call``): store the request in the durable queue and
+        answer 202 with an empty body, ``X-Start-Time``, ``X-Served-By`` and, when the caller sent
+        none, a new ``X-Call-Id`` (the job carries it to the function and the callback). The
+        function is not looked up
+        (``docs/openfaas.md#q7-async-does-not-check-the-function-exists``). Other methods: an empty
+        405; an unparseable ``X-Callback-Url``: 400; a body over 256,000 bytes: 500 (the CE limit);
+        any method while :attr:`async_enabled` is off: 404 ``404 page not found``
+        (``docs/openfaas.md#q5-async-needs-nats``)."""
         start = str(time.time_ns())
         if not self.async_enabled:
             return Response(PAGE_NOT_FOUND, 404, media_type="text/plain; charset=utf-8")
@@ -533,9 +550,10 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 class _SystemAuth:
-    """Auth on every ``/system/*`` route: basic auth when ``credentials`` is set (CONTRACTS.md
-    §1.6); a gateway API token of ``iam`` as ``Bearer`` is accepted too (Enterprise IAM, §7.2), and
-    is required without ``credentials`` when ``iam`` trusts some subject (so tokens can be had)."""
+    """Auth on every ``/system/*`` route: basic auth when ``credentials`` is set
+    (``docs/openfaas.md#basic-auth-on-ce``); a gateway API token of ``iam`` as ``Bearer`` is accepted
+    too (Enterprise IAM, ``docs/openfaas.md#gateway-tokens-and-function-tokens``), and is required
+    without ``credentials`` when ``iam`` trusts some subject (so tokens can be had)."""
 
     def __init__(self, app: ASGIApp, credentials: BasicCredentials | None, iam: LocalIAM | None) -> None:
         self.app = app

@@ -33,7 +33,8 @@ class GatewayConfig:
     """Settings of a local gateway: its ``state_dir``; ``credentials`` for ``/system/*`` (``None``:
     no basic auth); ``ready_timeout`` and ``stop_timeout`` of the replicas (seconds, see
     :class:`~servey_faas.faas.gateway.processes.Supervisor`); ``upstream_timeout`` (seconds) for a
-    function's answer to start (§1.7); ``max_inflight`` async jobs run at once (CE: 1, §3.2)."""
+    function's answer to start (``docs/openfaas.md#gateway-configuration-and-timeouts``);
+    ``max_inflight`` async jobs run at once (CE: 1, ``docs/openfaas.md#the-ce-queue-worker``)."""
 
     state_dir: Path
     credentials: BasicCredentials | None = None
@@ -44,9 +45,11 @@ class GatewayConfig:
     #: The base URL function processes reach this gateway on: their ``OPENFAAS_URL`` when it is unset or
     #: the in-cluster gateway (see :mod:`~.environment`); ``None``: left as deployed.
     local_url: str | None = None
-    #: The issuer of IAM tokens (§7.1); ``None``: the base URL each request came in on (see :mod:`~.iam`).
+    #: The issuer of IAM tokens (``docs/openfaas.md#token-exchange``); ``None``: the base URL each request
+    #: came in on (see :mod:`~.iam`).
     public_url: str | None = None
-    #: Retries of failed async invocations (Pro queue-worker, §3.5); the default: none, as CE.
+    #: Retries of failed async invocations (Pro queue-worker, ``docs/openfaas.md#pro-queue-worker-retries``);
+    #: the default: none, as CE.
     retry: QueueRetryPolicy = field(default_factory=QueueRetryPolicy)
 
 
