@@ -66,7 +66,8 @@ def test_function_lifecycle_and_namespace_placement(client: GatewayClient, gatew
     spec = FunctionDeployment("echo-fn", "img:1", namespace="openfaas-fn", env_vars={"exec_timeout": "30s"},
                               annotations={"topic": "cron-function", "schedule": "*/5 * * * *"})  # fmt: skip
     assert client.deploy_function(spec) == 202
-    with pytest.raises(InvalidRequestError) as exists:  # CE answers 400, not 409, for a function (§1.2)
+    # CE answers 400, not 409, for an existing function (docs/openfaas.md#routes)
+    with pytest.raises(InvalidRequestError) as exists:
         client.deploy_function(spec)
     assert exists.value.body == "function echo-fn already exists"
     [status] = client.list_functions("openfaas-fn")
@@ -216,7 +217,8 @@ def test_invoke_error_carries_status_body_and_origin(client: GatewayClient, gate
     assert (error.status_code, json.loads(error.body), error.internal) == (500, {"error": "boom"}, None)
     assert error.function == "echo-fn.openfaas-fn" and not error.is_platform_error
     with pytest.raises(FunctionError) as caught:
-        client.invoke("ghost")  # no such function: 404, as some providers answer (others 503, §2.4)
+        # unknown: 404, as some providers answer (others 503, docs/openfaas.md#responses-and-platform-errors)
+        client.invoke("ghost")
     assert caught.value.status_code == 404 and caught.value.internal == "proxy" and caught.value.is_platform_error
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
