@@ -15,10 +15,10 @@ published in the schema as their JSON form (the ``default`` OpenAPI shows) in Gr
 may differ per call, or a value JSON cannot hold, such as NaN) stays unpublished: such an input is
 nullable, and ``null`` there means "left out", the Python default (:class:`OptionalInput`).
 
-Arguments travel in their JSON form: :meth:`TypeMapper.argument_converter` turns what strawberry
-hands a resolver into the JSON params :meth:`~servey_faas.invocation.ActionInvoker.load_params`
-validates, with Python field names. Input types do this through strawberry's ``from_input`` hook,
-so no instance of a generated class is ever made. Results stay Python objects (nested ``@action``
+Arguments travel in their JSON form: :meth:`TypeMapper.argument_converter` turns what graphql-core
+hands a resolver (input objects as dicts by GraphQL names, enum members) into the JSON params
+:meth:`~servey_faas.invocation.ActionInvoker.load_params` validates, with Python field names; no
+instance of a generated class is ever made. Results stay Python objects (nested ``@action``
 methods need the real object); only values in ``JSON`` positions are dumped by the app's codec.
 """
 
@@ -46,6 +46,7 @@ from strawberry.utils.str_converters import to_camel_case
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.schemas import TypeCodec, normalize_type
 from servey_faas.web.graphql._scalars import BigIntValue, JSONValue
+from servey_faas.web.graphql.binding import RESOLVER
 
 #: A strawberry annotation: a Python scalar type, a generated class or a strawberry type object.
 Annotation = Any
@@ -332,15 +333,10 @@ class TypeMapper:
         return generated
 
     def finish(self) -> None:
-        """Turn every generated class into a strawberry type and hook the input converters in."""
-        inputs = {generated: cls for cls, generated in self._inputs.items()}
+        """Turn every generated class into a strawberry type."""
         for generated, name, description, is_input in self._undecorated:
-            if is_input:
-                strawberry.input(generated, name=name, description=description)
-                convert = self._raw_converters[inputs[generated]]
-                generated.__strawberry_definition__.from_input = _from_input(convert)  # type: ignore[attr-defined]
-            else:
-                strawberry.type(generated, name=name, description=description)
+            decorate = strawberry.input if is_input else strawberry.type
+            decorate(generated, name=name, description=description)
         self._undecorated.clear()
 
     def dataclasses(self) -> Iterator[type]:
@@ -350,25 +346,25 @@ class TypeMapper:
     # -- converters -------------------------------------------------------------------------------
 
     def argument_converter(self, type_: Any) -> Converter:
-        """What turns the value strawberry passes a resolver for an argument of Python type ``type_``
-        into its JSON form (None: unchanged). Input objects arrive already converted (``from_input``)."""
-        return self._converter(normalize_type(type_), raw=False)
+        """What turns the value graphql-core passes a resolver for an argument of Python type
+        ``type_`` into its JSON form (None: unchanged)."""
+        return self._converter(normalize_type(type_))
 
-    def _converter(self, type_: Any, *, raw: bool) -> Converter:
+    def _converter(self, type_: Any) -> Converter:
         inner, optional = unwrap_optional(type_)
-        convert = self._inner_converter(inner, raw=raw)
+        convert = self._inner_converter(inner)
         if convert is None or not optional:
             return convert
         return lambda value: None if value is None else convert(value)
 
-    def _inner_converter(self, type_: Any, *, raw: bool) -> Converter:
+    def _inner_converter(self, type_: Any) -> Converter:
         if is_enum_type(type_):
             return _enum_name
         item = sequence_item(type_)
         if item is not None:
-            convert = self._converter(item, raw=raw)
+            convert = self._converter(item)
             return None if convert is None else (lambda values: [convert(v) for v in values])
-        if is_dataclass_type(type_) and raw:
+        if is_dataclass_type(type_):
             self._input_class(type_)
             return lambda value: self._raw_converters[type_](value)
         return None
@@ -380,7 +376,7 @@ class TypeMapper:
         table: list[tuple[str, str, Converter, bool]] = []
         for f in dataclasses.fields(cls):
             if f.name in hints and f.init:
-                convert_field = self._converter(hints[f.name], raw=True)
+                convert_field = self._converter(hints[f.name])
                 table.append((graphql_name(f.name), f.name, convert_field, f.name in omit_nulls))
 
         def convert(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -450,18 +446,14 @@ def _enum_name(value: Any) -> Any:
     return value.name if isinstance(value, enum.Enum) else value
 
 
-def _from_input(convert: Callable[[Any], Any]) -> Callable[[type, Mapping[str, Any], Any], Any]:
-    def from_input(cls: type, value: Mapping[str, Any], context: Any) -> Any:
-        return convert(value)
-
-    return from_input
-
-
 def _adapted_field(name: str, annotation: Annotation, adapter: Callable[[Any], Any]) -> StrawberryField:
     """A field read from the object and put in its GraphQL form by ``adapter``."""
 
-    def resolve(root: Any) -> Any:
-        return adapter(getattr(root, name))
+    def declared() -> Any:  # the field's type, for strawberry; graphql-core calls ``resolve``
+        raise RuntimeError(f"the GraphQL field {name!r} is resolved by its bound resolver")
 
-    resolve.__annotations__ = {"root": Any, "return": annotation}
-    return StrawberryField(python_name=name, base_resolver=StrawberryResolver(resolve))
+    def resolve(source: Any, info: Any) -> Any:
+        return adapter(getattr(source, name))
+
+    declared.__annotations__ = {"return": annotation}
+    return StrawberryField(python_name=name, base_resolver=StrawberryResolver(declared), metadata={RESOLVER: resolve})

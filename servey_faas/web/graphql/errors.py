@@ -23,25 +23,22 @@ clients and tools that know them understand them):
 - ``BAD_REQUEST``: the HTTP request itself cannot be read (see :mod:`.routes`; no ``data``);
   ``PAYLOAD_TOO_LARGE`` when its body is over the limit (HTTP 413).
 
-Errors a resolver or permission raises on purpose are :class:`PublicError` instances carrying
-their code; :class:`ErrorCodes` gives the document's errors theirs while it is parsed and
-validated; the errors graphql-core raises while executing get theirs from :func:`code_of`. As GraphQL over HTTP
-does for field errors, the HTTP status stays 200 in every case but ``BAD_REQUEST``.
+Errors a resolver raises on purpose are :class:`PublicError` instances carrying their code; the
+document's errors get theirs from :func:`tag` when it is parsed and validated (see
+:mod:`.execution`); the errors graphql-core raises while executing get theirs from
+:func:`code_of`. As GraphQL over HTTP does for field errors, the HTTP status stays 200 in every
+case but ``BAD_REQUEST``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, ValueNode
-from strawberry.extensions import SchemaExtension
 
 from servey_faas.errors import AccessError, ActionTimeoutError, FieldError, ForbiddenError, ValidationError
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 logger = logging.getLogger("servey_faas.web.graphql")
 
@@ -90,24 +87,13 @@ def internal_error() -> PublicError:
     return PublicError(INTERNAL_MESSAGE, INTERNAL_SERVER_ERROR)
 
 
-class ErrorCodes(SchemaExtension):
-    """Gives the errors found while parsing the document ``GRAPHQL_PARSE_FAILED`` and those found
-    while validating it ``GRAPHQL_VALIDATION_FAILED`` (graphql-core's errors of these phases carry
-    no code; validation errors may be cached, and are tagged the same way each time)."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        _tag(self.execution_context.pre_execution_errors, GRAPHQL_PARSE_FAILED)
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        _tag(self.execution_context.pre_execution_errors, GRAPHQL_VALIDATION_FAILED)
-
-
-def _tag(errors: Sequence[GraphQLError] | None, code: str) -> None:
-    for error in errors or ():
+def tag(errors: list[GraphQLError], code: str) -> list[GraphQLError]:
+    """``errors``, each without a code given ``code`` (in place): graphql-core's parse and
+    validation errors carry none."""
+    for error in errors:
         if error_code(error) is None:
             error.extensions = {**(error.extensions or {}), "code": code}
+    return errors
 
 
 def error_code(error: GraphQLError) -> str | None:
@@ -124,7 +110,7 @@ def code_of(error: GraphQLError) -> str:
     code = error_code(error)
     if code is not None:
         return code
-    if isinstance(error, GraphQLSyntaxError):  # parsed outside ErrorCodes
+    if isinstance(error, GraphQLSyntaxError):  # not tagged: parsed elsewhere
         return GRAPHQL_PARSE_FAILED
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):

@@ -1,45 +1,33 @@
 """The limits a GraphQL document is validated against (:class:`~servey_faas.settings.LimitSettings`).
 
-Strawberry's own extensions bound the operation: ``QueryDepthLimiter`` (selection depth,
-introspection fields not counted), ``MaxTokensLimiter`` (the parser stops past the limit) and
-``MaxAliasesLimiter``. :func:`value_depth_rule` bounds how deep an argument value written in the
-document nests, as ``max_json_depth`` bounds a REST body: the arguments of a field count as the
-params object, so a value accepted in a REST body is accepted here, and the other way round.
+The validation rules of strawberry's own extensions bound the operation: ``QueryDepthLimiter``
+(selection depth, introspection fields not counted) and ``MaxAliasesLimiter``; the parser stops
+past ``graphql_max_tokens`` tokens, as with strawberry's ``MaxTokensLimiter``.
+:func:`value_depth_rule` bounds how deep an argument value written in the document nests, as
+``max_json_depth`` bounds a REST body: the arguments of a field count as the params object, so a
+value accepted in a REST body is accepted here, and the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLError, ListValueNode, ObjectValueNode, ValidationRule, VisitorAction
+from graphql import ASTValidationRule, GraphQLError, ListValueNode, ObjectValueNode, ValidationRule, VisitorAction
 from graphql.language.visitor import SKIP
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from servey_faas.settings import LimitSettings
 
 
-def limit_extensions(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the strawberry extensions enforcing ``limits``, one of each per operation.
-
-    The validation rules are made here, once: strawberry's ``ValidationCache`` keys its results by
-    the rules, so the same document is validated once, as without limits.
-    """
-    rules = [
+def limit_rules(limits: LimitSettings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules enforcing ``limits`` on a document: selection depth, aliases, and the
+    nesting of argument values (``max_tokens`` is the parser's, see
+    :class:`~.execution.Operations`). Made once per schema: a document is validated once."""
+    return (
         *QueryDepthLimiter(max_depth=limits.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.graphql_max_aliases).validation_rules,
         value_depth_rule(limits.max_json_depth),
-    ]
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.graphql_max_tokens),
-        lambda: AddValidationRules(rules),
-    ]
+    )
 
 
 def value_depth_rule(max_depth: int) -> type[ValidationRule]:

@@ -1,9 +1,10 @@
 """Resolvers of action fields, through the one invocation path REST uses.
 
-A field's arguments arrive from strawberry, are turned into JSON params (:mod:`._types`), then
+graphql-core calls them (see :mod:`.binding`) with a field's arguments as it coerced them; they are
+turned into JSON params (:mod:`._types`), then
 :meth:`~servey_faas.invocation.ActionInvoker.load_params` validates them against the action's JSON
 Schema and unmarshals them with marshy, and :meth:`~servey_faas.invocation.ActionInvoker.call`
-runs the function (sync functions in a worker thread). The Python result goes back to strawberry,
+runs the function (sync functions in a worker thread). The Python result goes back to graphql-core,
 so the fields of a returned dataclass, nested ``@action`` methods included, are read from the real
 object, and only when selected.
 """
@@ -16,20 +17,16 @@ import inspect
 import logging
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
 from starlette.requests import Request
-from strawberry.parent import Parent
-from strawberry.permission import BasePermission
-from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from servey_faas.access_control import AccessControl
 from servey_faas.action import Action
 from servey_faas.authentication import TokenVerifier, authorize
-from servey_faas.authorization import Authorization
 from servey_faas.errors import AccessError, ActionDefinitionError, ActionTimeoutError, BadGatewayError, ValidationError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._types import (
@@ -53,48 +50,22 @@ logger = logging.getLogger("servey_faas.web.graphql")
 
 #: Keyword under which a nested action's stand-in function receives the object it runs on.
 _SELF = "__servey_self__"
-_ROOT = "__servey_root__"
-_INFO = "__servey_info__"
 _RESERVED = frozenset(("root", "self", "parent"))
 _RENAMED = "__servey_argument__"
 
 
 @dataclass(slots=True)
 class GraphQLContext:
-    """What one GraphQL request gives its resolvers (strawberry's ``info.context``).
+    """What one GraphQL request gives its resolvers (graphql-core's ``info.context``).
 
-    ``authorization_header`` is the request's ``Authorization`` header (None without one);
-    ``authorizations`` holds what :class:`ActionPermission` decided, by action field.
+    ``authorization_header`` is the request's ``Authorization`` header (None without one).
     ``server_loop`` is the server's event loop when the operation runs on another one (a big
     request, worked on off the server's loop): actions are called on the server's loop all the same.
     """
 
     request: Request | None = None
     authorization_header: str | None = None
-    authorizations: dict[str, Authorization | None] = field(default_factory=dict)
     server_loop: asyncio.AbstractEventLoop | None = None
-
-
-class ActionPermission(BasePermission):
-    """Runs :func:`servey_faas.authentication.authorize` for a protected action's field, the same
-    decision REST makes, and keeps the caller's Authorization for the resolver.
-
-    :raises PublicError: ``UNAUTHENTICATED`` or ``FORBIDDEN`` (see :mod:`.errors`).
-    """
-
-    def __init__(self, key: str, access_control: AccessControl, verifier: TokenVerifier | None) -> None:
-        self.key = key
-        self.access_control = access_control
-        self.verifier = verifier
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        context: GraphQLContext = info.context
-        try:
-            authorization = authorize(self.access_control, self.verifier, context.authorization_header)
-        except AccessError as e:
-            raise access_error(e) from None
-        context.authorizations[self.key] = authorization
-        return True
 
 
 @dataclass(frozen=True)
@@ -108,12 +79,12 @@ class Argument:
 
 
 class ActionResolver:
-    """Resolves one action field: arguments → JSON params → ``load_params`` → ``call`` → result.
+    """Resolves one action field: access decision → arguments → JSON params → ``load_params`` →
+    ``call`` → result.
 
-    ``key`` names the field for :class:`ActionPermission` (``protected`` fields read the decision it
-    made; other fields call :func:`~servey_faas.authentication.authorize` themselves, so a token
-    that is sent is always checked). ``on_object`` is True for a nested action: the object the
-    field is read on becomes the method's ``self``.
+    ``access_control`` is the action's (None: open; a token that is sent is checked all the same,
+    by :func:`~servey_faas.authentication.authorize`, the decision REST makes). ``on_object`` is
+    True for a nested action: the object the field is read on becomes the method's ``self``.
     """
 
     def __init__(
@@ -123,73 +94,55 @@ class ActionResolver:
         adapt_result: Converter,
         verifier: TokenVerifier | None,
         *,
-        key: str,
-        protected: bool,
+        access_control: AccessControl | None = None,
         on_object: bool = False,
     ) -> None:
         self.invoker = invoker
-        self.key = key
-        self._converters: dict[str, Callable[[Any], Any]] = {
-            a.python_name: a.convert for a in arguments if a.convert is not None
-        }
-        self._null_is_default = tuple(a.python_name for a in arguments if a.null_is_default)
+        self._arguments = tuple(arguments)
         self._adapt = adapt_result
         self._verifier = verifier
-        self._protected = protected
+        self._access_control = access_control
         self._on_object = on_object
         self._locate = _locator({p.name: p.type for p in invoker.params})
 
-    def function(self, arguments: Sequence[tuple[str, Any, Any]], result: Any) -> Callable[..., Any]:
-        """The async resolver strawberry calls. Its signature lists ``(root, info, *arguments)``
-        with their strawberry annotations and published defaults (``arguments`` rows:
-        ``(python_name, annotation, default or inspect.Parameter.empty)``), which is where
-        strawberry reads the field's arguments from. One coroutine per call, no other layer."""
+    def resolver(self) -> Callable[..., Any]:
+        """The resolver graphql-core calls, as ``resolve(source, info, **arguments)`` with the
+        arguments by GraphQL name as graphql-core coerced them (see :func:`~.binding.bind_resolvers`).
+        One coroutine per call, no other layer."""
         invoker = self.invoker
         load_params, call = invoker.load_params, invoker.call
-        converters = tuple(self._converters.items())
-        null_is_default = self._null_is_default
-        adapt, verifier, protected, on_object, locate = (
+        by_graphql_name = {graphql_name(a.python_name): a for a in self._arguments}
+        adapt, verifier, access_control, on_object, locate = (
             self._adapt,
             self._verifier,
-            self._protected,
+            self._access_control,
             self._on_object,
             self._locate,
         )
-        key = self.key
 
-        # strawberry reserves some argument names (the parent object, Info): an action parameter
-        # with one of them is renamed in the signature and keeps its name in the GraphQL schema.
-        renamed = {name: f"{name}{_RENAMED}" for name, _, _ in arguments if name in _RESERVED}
-
-        async def resolve(**kwargs: Any) -> Any:
-            root = kwargs.pop(_ROOT)
-            info: Info = kwargs.pop(_INFO)
-            for name, python_name in renamed.items():
-                if python_name in kwargs:
-                    kwargs[name] = kwargs.pop(python_name)
+        async def resolve(source: Any, info: Any, **arguments: Any) -> Any:  # info: a GraphQLResolveInfo
             context: GraphQLContext = info.context
-            if protected:
-                authorization = context.authorizations.get(key)
-            else:
-                try:
-                    authorization = authorize(None, verifier, context.authorization_header)
-                except AccessError as e:
-                    raise access_error(e) from None
-            for name in null_is_default:
-                if name in kwargs and kwargs[name] is None:
-                    del kwargs[name]
-            for name, convert in converters:
-                value = kwargs.get(name)
-                if value is not None:
-                    kwargs[name] = convert(value)
             try:
-                loaded = load_params(kwargs, authorization)
+                authorization = authorize(access_control, verifier, context.authorization_header)
+            except AccessError as e:
+                raise access_error(e) from None
+            params: dict[str, Any] = {}
+            for name, value in arguments.items():
+                argument = by_graphql_name[name]
+                if value is None:
+                    if not argument.null_is_default:
+                        params[argument.python_name] = None
+                else:
+                    convert = argument.convert
+                    params[argument.python_name] = value if convert is None else convert(value)
+            try:
+                loaded = load_params(params, authorization)
             except ValidationError as e:
                 raise validation_error(e, locate) from None
             except AccessError as e:
                 raise access_error(e) from None
             if on_object:
-                loaded[_SELF] = root
+                loaded[_SELF] = source
             try:
                 server_loop = context.server_loop
                 if server_loop is None:
@@ -209,24 +162,32 @@ class ActionResolver:
                 logger.exception("action %r failed on GraphQL field %s", invoker.name, _path(info))
                 raise internal_error() from None
 
+        resolve.__name__ = resolve.__qualname__ = invoker.name
+        return resolve
+
+    def signature(self, arguments: Sequence[tuple[str, Any, Any]], result: Any) -> Callable[..., Any]:
+        """What strawberry reads the field's arguments and type from when it builds the schema: a
+        function whose signature lists ``arguments`` (rows ``(python_name, annotation, default or
+        inspect.Parameter.empty)``) with their strawberry annotations and published defaults, and
+        returns ``result``. graphql-core calls :meth:`resolver` instead (see
+        :func:`~.binding.bind_resolvers`); this one is never called."""
+
+        def declared(**kwargs: Any) -> Any:
+            raise RuntimeError(f"the GraphQL field of action {self.invoker.name!r} is resolved by its bound resolver")
+
         P = inspect.Parameter
-        # strawberry finds the parent object and Info by annotation, whatever their names, so an
-        # action parameter called "root" or "info" is an ordinary argument.
-        parameters = [P(_ROOT, P.KEYWORD_ONLY, annotation=Parent), P(_INFO, P.KEYWORD_ONLY, annotation=Info)]
-        parameters += [
-            P(
-                renamed[name],
-                P.KEYWORD_ONLY,
-                annotation=Annotated[a, strawberry.argument(name=to_camel_case(name))],
-                default=d,
-            )
-            if name in renamed
+        # strawberry reserves some argument names (the parent object, Info): an action parameter
+        # with one of them is renamed in the signature and keeps its GraphQL name. strawberry finds
+        # the parent object and Info by annotation, whatever their names.
+        parameters = [
+            P(f"{name}{_RENAMED}", P.KEYWORD_ONLY, annotation=_named(a, name), default=d)
+            if name in _RESERVED
             else P(name, P.KEYWORD_ONLY, annotation=a, default=d)
             for name, a, d in arguments
         ]
-        resolve.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
-        resolve.__name__ = resolve.__qualname__ = invoker.name
-        return resolve
+        declared.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
+        declared.__name__ = declared.__qualname__ = self.invoker.name
+        return declared
 
 
 def _named(annotation: Any, name: str) -> Any:
@@ -299,7 +260,7 @@ def _locator(param_types: Mapping[str, Any]) -> Callable[[Sequence[str | int]], 
     return locate
 
 
-def _path(info: Info) -> str:
+def _path(info: Any) -> str:
     parts: list[str] = []
     node: Any = info.path
     while node is not None:

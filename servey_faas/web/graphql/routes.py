@@ -28,14 +28,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.graphql._types import graphql_name
@@ -46,6 +43,7 @@ from servey_faas.web.graphql.errors import (
     PAYLOAD_TOO_LARGE,
     format_error,
 )
+from servey_faas.web.graphql.execution import OperationNotAllowedError, UnknownOperationError
 from servey_faas.web.graphql.graphiql import (
     PAGE_CACHE_CONTROL,
     PAGE_CONTENT_SECURITY_POLICY,
@@ -55,7 +53,9 @@ from servey_faas.web.graphql.graphiql import (
 )
 from servey_faas.web.graphql.resolvers import GraphQLContext
 from servey_faas.web.graphql.schema import AppSchema, build_schema
+from servey_faas.web.handling import Reply, render_json
 from servey_faas.web.params import json_too_deep
+from servey_faas.web.responses import to_response
 
 if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
@@ -106,7 +106,7 @@ class GraphQLEndpoint:
 
     def __init__(self, schema: AppSchema, graphiql_page: bytes, bodies: Bodies) -> None:
         self.schema = schema
-        self._execute = schema.strawberry.execute
+        self._run = schema.operations.run
         self._page = graphiql_page
         self._bodies = bodies
 
@@ -204,32 +204,22 @@ class GraphQLEndpoint:
             return _request_error("operationName must be a string")
         context = GraphQLContext(request, request.headers.get("authorization"), server_loop=server_loop)
         try:
-            result = await self._execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation_name,
-                allowed_operation_types=allowed,
-            )
-        except InvalidOperationTypeError as e:
-            return _request_error(e.as_http_error_reason(request.method), 405, {"Allow": "POST"})
-        except CannotGetOperationTypeError as e:
-            return _request_error(e.as_http_error_reason())
-        except MissingQueryError:
-            return _request_error("the request has no query (a GraphQL document as a string)")
+            outcome = await self._run(query, variables, operation_name, context, allowed)
+        except OperationNotAllowedError as e:
+            return _request_error(e.reason(request.method), 405, {"Allow": "POST"})
+        except UnknownOperationError as e:
+            return _request_error(str(e))
         answer: dict[str, Any] = {}
-        if result.errors:
-            answer["errors"] = [format_error(e) for e in result.errors]
-        if not isinstance(result, PreExecutionError):
-            answer["data"] = result.data
-        if result.extensions:
-            answer["extensions"] = result.extensions
+        if outcome.errors:
+            answer["errors"] = [format_error(e) for e in outcome.errors]
+        if not outcome.data_missing:
+            answer["data"] = outcome.data
         try:
-            content = json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+            content = render_json(answer)
         except ValueError:  # NaN or infinity in a JSON value of a result
             logger.exception("GraphQL result of %s %s cannot be written as JSON", request.method, request.url.path)
             content = _internal_error_body()
-        return Response(content, media_type=_JSON)
+        return to_response(Reply(200, content))
 
 
 def _request_error(

@@ -8,10 +8,10 @@
   become object and input types, see :mod:`servey_faas.web.graphql._types`.
 - An ``@action`` method of a returned dataclass is a field of its object type, run on the object
   only when the field is selected; its parameters are the field's arguments.
-- An action with ``access_control`` is guarded by :class:`~.resolvers.ActionPermission`.
-- Strawberry's parser and validation caches are on, bounded to :data:`PARSER_CACHE_SIZE` and
-  :data:`VALIDATION_CACHE_SIZE` documents (LRU); :class:`~.errors.ErrorCodes` gives the errors of
-  those phases their ``extensions.code``.
+- An action with ``access_control`` is guarded by its resolver, which makes the decision REST makes.
+- Strawberry builds the types; graphql-core runs operations with resolvers of servey_faas's own
+  (:mod:`.binding`), each distinct document parsed and validated once (:class:`~.execution.Operations`,
+  :data:`DOCUMENT_CACHE_SIZE` documents kept).
 - Documents are validated against the app's limits (``settings.limits``): selection depth, tokens,
   aliases and the nesting of argument values (see :mod:`servey_faas.web.graphql.limits`).
 
@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError, is_introspection_type, is_specified_scalar_type
+from graphql import OperationType, is_introspection_type, is_specified_scalar_type
 from graphql.utilities.print_schema import print_type
-from strawberry.extensions import FieldExtension, ParserCache, ValidationCache
-from strawberry.permission import PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -40,46 +38,49 @@ from servey_faas.errors import ActionDefinitionError
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.graphql._scalars import scalar_map
 from servey_faas.web.graphql._types import TypeMapper, graphql_name, publish_defaults
-from servey_faas.web.graphql.errors import ErrorCodes, log_internal_errors
-from servey_faas.web.graphql.limits import limit_extensions
-from servey_faas.web.graphql.resolvers import (
-    ActionPermission,
-    ActionResolver,
-    Argument,
-    method_action,
-)
+from servey_faas.web.graphql.binding import RESOLVER, bind_resolvers
+from servey_faas.web.graphql.execution import Operations, Outcome
+from servey_faas.web.graphql.limits import limit_rules
+from servey_faas.web.graphql.resolvers import ActionResolver, Argument, method_action
 
 if TYPE_CHECKING:
-    from strawberry.types import ExecutionContext
-
     from servey_faas.app import ServeyApp
     from servey_faas.authentication import TokenVerifier
     from servey_faas.schemas import TypeCodec
     from servey_faas.settings import LimitSettings
 
-#: Distinct query texts whose parsed document is kept (strawberry ``ParserCache``).
-PARSER_CACHE_SIZE = 256
-#: Distinct documents whose validation result is kept (strawberry ``ValidationCache``).
-VALIDATION_CACHE_SIZE = 256
-
-
-class ActionSchema(strawberry.Schema):
-    """A strawberry schema that logs internal errors only (with their traceback), not the
-    client's mistakes; see :mod:`servey_faas.web.graphql.errors`."""
-
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        log_internal_errors(errors)
+#: Distinct query texts whose parsed and validated document is kept (least recently used dropped).
+DOCUMENT_CACHE_SIZE = 256
+_QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 @dataclass(frozen=True)
 class AppSchema:
     """The built schema and where each action went: ``queries`` and ``mutations`` map GraphQL
-    field names to action names; ``nested`` maps ``Type.field`` to the action of a method."""
+    field names to action names; ``nested`` maps ``Type.field`` to the action of a method.
+    ``operations`` runs operations against it."""
 
-    strawberry: ActionSchema
+    strawberry: strawberry.Schema
     queries: Mapping[str, str]
     mutations: Mapping[str, str]
     nested: Mapping[str, str]
+    operations: Operations
+
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        context: Any = None,
+        operation_name: str | None = None,
+        allowed: frozenset[OperationType] = _QUERIES_AND_MUTATIONS,
+    ) -> Outcome:
+        """Run an operation (see :meth:`~.execution.Operations.run`; ``context`` is a
+        :class:`~.resolvers.GraphQLContext`, default: one without a request)."""
+        if context is None:
+            from servey_faas.web.graphql.resolvers import GraphQLContext
+
+            context = GraphQLContext()
+        return await self.operations.run(query, variables, operation_name, context, allowed)
 
     def sdl(self) -> str:
         """The schema in the GraphQL schema definition language (parses with ``graphql.build_schema``):
@@ -138,32 +139,25 @@ class _Builder:
                         f"actions {actions[name]!r} and {invoker.name!r} both want the GraphQL field {name!r}"
                     )
                 actions[name] = invoker.name
-                fields[invoker.name] = self._field(invoker, invoker.name)
+                fields[invoker.name] = self._field(invoker)
         if not queries:
             queries["_empty"] = _empty_field()
         query = self._root("Query", queries)
         mutation = self._root("Mutation", mutations) if mutations else None
         self._types.finish()
-        schema = ActionSchema(
-            query=query,
-            mutation=mutation,
-            extensions=[
-                lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
-                lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
-                *limit_extensions(self._limits),
-                ErrorCodes,
-            ],
-            config=StrawberryConfig(scalar_map=scalar_map()),
-        )
+        schema = strawberry.Schema(query=query, mutation=mutation, config=StrawberryConfig(scalar_map=scalar_map()))
         publish_defaults(schema._schema)
-        return AppSchema(schema, query_actions, mutation_actions, dict(self._nested))
+        bind_resolvers(schema._schema)
+        limits = self._limits
+        operations = Operations(schema._schema, limit_rules(limits), limits.graphql_max_tokens, DOCUMENT_CACHE_SIZE)
+        return AppSchema(schema, query_actions, mutation_actions, dict(self._nested), operations)
 
     @staticmethod
     def _root(name: str, fields: Mapping[str, StrawberryField]) -> type:
         cls = type(name, (), {"__module__": __name__, **fields})
         return strawberry.type(cls, name=name)
 
-    def _field(self, invoker: ActionInvoker, key: str, *, on_object: bool = False) -> StrawberryField:
+    def _field(self, invoker: ActionInvoker, *, on_object: bool = False) -> StrawberryField:
         action = invoker.action
         types = self._types
         signature: list[tuple[str, Any, Any]] = []
@@ -182,25 +176,19 @@ class _Builder:
             optional = types.optional_input(p.type, value=p.default)
             signature.append((p.name, optional.annotation, optional.default))
             arguments.append(Argument(p.name, types.argument_converter(p.type), optional.null_is_default))
-        protected = action.access_control is not None
         resolver = ActionResolver(
             invoker,
             arguments,
             types.output_adapter(invoker.result_type),
             self._verifier,
-            key=key,
-            protected=protected,
+            access_control=action.access_control,
             on_object=on_object,
         )
-        extensions: list[FieldExtension] = []
-        if action.access_control is not None:
-            permission = ActionPermission(key, action.access_control, self._verifier)
-            extensions.append(PermissionExtension(permissions=[permission], use_directives=False))
         return StrawberryField(
             python_name=action.name,
             description=action.description,
-            base_resolver=StrawberryResolver(resolver.function(signature, types.output(invoker.result_type))),
-            extensions=extensions,
+            base_resolver=StrawberryResolver(resolver.signature(signature, types.output(invoker.result_type))),
+            metadata={RESOLVER: resolver.resolver()},
         )
 
     def _method_fields(self, owner: type) -> dict[str, StrawberryField]:
@@ -215,19 +203,23 @@ class _Builder:
                 continue
             invoker = ActionInvoker(method_action(action, owner), self._codec)
             key = f"{owner.__qualname__}.{action.name}"
-            fields[action.name] = self._field(invoker, key, on_object=True)
+            fields[action.name] = self._field(invoker, on_object=True)
             self._nested[key] = action.name
         return fields
 
 
 def _empty_field() -> StrawberryField:
-    def resolve() -> bool | None:
+    def declared() -> bool | None:
         return None
 
-    resolve.__annotations__ = {"return": bool | None}
+    def resolve(source: Any, info: Any) -> None:
+        return None
+
+    declared.__annotations__ = {"return": bool | None}
     return StrawberryField(
         python_name="_empty",
         graphql_name="_empty",
         description="Always null: GraphQL needs a Query field, and this app has no GET actions.",
-        base_resolver=StrawberryResolver(resolve),
+        base_resolver=StrawberryResolver(declared),
+        metadata={RESOLVER: resolve},
     )

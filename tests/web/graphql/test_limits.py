@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import graphql
 import pytest
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 
 from servey_faas.settings import LimitSettings
-from servey_faas.web.graphql.limits import limit_extensions, value_depth_rule
+from servey_faas.web.graphql.limits import limit_rules, value_depth_rule
 
 SCHEMA = graphql.build_schema("input In { a: [In!] }  type Query { f(x: In, l: [[[Int]]]): Int }")
 
@@ -37,13 +36,15 @@ def test_each_too_deep_value_is_reported_once() -> None:
     assert len(errors("{ a: f(l: [[[1]]]) b: f(x: {a: [{a: [{}]}]}) }", 2)) == 2
 
 
-def test_the_rules_are_made_once_so_validation_stays_cached() -> None:
-    """strawberry's ValidationCache keys results by the rules: a new rule class per operation would
-    validate every document again (and fill the cache)."""
-    factories = limit_extensions(LimitSettings(graphql_max_tokens=7))
-    first, second = [f() for f in factories], [f() for f in factories]
-    rules = [e.validation_rules for e in first if isinstance(e, AddValidationRules)]
-    assert rules == [e.validation_rules for e in second if isinstance(e, AddValidationRules)]
-    assert len(rules) == 1 and len(rules[0]) == 3
-    [tokens] = [e for e in first if isinstance(e, MaxTokensLimiter)]
-    assert tokens.max_token_count == 7
+def test_the_rules_are_made_once_per_schema() -> None:
+    """Each call makes new rule classes (one per schema); a schema keeps its own, so that a
+    document is validated once (see test_schema: each distinct document is validated once)."""
+    limits = LimitSettings(graphql_max_depth=3, graphql_max_aliases=2, max_json_depth=5)
+    rules = limit_rules(limits)
+    assert len(rules) == 3
+    too_deep = graphql.parse("{ f(x: {a: [{a: [{a: []}]}]}) }")
+    assert [e.message for e in graphql.validate(SCHEMA, too_deep, list(rules))] == [
+        "an argument value is nested deeper than the limit of 5 levels (counting the arguments object)"
+    ]
+    aliased = graphql.parse("{ a: f b: f c: f }")
+    assert [e.message for e in graphql.validate(SCHEMA, aliased, list(rules))] == ["3 aliases found. Allowed: 2"]

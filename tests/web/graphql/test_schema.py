@@ -15,14 +15,12 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from strawberry.extensions import ParserCache, ValidationCache
 
 from servey_faas import WEB_GET, WEB_POST, action
 from servey_faas.errors import ActionDefinitionError
 from servey_faas.web import create_app
 from servey_faas.web.graphql import build_schema, routes
-from servey_faas.web.graphql.resolvers import GraphQLContext
-from servey_faas.web.graphql.schema import PARSER_CACHE_SIZE, VALIDATION_CACHE_SIZE
+from servey_faas.web.graphql.schema import DOCUMENT_CACHE_SIZE
 from tests.integration.demo import REPO_ROOT, load_demo_app
 from tests.integration.live_server import CLIENT_TIMEOUT, serve
 
@@ -167,7 +165,7 @@ def test_an_app_without_get_actions_still_has_a_query_type() -> None:
     built = build_schema(app_of(only_post))
     sdl = graphql.build_schema(built.sdl())
     assert fields(sdl, "Query") == {"_empty": "Boolean"}
-    result = asyncio.run(built.strawberry.execute("mutation { onlyPost(x: 2) }", context_value=GraphQLContext()))
+    result = asyncio.run(built.execute("mutation { onlyPost(x: 2) }"))
     assert result.data == {"onlyPost": 2}
 
 
@@ -242,26 +240,19 @@ def test_the_schema_is_built_once_per_app(monkeypatch: pytest.MonkeyPatch) -> No
     assert len(built) == 1
 
 
-def test_parser_and_validation_caches_are_on_and_bounded() -> None:
-    schema = build_schema(load_demo_app()).strawberry
-    extensions = [factory() for factory in schema.extensions]  # type: ignore[operator]
-    parser = next(e for e in extensions if isinstance(e, ParserCache))
-    validation = next(e for e in extensions if isinstance(e, ValidationCache))
-    assert parser.cached_parse_document.cache_info().maxsize == PARSER_CACHE_SIZE
-    assert validation.cached_validate_document.cache_info().maxsize == VALIDATION_CACHE_SIZE
-
+def test_each_distinct_document_is_parsed_and_validated_once_in_a_bounded_cache() -> None:
+    schema = build_schema(load_demo_app())
+    operations = schema.operations
     query = '{ sayHello(name: "a query only this test sends") }'
-    before_parse = parser.cached_parse_document.cache_info()
-    before_validate = validation.cached_validate_document.cache_info()
+    first = operations.document(query)
     for _ in range(3):
-        result = asyncio.run(schema.execute(query, context_value=GraphQLContext()))
-        assert result.data == {"sayHello": "Hello a query only this test sends!"}
-    after_parse = parser.cached_parse_document.cache_info()
-    after_validate = validation.cached_validate_document.cache_info()
-    assert after_parse.misses - before_parse.misses == 1
-    assert after_parse.hits - before_parse.hits == 2
-    assert after_validate.misses - before_validate.misses == 1
-    assert after_validate.hits - before_validate.hits == 2
+        outcome = asyncio.run(schema.execute(query))
+        assert outcome.data == {"sayHello": "Hello a query only this test sends!"}
+        assert operations.document(query) is first  # the same parsed and validated document
+    for i in range(DOCUMENT_CACHE_SIZE):
+        operations.document(f'{{ sayHello(name: "{i}") }}')
+    assert operations.document(query) is not first  # dropped as the least recently used, parsed again
+    assert operations.document(query) == first
 
 
 @pytest.mark.anyio
@@ -344,7 +335,7 @@ def tree_size(root: Node) -> int:
 
 
 def run(app_schema: Any, query: str, variables: dict[str, Any] | None = None) -> Any:
-    return asyncio.run(app_schema.strawberry.execute(query, variable_values=variables, context_value=GraphQLContext()))
+    return asyncio.run(app_schema.execute(query, variables))
 
 
 def test_defaults_are_published_as_their_json_form() -> None:
@@ -397,6 +388,6 @@ async def test_left_out_inputs_get_the_same_defaults_as_over_rest() -> None:
             path = "/actions/tree-size" if "root" in body else "/actions/configure"
             rest = await client.post(path, json=body)
             assert rest.status_code == 200, rest.text
-            result = await built.strawberry.execute(query, context_value=GraphQLContext())
+            result = await built.execute(query)
             assert result.errors is None, result.errors
             assert list(result.data.values()) == [rest.json()], query
