@@ -129,6 +129,7 @@ class ActionInvoker:
         }
         self._validator = codec.validator(self.params_schema)
         self._plain_types = _plain_types(self.params)
+        self._check = None if self._plain_types is not None else self._compiled_check()
         self._required = frozenset(p.name for p in self.params if p.required)
         self._loaders: dict[str, Callable[[Any], Any]] = {p.name: self._loader(p.type) for p in self.params}
         self._dump: Callable[[Any], JSON] = self._dumper(self.result_type)
@@ -186,18 +187,28 @@ class ActionInvoker:
         return {name: loaders[name](value) for name, value in params.items()}
 
     def _surely_valid(self, params: Mapping[str, Any]) -> bool:
-        """True when ``params`` are valid without asking the validator: every param is a plain
-        string, integer, number or boolean (see :func:`_plain_types`), the required ones are given,
-        no other key is, and each value has its exact JSON type. False means "ask the validator",
-        which also reports the errors (validating costs ~6 µs, this check well under one)."""
+        """True when ``params`` are valid without asking the validator. When every param is a
+        plain string, integer, number or boolean (see :func:`_plain_types`): the required ones are
+        given, no other key is, and each value has its exact JSON type (validating costs ~6 µs,
+        this check well under one); otherwise the params schema's compiled check says so (see
+        :mod:`servey_faas.validity`: a few µs where the validator takes tens or hundreds). False
+        means "ask the validator", which also reports the errors."""
         plain = self._plain_types
-        if plain is None or not self._required <= params.keys():
+        if plain is None:
+            return self._check is not None and type(params) is dict and self._check(params)
+        if not self._required <= params.keys():
             return False
         for name, value in params.items():
             types_ = plain.get(name)
             if types_ is None or type(value) not in types_:
                 return False
         return True
+
+    def _compiled_check(self) -> Callable[[Any], bool] | None:
+        from servey_faas.validity import compile_check
+
+        format_checker = getattr(self._validator, "format_checker", None)
+        return None if format_checker is None else compile_check(self.params_schema, format_checker)
 
     def dump_result(self, result: Any) -> JSON:
         """The JSON form of a return value of the action."""

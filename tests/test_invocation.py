@@ -497,11 +497,16 @@ def test_anything_else_is_left_to_the_validator(codec: TypeCodec, params: dict[s
     assert not invoker_of(plain, codec)._surely_valid(params)
 
 
-def test_params_with_constraints_always_go_to_the_validator(codec: TypeCodec, placer: ActionInvoker) -> None:
+def test_params_with_constraints_are_checked_by_the_compiled_schema(codec: TypeCodec, placer: ActionInvoker) -> None:
     def pick(size: Size, day: datetime.date) -> str:
         return f"{size}{day}"
 
-    assert not invoker_of(pick, codec)._surely_valid({"size": "SMALL", "day": "2026-01-01"})
+    picker = invoker_of(pick, codec)
+    assert picker._surely_valid({"size": "SMALL", "day": "2026-01-01"})
+    for invalid in ({"size": "HUGE", "day": "2026-01-01"}, {"size": "SMALL", "day": "2026-13-01"}, {"size": "SMALL"}):
+        assert not picker._surely_valid(invalid)  # the validator is asked, and names the field
+        with pytest.raises(ValidationError):
+            picker.load_params(invalid)
     assert not placer._surely_valid({})
 
 
