@@ -29,6 +29,7 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     debug: bool = False,
     schedules: bool = True,
+    openapi: bytes | None = None,
 ) -> Starlette:
     """The ASGI application serving every web action, ``/openapi.json``, ``/docs`` and ``/redoc``.
 
@@ -42,6 +43,8 @@ def create_app(
     to shutdown — never at import — unless Celery owns them (``CELERY_BROKER``); on OpenFaaS the
     router passes False: cron-connector owns the schedules there. ``state.schedules`` holds them
     (a :class:`~servey_faas.scheduling.local.LocalSchedules`, None without ``schedules``).
+    ``openapi`` is the OpenAPI document's bytes built earlier (the API router's build context
+    carries them: :func:`~servey_faas.web.openapi.openapi_bytes`), served instead of building it.
     """
     app = app or ServeyApp.load()
     from servey_faas.web.docs import docs_routes
@@ -52,7 +55,7 @@ def create_app(
         *graphql_routes(app, bodies=bodies),  # first: the busiest single path, matched before every REST route
         *rest_routes(app.invokers, app.verifier, bodies),
         *debug_token_routes(app.settings, bodies),
-        *docs_routes(app),
+        *docs_routes(app, openapi=openapi),
         *extra_routes,
     ]
     lifespan = None

@@ -26,8 +26,8 @@ from starlette.routing import BaseRoute, Route
 
 from servey_faas.app import ServeyApp
 from servey_faas.web._assets import DocsAssets, GzippedFile
-from servey_faas.web.openapi import DEFAULT_TITLE
-from servey_faas.web.responses import JSONResponse, error_response
+from servey_faas.web.openapi import DEFAULT_TITLE, openapi_bytes
+from servey_faas.web.responses import error_response
 
 OPENAPI_PATH = "/openapi.json"
 SWAGGER_UI_PATH = "/docs"
@@ -51,18 +51,18 @@ def docs_routes(
     title: str = DEFAULT_TITLE,
     version: str | None = None,
     description: str | None = None,
+    openapi: bytes | None = None,
 ) -> list[BaseRoute]:
     """Routes serving the OpenAPI document (built once, here), the docs pages and their assets.
 
     ``title``, ``version`` and ``description`` go to :func:`~servey_faas.web.openapi.build_openapi`;
-    ``title`` also names the pages.
+    ``title`` also names the pages. ``openapi`` is the document's bytes built earlier (as the API
+    router's build context carries them: :func:`~servey_faas.web.openapi.openapi_bytes`), served instead of building it.
 
     :raises ActionDefinitionError: from building the document.
     :raises ConfigurationError: when the Swagger UI / ReDoc files cannot be found.
     """
-    from servey_faas.web.openapi import build_openapi
-
-    body = JSONResponse(build_openapi(app, title=title, version=version, description=description)).body
+    body = openapi if openapi is not None else openapi_bytes(app, title=title, version=version, description=description)
     assets = DocsAssets.locate()
     base = f"{ASSETS_PATH.lstrip('/')}/{assets.token}"
     swagger_page = _swagger_ui_page(title, base).encode()

@@ -48,7 +48,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.examples import Example
 from servey_faas.invocation import ActionInvoker, Parameter
 from servey_faas.schemas import COMPONENTS_PREFIX, hoist_components
-from servey_faas.web.handling import WebRoute, web_routes
+from servey_faas.web.handling import WebRoute, render_json, web_routes
 
 OPENAPI_VERSION = "3.1.0"
 DEFAULT_TITLE = "servey_faas"
@@ -59,6 +59,16 @@ BEARER_SCHEME = "bearerAuth"
 
 _ERROR_REF = {"$ref": f"{COMPONENTS_PREFIX}Error"}
 _VALIDATION_ERROR_REF = {"$ref": f"{COMPONENTS_PREFIX}ValidationError"}
+
+
+def openapi_bytes(
+    app: ServeyApp, *, title: str = DEFAULT_TITLE, version: str | None = None, description: str | None = None
+) -> bytes:
+    """What ``GET /openapi.json`` answers: :func:`build_openapi` as compact UTF-8 JSON.
+
+    :raises ActionDefinitionError: from building the document.
+    """
+    return render_json(build_openapi(app, title=title, version=version, description=description))
 
 
 def build_openapi(

@@ -59,7 +59,7 @@ from servey_faas.faas.deploy.keys import (
     default_secret_name,
 )
 from servey_faas.faas.deploy.stack import Stack, StackFunction
-from servey_faas.faas.runtime import SCHEMAS_FILE, schemas_json
+from servey_faas.faas.runtime import OPENAPI_FILE, SCHEMAS_FILE, app_schemas_json, schemas_json
 from servey_faas.faas.wire import CRON_TOPIC, IN_CLUSTER_GATEWAY_URL
 from servey_faas.naming import function_name
 from servey_faas.triggers import CronTrigger, FixedRateTrigger
@@ -514,9 +514,8 @@ def _context_files(
 ) -> dict[str, bytes]:
     is_router = plan.action is None
     files: dict[str, bytes] = {}
-    # The router has no schemas file: the COPY line names the files there are (a glob that may match
-    # nothing is an error for some builders).
-    entrypoint_files = "index.py template.yml" if is_router else f"index.py template.yml {SCHEMAS_FILE}"
+    # The COPY line names the files there are (a glob that may match nothing is an error for some builders).
+    entrypoint_files = f"index.py template.yml {SCHEMAS_FILE}" + (f" {OPENAPI_FILE}" if is_router else "")
     dockerfile = (
         _template("Dockerfile")
         .replace("{{PYTHON_VERSION}}", options.python_version)
@@ -532,6 +531,10 @@ def _context_files(
             actions=_literal(app.settings.action_path),
             prefix=_literal(options.prefix),
         )
+        from servey_faas.web.openapi import openapi_bytes
+
+        files[SCHEMAS_FILE] = app_schemas_json({name: i.schema_document for name, i in app.invokers.items()})
+        files[OPENAPI_FILE] = openapi_bytes(app)
     else:
         module, attribute = _action_location(plan.action)
         index = _template("index.py.in").format(

@@ -65,6 +65,7 @@ class RemoteInvoker(ActionInvoker):
     :class:`~servey_faas.faas.GatewayClient`, called in a worker thread). ``function_auth`` says
     where the caller's bearer token goes: in ``Authorization`` (no function auth), or in
     :data:`USER_AUTHORIZATION_HEADER` when ``Authorization`` carries the function token.
+    ``schemas`` is the action's schema document, as :class:`ActionInvoker` takes it.
 
     :raises ActionDefinitionError: as :class:`ActionInvoker`.
     """
@@ -78,8 +79,9 @@ class RemoteInvoker(ActionInvoker):
         client: AsyncGatewayClient | GatewayClient,
         namespace: str | None = None,
         function_auth: bool = False,
+        schemas: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(action, codec)
+        super().__init__(action, codec, schemas=schemas)
         self.function = function
         self.namespace = namespace
         self.client = client
@@ -194,7 +196,8 @@ def remote_app(
     function_auth: bool = False,
 ) -> ServeyApp:
     """``app`` with every invoker replaced by a :class:`RemoteInvoker` calling the function
-    ``function_name(action, prefix)`` (the packager's names) in ``namespace``.
+    ``function_name(action, prefix)`` (the packager's names) in ``namespace``; each takes its
+    schemas from ``app``'s invoker (not generated again).
 
     :raises ConfigurationError: when a function name is not a DNS-1123 label.
     """
@@ -207,6 +210,7 @@ def remote_app(
             client=client,
             namespace=namespace,
             function_auth=function_auth,
+            schemas=app.invokers[action.name].schema_document,
         )
         for action in app.actions.values()
     }
@@ -241,6 +245,7 @@ def router_app(
     namespace: str | None = None,
     function_auth: bool = False,
     environ: Mapping[str, str] | None = None,
+    openapi: bytes | None = None,
 ) -> ASGIApp:
     """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, plus
     ``GET /_/ready`` (the watchdog's ``ready_path``, ``docs/openfaas.md#health-and-readiness``), with no local schedules
@@ -251,6 +256,7 @@ def router_app(
     credentials, exchanging the service account token for scoped function tokens when
     ``function_auth``, ``docs/openfaas.md#gateway-tokens-and-function-tokens``,
     ``docs/openfaas.md#upstream-token-sources``); in ``in-process`` mode the actions run in the router.
+    ``openapi`` is the OpenAPI document's bytes from the build context (see :func:`run`).
 
     :raises ConfigurationError: for an unknown mode or a bad function name.
     """
@@ -266,13 +272,13 @@ def router_app(
     # the watchdog's ready_path (``docs/openfaas.md#health-and-readiness``)
     extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]
     if mode == IN_PROCESS_MODE:
-        return create_app(app, extra_routes=extra, schedules=False)
+        return create_app(app, extra_routes=extra, schedules=False, openapi=openapi)
     if mode != GATEWAY_MODE:
         raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
     if client is None:
         client = default_client(function_auth, environ)
     served = remote_app(app, client, prefix=prefix, namespace=namespace, function_auth=function_auth)
-    return _CaptureAuthorization(create_app(served, extra_routes=extra, schedules=False))
+    return _CaptureAuthorization(create_app(served, extra_routes=extra, schedules=False, openapi=openapi))
 
 
 def default_client(function_auth: bool, environ: Mapping[str, str] | None = None) -> AsyncGatewayClient:
@@ -286,16 +292,30 @@ def default_client(function_auth: bool, environ: Mapping[str, str] | None = None
     return AsyncGatewayClient(auth=None, function_auth=function_auth, function_token_source=source, environ=environ)
 
 
-def run(actions: str, *, prefix: str = "", argv: Sequence[str] = ()) -> int:
+def run(
+    actions: str,
+    *,
+    prefix: str = "",
+    argv: Sequence[str] = (),
+    schemas_file: str | os.PathLike[str] | None = None,
+    openapi_file: str | os.PathLike[str] | None = None,
+) -> int:
     """The entrypoint of the router's ``index.py``: serve :func:`router_app` for the actions module
     ``actions`` where ``upstream_url`` points (``docs/openfaas.md#ports``), configured by the environment
     (module docstring); ``--self-test`` runs every action's examples in-process instead.
+
+    ``schemas_file`` and ``openapi_file`` are the ``schemas.json`` (every action's schemas, see
+    :func:`~servey_faas.faas.runtime.app_schemas_json`) and ``openapi.json`` that ``--run=build``
+    writes beside ``index.py``: the router reads them instead of generating the schemas and the
+    OpenAPI document at start-up. Schemas that do not match the actions (a hand-edited context)
+    are refused with an ``Error:`` line.
 
     Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
     as ``Error: ...`` with status 1.
     """
     from servey_faas.app import ServeyApp
-    from servey_faas.faas.runtime import self_test, serve_asgi
+    from servey_faas.discovery import find_actions
+    from servey_faas.faas.runtime import read_app_schemas, self_test, serve_asgi
     from servey_faas.settings import Settings
 
     args = list(argv)
@@ -305,14 +325,30 @@ def run(actions: str, *, prefix: str = "", argv: Sequence[str] = ()) -> int:
     env = os.environ
     try:
         settings = dataclasses.replace(Settings.load(env), action_path=actions, function_prefix=prefix)
-        app = ServeyApp.load(settings)
+        schemas = None if schemas_file is None else read_app_schemas(schemas_file)
+        app = ServeyApp.from_registry(find_actions(settings.action_path), settings, schemas=schemas)
         if args:
             return max((self_test(app, name, sys.stdout) for name in app.invokers), default=0)
         mode = env.get("SERVEY_ROUTER_MODE") or GATEWAY_MODE
         function_auth = env.get("SERVEY_FUNCTION_AUTH", "").strip().lower() in _TRUE
         namespace = env.get("SERVEY_FUNCTION_NAMESPACE") or env.get("OPENFAAS_NAMESPACE") or None
-        serve_asgi(router_app(app, mode=mode, prefix=prefix, namespace=namespace, function_auth=function_auth), env)
+        openapi = None if openapi_file is None else _read_openapi(openapi_file)
+        served = router_app(
+            app, mode=mode, prefix=prefix, namespace=namespace, function_auth=function_auth, openapi=openapi
+        )
+        serve_asgi(served, env)
     except ServeyFaasError as e:
         sys.stderr.write(f"Error: {e}\n")
         return 1
     return 0
+
+
+def _read_openapi(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the OpenAPI file ``path``.
+
+    :raises ConfigurationError: naming ``path`` when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigurationError(f"cannot read the OpenAPI file {os.fspath(path)}: {e.strerror or e}") from e

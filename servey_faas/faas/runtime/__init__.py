@@ -16,9 +16,12 @@ pages or the OpenAPI builder. The API router function is a Starlette app (:func:
 from servey_faas.faas.runtime._app import FunctionApp, function_app
 from servey_faas.faas.runtime._main import (
     DEFAULT_UPSTREAM_URL,
+    OPENAPI_FILE,
     SCHEMAS_FILE,
+    app_schemas_json,
     load_action,
     load_app,
+    read_app_schemas,
     run,
     schemas_json,
     self_test,
@@ -32,12 +35,15 @@ from servey_faas.faas.wire import READY_PATH
 __all__ = [
     "DEFAULT_SECRET_MOUNT_PATH",
     "DEFAULT_UPSTREAM_URL",
+    "OPENAPI_FILE",
     "READY_PATH",
     "SCHEMAS_FILE",
     "FunctionApp",
+    "app_schemas_json",
     "function_app",
     "load_action",
     "load_app",
+    "read_app_schemas",
     "read_secret",
     "run",
     "schemas_json",

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 #: the packager (:func:`schemas_json`) and read at start-up (:func:`read_schemas`) instead of
 #: generating them.
 SCHEMAS_FILE = "schemas.json"
+#: The file beside the API router's ``index.py`` with the OpenAPI document it serves, written by the
+#: packager (the bytes ``GET /openapi.json`` answers) and read at start-up instead of building it.
+OPENAPI_FILE = "openapi.json"
 #: The upstream address of the python3-http template (``docs/openfaas.md#ports``).
 DEFAULT_UPSTREAM_URL = "http://127.0.0.1:5000"
 
@@ -82,6 +85,47 @@ def schemas_json(action_name: str, document: Mapping[str, Any]) -> bytes:
     return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def app_schemas_json(documents: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The bytes of the API router's :data:`SCHEMAS_FILE`: ``{"actions": {<action name>: {"params":
+    ..., "result": ...}}}`` from ``documents`` (each an invoker's ``schema_document``, by action
+    name), written as :func:`schemas_json` writes one action's."""
+    body = {"actions": {name: {"params": d["params"], "result": d["result"]} for name, d in documents.items()}}
+    return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_app_schemas(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The schema documents by action name in the API router's JSON file ``path`` (see
+    :func:`app_schemas_json`), each ``{"params": ..., "result": ...}``.
+
+    :raises ConfigurationError: naming ``path``, when it is missing or unreadable, or is not such
+        a JSON object.
+    """
+    document = _read_json(path)
+    actions = document.get("actions") if isinstance(document, dict) else None
+    if not isinstance(actions, dict) or not all(
+        isinstance(d, dict) and isinstance(d.get("params"), dict) and isinstance(d.get("result"), dict)
+        for d in actions.values()
+    ):
+        raise ConfigurationError(
+            f"the schemas file {os.fspath(path)} is not an object with the params and result schemas of each action"
+        )
+    return {str(name): {"params": d["params"], "result": d["result"]} for name, d in actions.items()}
+
+
+def _read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in the file ``path``.
+
+    :raises ConfigurationError: naming ``path``, when it is missing, unreadable or not JSON."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except OSError as e:
+        raise ConfigurationError(f"cannot read the schemas file {path}: {e.strerror or e}") from e
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise ConfigurationError(f"the schemas file {path} is not JSON: {e}") from e
+
+
 def read_schemas(path: str | os.PathLike[str], action_name: str) -> dict[str, Any]:
     """The schema document of ``action_name`` in the JSON file ``path``: the file holds
     ``{"action": <name>, "params": <params schema>, "result": <result schema>}``; returns
@@ -90,14 +134,8 @@ def read_schemas(path: str | os.PathLike[str], action_name: str) -> dict[str, An
     :raises ConfigurationError: naming ``path``, when it is missing or unreadable, is not such a
         JSON object, or names another action.
     """
+    document = _read_json(path)
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            document = json.load(f)
-    except OSError as e:
-        raise ConfigurationError(f"cannot read the schemas file {path}: {e.strerror or e}") from e
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise ConfigurationError(f"the schemas file {path} is not JSON: {e}") from e
     if (
         not isinstance(document, dict)
         or not isinstance(document.get("action"), str)

@@ -27,6 +27,7 @@ from servey_faas.faas.deploy.packager import (
     read_build_table,
 )
 from servey_faas.faas.deploy.stack import load_document, schema_problems
+from servey_faas.web.openapi import openapi_bytes
 
 from .conftest import context_of
 from .support import GOLDEN, UPDATE_GOLDEN, Project, load_app, write_project
@@ -87,14 +88,25 @@ def test_every_action_context_differs_only_in_its_entrypoint_and_schemas(demo_bu
         assert {k: v for k, v in files.items() if k not in own} == first
 
 
-def test_action_functions_carry_their_schemas(demo_build: BuildResult, demo_app: ServeyApp) -> None:
+def test_functions_carry_their_schemas(demo_build: BuildResult, demo_app: ServeyApp) -> None:
     """schemas.json beside index.py: the invoker's schema document and the action's name, as sorted,
-    indented JSON with a trailing newline; the Dockerfile copies it; the router has none."""
+    indented JSON with a trailing newline; the Dockerfile copies it. The router's holds every
+    action's schema document, and openapi.json beside it what /openapi.json answers."""
     for fn in demo_build.functions:
         dockerfile = (fn.context / "Dockerfile").read_text()
         if fn.action_name is None:
-            assert not (fn.context / "schemas.json").exists()
-            assert "COPY --chown=app:app index.py template.yml ./\n" in dockerfile
+            data = (fn.context / "schemas.json").read_bytes()
+            documents = {name: invoker.schema_document for name, invoker in demo_app.invokers.items()}
+            assert json.loads(data) == {"actions": documents}
+            assert (
+                data
+                == (json.dumps({"actions": documents}, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+            )
+            assert (fn.context / "openapi.json").read_bytes() == openapi_bytes(demo_app)
+            assert "COPY --chown=app:app index.py template.yml schemas.json openapi.json ./\n" in dockerfile
+            index = (fn.context / "index.py").read_text()
+            assert '"schemas_file": os.path.join(here, "schemas.json")' in index
+            assert '"openapi_file": os.path.join(here, "openapi.json")' in index
             continue
         data = (fn.context / "schemas.json").read_bytes()
         document = json.loads(data)

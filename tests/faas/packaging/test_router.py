@@ -19,12 +19,13 @@ from servey_faas.discovery import ActionRegistry
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas import AsyncGatewayClient, FunctionDeployment, GatewayClient, ServiceAccountTokenSource, TokenAuth
 from servey_faas.faas.deploy.packager import BuildResult
-from servey_faas.faas.deploy.router import IN_PROCESS_MODE, RemoteInvoker, remote_app, router_app
+from servey_faas.faas.deploy.router import IN_PROCESS_MODE, RemoteInvoker, remote_app, router_app, run
 from servey_faas.faas.runtime import function_app
 from servey_faas.naming import function_name
 from servey_faas.settings import Settings
 from servey_faas.testing.fake_gateway import FakeGateway
 
+from .conftest import TEST_PACKAGE
 from .support import function_process
 
 pytestmark = pytest.mark.anyio
@@ -244,3 +245,34 @@ def graphql_request(query: str) -> bytes:
 
 def get_request(target: str) -> bytes:
     return f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+
+
+def test_the_router_reads_its_schemas_and_openapi_from_its_build_context(
+    test_build: BuildResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """index.py passes schemas.json and openapi.json: served as built; a schemas file that does not
+    match the actions (hand-edited) or cannot be read stops the router with an ``Error:`` line."""
+    router = next(f.context for f in test_build.functions if f.action_name is None)
+    schemas = json.loads((router / "schemas.json").read_text())
+    assert set(schemas["actions"]) == {f.action_name for f in test_build.functions if f.action_name is not None}
+    with function_process(router, {"SERVEY_ROUTER_MODE": "in-process"}) as local:
+        status, _, body = local.raw(get_request("/openapi.json"))
+        assert (status, body) == (200, (router / "openapi.json").read_bytes())
+    greet = schemas["actions"]["greet"]
+    stale = {
+        **schemas,
+        "actions": {**schemas["actions"], "greet": {**greet, "params": {**greet["params"], "required": []}}},
+    }
+    bad = {
+        "stale.json": (json.dumps(stale), "action 'greet': the precomputed schemas do not match the function"),
+        "shape.json": (json.dumps({"greet": greet}), "the schemas file {path} is not an object with the params"),
+        "broken.json": ('{"actions": ', "the schemas file {path} is not JSON"),
+    }
+    for name, (text, says) in bad.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert run(TEST_PACKAGE, argv=["--self-test"], schemas_file=path) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"Error: {says.format(path=path)}"), err
+    assert run(TEST_PACKAGE, argv=["--self-test"], schemas_file=router / "schemas.json") == 0
+    assert "examples passed" in capsys.readouterr().out

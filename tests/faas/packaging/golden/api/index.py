@@ -4,14 +4,17 @@ OpenAPI of every action of actions and calling each action's own function throug
 
 The watchdog starts it as ``python index.py`` (its ``fprocess``); it listens where
 ``upstream_url`` points (default http://127.0.0.1:5000). ``python index.py --self-test`` runs every
-action's examples in-process instead.
+action's examples in-process instead. The actions' schemas and the OpenAPI document are read from
+schemas.json and openapi.json beside this file.
 """
 
 import os
 import sys
 
 if __name__ == "__main__":
-    sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "function"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(1, os.path.join(here, "function"))
     from servey_faas.faas.deploy.router import run
 
-    sys.exit(run("actions", prefix="", argv=sys.argv[1:]))
+    files = {"schemas_file": os.path.join(here, "schemas.json"), "openapi_file": os.path.join(here, "openapi.json")}
+    sys.exit(run("actions", prefix="", argv=sys.argv[1:], **files))
