@@ -18,7 +18,13 @@ the current interpreter (or ``--python``), for:
   calls the same ``say_hello``, imported from the same copied ``actions`` package (and the same copy of servey_faas,
   which the action's module imports);
 - ``flask-inline`` (reported, not held to the target): the same handler with the function's body
-  inlined, importing nothing of the app (no servey_faas at all).
+  inlined, importing nothing of the app (no servey_faas at all);
+- ``router-rest`` and ``router-graphql``: ``python index.py`` in the build context of the ``api``
+  router (every demo action, its ``schemas.json`` and ``openapi.json``), to its first ``200`` of
+  ``GET /actions/say-hello?name=World`` and of ``POST /graphql`` ``{ sayHello(name: "World") }``;
+  the router calls the ``say-hello`` function through ``OPENFAAS_URL``, here a stub gateway in this
+  process (a thread answering ``POST /function/say-hello...`` with ``"Hello World!"``), so that
+  what is timed is the router alone. Held to ``router/servey`` <= 1.5x (``--no-router``: left out).
 
 ``--venv DIR`` runs both with a virtual environment holding only what the function image installs
 (the context's ``requirements.txt``) plus flask and waitress, created there on first use (pip needs
@@ -28,8 +34,8 @@ jsonschema's optional format checkers) slow both sides down and are not in an im
 The client connects every millisecond until the port accepts, then sends one request. After one
 warm-up start of each (bytecode caches written, as the image precompiles), rounds alternate the
 order. Prints the median and p90 of each and the ratio of the medians servey/flask, held to the
-targets: ratio <= 1.0x and servey median < 400 ms. Exits 0 when both are met, 1 otherwise, 2 when
-it cannot run.
+targets: ratio <= 1.0x and servey median < 400 ms, and router-rest/servey and router-graphql/servey
+<= 1.5x. Exits 0 when all are met, 1 otherwise, 2 when it cannot run.
 """
 
 from __future__ import annotations
@@ -49,8 +55,16 @@ from pathlib import Path
 
 TARGET_RATIO = 1.0
 TARGET_MS = 400.0
+#: The api router's cold start against an action's function (servey).
+TARGET_ROUTER_RATIO = 1.5
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUEST = b"GET /?name=World HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+REST_REQUEST = b"GET /actions/say-hello?name=World HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+_GRAPHQL_BODY = b'{"query": "{ sayHello(name: \\"World\\") }"}'
+GRAPHQL_REQUEST = (
+    b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_GRAPHQL_BODY), _GRAPHQL_BODY)
+)
 
 #: The python3-http template's index.py (``docs/openfaas.md#the-python3-http-template``), trimmed to what a GET needs;
 #: the port comes from PORT so that both servers listen where the benchmark asks.
@@ -141,16 +155,49 @@ def _free_port() -> int:
         return port
 
 
-def build_servey(root: Path) -> Path:
-    """The build context of ``say_hello`` as ``--run=build`` writes it; returns its folder."""
+def build_servey(root: Path) -> tuple[Path, Path]:
+    """The build contexts of ``say_hello`` and of the ``api`` router as ``--run=build`` writes them."""
     sys.path.insert(0, str(REPO_ROOT))
     from servey_faas.app import ServeyApp
     from servey_faas.faas.deploy.packager import BuildOptions, build
     from servey_faas.settings import Settings
 
     app = ServeyApp.load(Settings.load({"SERVEY_ACTION_PATH": "actions"}, REPO_ROOT))
-    result = build(app, BuildOptions(output_dir=root / "serverless", router=False))
-    return next(f.context for f in result.functions if f.action_name == "say_hello")
+    result = build(app, BuildOptions(output_dir=root / "serverless", router=True))
+    contexts = {f.action_name: f.context for f in result.functions}
+    return contexts["say_hello"], contexts[None]
+
+
+class _StubGateway:
+    """A gateway answering every ``POST /function/...`` with the JSON ``"Hello World!"`` (what the
+    say-hello function answers), in a thread of this process: the router's calls cost it nothing."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = b'"Hello World!"'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def build_flask(root: Path, handler: str, servey_faas_copy: Path) -> Path:
@@ -177,13 +224,21 @@ def image_like_venv(venv: Path, requirements: Path) -> str:
     return str(python)
 
 
-def start_to_200(context: Path, python: str = sys.executable, timeout: float = 20.0) -> float:
-    """Seconds from starting ``python index.py`` in ``context`` to its first 200 on ``GET /``."""
+def start_to_200(
+    context: Path,
+    python: str = sys.executable,
+    timeout: float = 20.0,
+    request: bytes = REQUEST,
+    env_extra: dict[str, str] | None = None,
+) -> float:
+    """Seconds from starting ``python index.py`` in ``context`` to its first 200 on ``request``
+    (default ``GET /?name=World``), with ``env_extra`` in its environment."""
     port = _free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SERVEY_", "PYTHON"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SERVEY_", "PYTHON", "OPENFAAS_"))},
         "upstream_url": f"http://127.0.0.1:{port}",
         "PORT": str(port),
+        **(env_extra or {}),
     }
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -199,7 +254,7 @@ def start_to_200(context: Path, python: str = sys.executable, timeout: float = 2
                 raise RuntimeError(f"{context} did not answer within {timeout} s")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-                    sock.sendall(REQUEST)
+                    sock.sendall(request)
                     data = b""
                     while chunk := sock.recv(65536):
                         data += chunk
@@ -232,27 +287,40 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, list[float]]:
 
     :raises RuntimeError: when a server cannot start or answers wrong, or flask/waitress are missing.
     """
-    servey = build_servey(root / "servey")
+    servey, router = build_servey(root / "servey")
+    router_python = args.python
     if args.venv is not None:
         args.python = image_like_venv(args.venv, servey / "requirements.txt")
+        router_python = image_like_venv(args.venv.with_name(args.venv.name + "-router"), router / "requirements.txt")
     check = subprocess.run([args.python, "-c", "import flask, waitress"], capture_output=True, check=False)
     if check.returncode != 0:
         raise RuntimeError(f"{args.python} lacks flask or waitress: pip install -e '.[bench]'")
-    contexts = {
-        "servey": servey,
-        "flask": build_flask(root / "flask", FLASK_HANDLER, servey / "servey_faas"),
-        "flask-inline": build_flask(root / "flask-inline", FLASK_INLINE_HANDLER, servey / "servey_faas"),
+    gateway = _StubGateway()
+    to_gateway = {"OPENFAAS_URL": gateway.url}
+    flask = build_flask(root / "flask", FLASK_HANDLER, servey / "servey_faas")
+    flask_inline = build_flask(root / "flask-inline", FLASK_INLINE_HANDLER, servey / "servey_faas")
+    starts = {
+        "servey": (servey, args.python, REQUEST, None),
+        "flask": (flask, args.python, REQUEST, None),
+        "flask-inline": (flask_inline, args.python, REQUEST, None),
     }
+    if not args.no_router:
+        starts["router-rest"] = (router, router_python, REST_REQUEST, to_gateway)
+        starts["router-graphql"] = (router, router_python, GRAPHQL_REQUEST, to_gateway)
     print(f"{args.python}, {args.rounds} rounds, contexts in {root}")
-    for context in contexts.values():
-        start_to_200(context, args.python)  # warm-up: bytecode caches written, files in the page cache
-    times: dict[str, list[float]] = {name: [] for name in contexts}
-    order = list(contexts)
-    for i in range(args.rounds):
-        for name in order if i % 2 == 0 else reversed(order):
-            times[name].append(start_to_200(contexts[name], args.python))
-        line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in contexts)
-        print(f"round {i + 1:2d}: {line}", flush=True)
+    try:
+        for context, python, request, env in starts.values():
+            start_to_200(context, python, request=request, env_extra=env)  # warm-up: bytecode, page cache
+        times: dict[str, list[float]] = {name: [] for name in starts}
+        order = list(starts)
+        for i in range(args.rounds):
+            for name in order if i % 2 == 0 else reversed(order):
+                context, python, request, env = starts[name]
+                times[name].append(start_to_200(context, python, request=request, env_extra=env))
+            line = "  ".join(f"{name} {times[name][-1] * 1000:6.1f} ms" for name in starts)
+            print(f"round {i + 1:2d}: {line}", flush=True)
+    finally:
+        gateway.close()
     return times
 
 
@@ -260,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--keep", type=Path, help="write the contexts here and keep them (default: a temp folder)")
+    parser.add_argument("--no-router", action="store_true", help="leave the api router's cold start out")
     parser.add_argument(
         "--python",
         default=sys.executable,
@@ -285,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     for name, values in times.items():
-        print(f"{name:13s} median {medians[name]:6.1f} ms   p90 {_p90(values) * 1000:6.1f} ms")
+        print(f"{name:14s} median {medians[name]:6.1f} ms   p90 {_p90(values) * 1000:6.1f} ms")
     ratio = medians["servey"] / medians["flask"]
     inline = medians["servey"] / medians["flask-inline"]
     ok_ratio, ok_ms = ratio <= TARGET_RATIO, medians["servey"] < TARGET_MS
@@ -293,7 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "OK" if ok_ms else "OVER TARGET"
     print(f"servey median: {medians['servey']:.1f} ms (target < {TARGET_MS:.0f} ms): {verdict}")
     print(f"ratio servey/flask-inline: {inline:.2f}x (no target)")
-    return 0 if ok_ratio and ok_ms else 1
+    ok_router = True
+    for name in ("router-rest", "router-graphql"):
+        if name in medians:
+            router_ratio = medians[name] / medians["servey"]
+            ok = router_ratio <= TARGET_ROUTER_RATIO
+            ok_router = ok_router and ok
+            verdict = "OK" if ok else "OVER TARGET"
+            print(f"ratio {name}/servey: {router_ratio:.2f}x (target <= {TARGET_ROUTER_RATIO}x): {verdict}")
+    return 0 if ok_ratio and ok_ms and ok_router else 1
 
 
 if __name__ == "__main__":
