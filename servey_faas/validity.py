@@ -8,6 +8,7 @@ schema into nested Python closures doing only the comparisons.
 
 The check answers True only when the JSON Schema 2020-12 validator would accept the value, and
 False when it is not sure: the caller then asks the validator, which also says what is wrong. It
+recurses as the value nests; a value so deep that it raises ``RecursionError`` is not sure either. It
 knows the keywords the schemas of action params use, with the validator's meaning:
 
 - ``type`` (one or several), ``properties``, ``required``, ``additionalProperties`` (a schema or
@@ -102,9 +103,17 @@ def compile_check(schema: Mapping[str, Any], format_checker: FormatChecker) -> C
     """The check of ``schema`` (see the module docstring), or None when the schema holds what it
     does not know. ``format_checker`` is the validator's."""
     try:
-        return _Compiler(schema, format_checker).compile(schema)
+        check = _Compiler(schema, format_checker).compile(schema)
     except _Unsupported:
         return None
+
+    def surely_valid(value: Any) -> bool:
+        try:
+            return check(value)
+        except RecursionError:  # deeper than the stack allows here: the validator decides
+            return False
+
+    return surely_valid
 
 
 class _Compiler:
@@ -127,7 +136,14 @@ class _Compiler:
         if len(checks) == 1:
             return checks[0]
         all_checks = tuple(checks)
-        return lambda value: all(check(value) for check in all_checks)
+
+        def every(value: Any) -> bool:  # a loop, not all(): one frame a level, deep values stay shallow
+            for check in all_checks:
+                if not check(value):
+                    return False
+            return True
+
+        return every
 
     def _keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check | None:
         if name == "type":
@@ -143,7 +159,16 @@ class _Compiler:
             return self._additional(value, schema)
         if name == "items":
             item = self.compile(value)
-            return lambda v: all(item(i) for i in v) if type(v) is list else type(v) in _NATIVE
+
+            def items(v: Any) -> bool:
+                if type(v) is not list:
+                    return type(v) in _NATIVE
+                for i in v:
+                    if not item(i):
+                        return False
+                return True
+
+            return items
         if name == "enum":
             if not isinstance(value, list):
                 raise _Unsupported(name)

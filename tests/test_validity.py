@@ -149,3 +149,20 @@ def test_values_of_other_types_than_json_loads_makes_are_left_to_the_validator()
         pass
 
     assert not check(Text("x"))  # not a dict of json.loads: not sure
+
+
+def test_a_value_too_deep_for_the_stack_is_left_to_the_validator() -> None:
+    schema = {
+        "$ref": "#/$defs/node",
+        "$defs": {"node": {"type": "object", "properties": {"c": {"$ref": "#/$defs/node"}}}},
+    }
+    check = compile_check(schema, TypeCodec.validator(schema).format_checker)
+    assert check is not None
+    shallow: dict[str, Any] = {}
+    deep: dict[str, Any] = {}
+    for _ in range(20):
+        shallow = {"c": shallow}
+    for _ in range(5000):
+        deep = {"c": deep}
+    assert check(shallow)
+    assert not check(deep)  # RecursionError inside: not sure
