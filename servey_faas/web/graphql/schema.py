@@ -41,7 +41,7 @@ from servey_faas.web.graphql._types import TypeMapper, graphql_name, publish_def
 from servey_faas.web.graphql.binding import RESOLVER, bind_resolvers
 from servey_faas.web.graphql.execution import Operations, Outcome
 from servey_faas.web.graphql.limits import limit_rules
-from servey_faas.web.graphql.resolvers import ActionResolver, Argument, method_action
+from servey_faas.web.graphql.resolvers import ActionResolver, Argument, GraphQLContext, method_action
 
 if TYPE_CHECKING:
     from servey_faas.app import ServeyApp
@@ -77,8 +77,6 @@ class AppSchema:
         """Run an operation (see :meth:`~.execution.Operations.run`; ``context`` is a
         :class:`~.resolvers.GraphQLContext`, default: one without a request)."""
         if context is None:
-            from servey_faas.web.graphql.resolvers import GraphQLContext
-
             context = GraphQLContext()
         return await self.operations.run(query, variables, operation_name, context, allowed)
 
