@@ -20,6 +20,7 @@ one strawberry's ``Schema.execute`` gives with the ``ParserCache``, ``Validation
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
@@ -111,18 +112,22 @@ class Operations:
         self._max_tokens = max_tokens
         self._cache_size = cache_size
         self._documents: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()
 
     def document(self, query: str) -> Document:
-        """``query`` parsed and validated, from the cache when it was seen lately."""
+        """``query`` parsed and validated, from the cache when it was seen lately. Safe from any
+        thread (big requests run on threads of their own)."""
         documents = self._documents
-        found = documents.get(query)
-        if found is not None:
-            documents.move_to_end(query)
-            return found
-        found = self._prepare(query)
-        documents[query] = found
-        if len(documents) > self._cache_size:
-            documents.popitem(last=False)
+        with self._lock:
+            found = documents.get(query)
+            if found is not None:
+                documents.move_to_end(query)
+                return found
+        found = self._prepare(query)  # outside the lock: two threads may both prepare a new query
+        with self._lock:
+            documents[query] = found
+            if len(documents) > self._cache_size:
+                documents.popitem(last=False)
         return found
 
     def _prepare(self, query: str) -> Document:
