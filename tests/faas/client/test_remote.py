@@ -21,7 +21,7 @@ from servey_faas.faas import AsyncGatewayClient, BasicAuth, FunctionError, Gatew
 from servey_faas.testing import serve_app
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import PASSWORD, USER
+from ..conftest import PASSWORD, USER
 from .function_server import function_app
 
 

@@ -10,7 +10,7 @@ from servey_faas.faas import BasicAuth, GatewayClient, Secret, TokenAuth
 from servey_faas.faas.client._debug import redact_body
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import PASSWORD, USER
+from ..conftest import PASSWORD, USER
 
 
 def test_debug_logs_are_redacted(gateway_url: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -25,7 +25,7 @@ from servey_faas.scheduling.channels import (
 from servey_faas.settings import CelerySettings
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import PASSWORD, USER
+from ..conftest import PASSWORD, USER
 
 
 def _recorder(tmp_path: Path) -> tuple[object, Path]:

@@ -35,7 +35,7 @@ from servey_faas.faas import (
 from servey_faas.testing import serve_app
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import PASSWORD, USER
+from ..conftest import PASSWORD, USER
 
 
 def echo_app() -> Starlette:

@@ -25,7 +25,7 @@ from servey_faas.faas import (
 from servey_faas.faas.client._retries import retry_after
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import PASSWORD, USER
+from ..conftest import PASSWORD, USER
 
 
 def make_client(url: str, sleeps: list[float], **kwargs: object) -> GatewayClient:
