@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from servey_faas.faas.deploy.packager import BuildOptions, build
-from tests.faas.packaging.support import function_process, load_app, write_project
+from tests.faas.support import function_process, load_app, write_project
 
 from .live_server import CLIENT_TIMEOUT, serve
 

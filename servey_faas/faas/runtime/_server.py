@@ -10,7 +10,7 @@ graceful shutdown of its own (the proposal, Pylons/waitress PR #269, was closed 
 
 What it relies on in waitress (3.x) beyond ``create_server``, each use commented where it is made,
 checked when a server is created (:func:`_check_waitress`) and pinned by
-``tests/faas/packaging/test_function_server.py``, so that a waitress upgrade that breaks it fails
+``tests/faas/runtime/test_function_server.py``, so that a waitress upgrade that breaks it fails
 loudly:
 
 * the socket map passed to ``create_server`` holds the listening servers (``BaseWSGIServer``),

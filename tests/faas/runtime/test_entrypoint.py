@@ -17,8 +17,8 @@ import pytest
 
 from servey_faas.faas.deploy.packager import BuildResult
 
-from .conftest import context_of
-from .support import FunctionProcess, function_process, stop
+from ..conftest import context_of
+from ..support import FunctionProcess, function_process, stop
 
 #: What the watchdog adds to a forwarded request (``docs/openfaas.md#what-the-function-receives``), with Go's client
 #: conventions.

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from servey_faas.cli import cli
 from servey_faas.faas.deploy.stack import load_document
 
-from .support import TEST_ACTIONS, write_project
+from ..support import TEST_ACTIONS, write_project
 
 
 def run(*args: str) -> Result:

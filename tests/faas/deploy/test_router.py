@@ -25,8 +25,8 @@ from servey_faas.naming import function_name
 from servey_faas.settings import Settings
 from servey_faas.testing.fake_gateway import FakeGateway
 
-from .conftest import TEST_PACKAGE
-from .support import function_process
+from ..conftest import TEST_PACKAGE
+from ..support import function_process
 
 pytestmark = pytest.mark.anyio
 SECRET = "r" * 32

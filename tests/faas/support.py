@@ -1,4 +1,4 @@
-"""Helpers of the packaging tests: the demo app, a test app written to a folder, function
+"""Helpers of the deploy and runtime tests: the demo app, a test app written to a folder, function
 processes started from build contexts and called as the watchdog calls its upstream."""
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ from pathlib import Path
 from servey_faas.app import ServeyApp
 from servey_faas.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-GOLDEN = Path(__file__).resolve().parent / "golden"
-#: Set to 1 to rewrite the golden files from the current output (then review the diff).
-UPDATE_GOLDEN = os.environ.get("SERVEY_UPDATE_GOLDEN") == "1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: The test app: every kind of trigger, a path param, a nested dataclass, an async action, an
 #: action that raises, one that reads a secret, timeouts.
 TEST_ACTIONS = '''
-    """Actions of the packaging tests."""
+    """Actions of the deploy and runtime tests."""
 
     import asyncio
     from dataclasses import dataclass

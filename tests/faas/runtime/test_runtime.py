@@ -28,7 +28,7 @@ from servey_faas.faas.runtime import (
     upstream_address,
 )
 
-from .conftest import context_of
+from ..conftest import context_of
 
 
 def test_load_action_errors(test_app: ServeyApp) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import textwrap
 from importlib import metadata
@@ -29,9 +30,12 @@ from servey_faas.faas.deploy.packager import (
 from servey_faas.faas.deploy.stack import load_document, schema_problems
 from servey_faas.web.openapi import openapi_bytes
 
-from .conftest import context_of
-from .support import GOLDEN, UPDATE_GOLDEN, Project, load_app, write_project
+from ..conftest import context_of
+from ..support import Project, load_app, write_project
 
+GOLDEN = Path(__file__).resolve().parent / "golden"
+#: Set to 1 to rewrite the golden files from the current output (then review the diff).
+UPDATE_GOLDEN = os.environ.get("SERVEY_UPDATE_GOLDEN") == "1"
 _TAG = re.compile(r":[0-9a-f]{12}\"")
 #: Files of a context compared byte for byte with golden/<function>/ (requirements.txt is checked
 #: against servey_faas's metadata instead: it follows pyproject.toml).
