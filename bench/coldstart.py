@@ -24,7 +24,8 @@ the current interpreter (or ``--python``), for:
   ``GET /actions/say-hello?name=World`` and of ``POST /graphql`` ``{ sayHello(name: "World") }``;
   the router calls the ``say-hello`` function through ``OPENFAAS_URL``, here a stub gateway in this
   process (a thread answering ``GET /function/say-hello.../actions/say-hello`` and ``POST
-  /function/say-hello...`` with ``"Hello World!"``), so that what is timed is the router alone. Held to ``router/servey`` <= 1.5x (``--no-router``: left out).
+  /function/say-hello...`` with ``"Hello World!"``), so that what is timed is the router alone.
+  Held to ``router/servey`` <= 1.5x (``--no-router``: left out).
 
 ``--venv DIR`` runs both with a virtual environment holding only what the function image installs
 (the context's ``requirements.txt``) plus flask and waitress, created there on first use (pip needs

@@ -59,8 +59,8 @@ from servey_faas.faas.deploy.keys import (
     check_kind,
     default_secret_name,
 )
-from servey_faas.faas.deploy.stack import Stack, StackFunction
 from servey_faas.faas.deploy.proxy import ROUTES_FILE, routes_json
+from servey_faas.faas.deploy.stack import Stack, StackFunction
 from servey_faas.faas.runtime import OPENAPI_FILE, SCHEMAS_FILE, app_schemas_json, schemas_json
 from servey_faas.faas.wire import CRON_TOPIC, IN_CLUSTER_GATEWAY_URL
 from servey_faas.naming import function_name

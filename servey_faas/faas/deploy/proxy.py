@@ -6,7 +6,7 @@ The router knows the app's REST routes from its build context (:data:`ROUTES_FIL
 query string, body, ``Content-Type``, ``Accept``, ``If-None-Match`` and the caller's
 ``Authorization`` (in :data:`~servey_faas.faas.wire.USER_AUTHORIZATION_HEADER` when
 ``Authorization`` carries a scoped function token, ``docs/openfaas.md#gateway-tokens-and-function-tokens``). The
-function answers its REST path as the dev server does (``docs/architecture.md#the-api-router``):
+function answers its REST path as the dev server does (``docs/architecture.md#a-request-through-the-api-router``):
 access control, validation, result and caching headers are its own; the router answers with its
 status, body and the headers the dev server sends (:data:`PASSED_HEADERS`). So the REST path
 imports neither the actions nor GraphQL, schemas or a web framework, and the router starts about as
@@ -334,7 +334,9 @@ class ProxyRouter:
                 route.function,
                 body if route.reads_body else None,
                 namespace=self.namespace,
-                method=method,
+                # HEAD as the GET it stands for (the dev server runs the GET route for it): the length
+                # of the body not sent is the GET's, whatever the gateway does with a HEAD's headers
+                method="GET" if method == "HEAD" else method,
                 headers=headers,
                 query=query,
                 path=path,
@@ -361,8 +363,7 @@ class ProxyRouter:
                 )
         passed = [(k.lower(), v) for k, v in response.headers.raw if k.lower() in PASSED_HEADERS]
         if status not in (204, 304):
-            length = response.headers.get("content-length") if method == "HEAD" else None
-            passed.append((b"content-length", (length or str(len(answer))).encode("latin-1")))
+            passed.append((b"content-length", str(len(answer)).encode("latin-1")))
         content_type = response.headers.get("content-type")
         if content_type is not None:
             passed.append((b"content-type", content_type.encode("latin-1")))

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
-from servey_faas.errors import BadGatewayError, ConfigurationError, InvocationError, ServeyFaasError
-from servey_faas.faas.deploy.proxy import MAX_RESPONSE_BYTES, ProxyRouter, proxy_routes, read_routes, reaching
+from servey_faas.errors import ConfigurationError, InvocationError, ServeyFaasError
+from servey_faas.faas.deploy.proxy import MAX_RESPONSE_BYTES, ProxyRouter, proxy_routes, reaching, read_routes
 from servey_faas.faas.wire import USER_AUTHORIZATION_HEADER
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name

@@ -239,7 +239,10 @@ def test_router_and_function_as_processes(test_build: BuildResult) -> None:
         with function_process(contexts[None], {"SERVEY_ROUTER_MODE": "in-process"}) as local:
             status, _, body = local.raw(get_request("/actions/report"))
             assert (status, json.loads(body)) == (200, "report")
-    assert [r.path for r in gateway.requests] == ["/function/greet.openfaas-fn/actions/greet", "/function/greet.openfaas-fn"]
+    assert [r.path for r in gateway.requests] == [
+        "/function/greet.openfaas-fn/actions/greet",
+        "/function/greet.openfaas-fn",
+    ]
     assert gateway.violations == []
 
 
