@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from servey_faas.faas.client import AsyncGatewayClient, GatewayClient
+    from servey_faas.faas.client import AsyncGatewayClient
     from servey_faas.invocation import ActionInvoker
     from servey_faas.web.handling import Reply
 
@@ -185,7 +185,7 @@ class ProxyRouter:
     def __init__(
         self,
         routes: Sequence[ProxyRoute],
-        client: AsyncGatewayClient | GatewayClient,
+        client: AsyncGatewayClient,
         full: Callable[[], ASGIApp],
         *,
         namespace: str | None = None,
@@ -207,11 +207,14 @@ class ProxyRouter:
                 self._literal.setdefault((route.method, route.path), route)
             else:
                 self._patterns.append((route, pattern))
-        self._openapi = None if openapi is None else [(b"content-length", str(len(openapi)).encode())]
-        self._openapi_body = openapi
+        self._openapi = openapi
+        self._openapi_headers = [
+            (b"content-length", str(len(openapi or b"")).encode()),
+            (b"content-type", b"application/json"),
+        ]
         self._build = full
         self._full: ASGIApp | None = None
-        self._failed: BaseException | None = None
+        self._failed = False
         self._lock = asyncio.Lock()
 
     def match(self, method: str, path: str) -> ProxyRoute | None:
@@ -238,9 +241,8 @@ class ProxyRouter:
             if path == READY_PATH and method in ("GET", "HEAD"):  # the watchdog's ready_path
                 await _send(send, method, 200, _READY_HEADERS, b"OK")
                 return
-            if path == OPENAPI_PATH and method in ("GET", "HEAD") and self._openapi_body is not None:
-                headers = [*(self._openapi or []), (b"content-type", b"application/json")]
-                await _send(send, method, 200, headers, self._openapi_body)
+            if path == OPENAPI_PATH and method in ("GET", "HEAD") and self._openapi is not None:
+                await _send(send, method, 200, self._openapi_headers, self._openapi)
                 return
         full = self._full or await self._built()
         if full is None:
@@ -250,12 +252,12 @@ class ProxyRouter:
 
     async def _built(self) -> ASGIApp | None:
         async with self._lock:
-            if self._full is None and self._failed is None:
+            if self._full is None and not self._failed:
                 try:
                     self._full = await asyncio.get_running_loop().run_in_executor(None, self._build)
-                except Exception as e:
+                except Exception:
                     logger.exception("the api router's GraphQL and docs app cannot be built")
-                    self._failed = e
+                    self._failed = True
             return self._full
 
     # --- forwarding -------------------------------------------------------------------------------
@@ -323,13 +325,10 @@ class ProxyRouter:
         last, as Starlette orders them) and its body.
 
         :raises BadGatewayError: as :func:`reaching`, or for an answer over ``max_response_bytes``."""
-        from servey_faas.faas.client import AsyncGatewayClient, FunctionError
+        from servey_faas.faas.client import FunctionError
 
         client = self.client
-        gateway = client.gateway_url
-        if not isinstance(client, AsyncGatewayClient):
-            raise ConfigurationError("the api router forwards REST requests with an AsyncGatewayClient")
-        with reaching(gateway, route.function):
+        with reaching(client.gateway_url, route.function):
             async with client.stream_invoke(
                 route.function,
                 body if route.reads_body else None,

@@ -50,6 +50,7 @@ from servey_faas.schemas import TypeCodec
 from servey_faas.types import JSON
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from servey_faas.app import ServeyApp
@@ -248,8 +249,11 @@ def router_app(
     use. In ``in-process`` mode the actions run in the router (``create_app``).
     ``openapi`` is the OpenAPI document's bytes from the build context (see :func:`run`).
 
-    :raises ConfigurationError: for an unknown mode or a bad function name.
+    :raises ConfigurationError: for an unknown mode, a bad function name, or a sync ``GatewayClient``
+        in ``gateway`` mode.
     """
+    from servey_faas.faas.client import AsyncGatewayClient
+
     if mode == IN_PROCESS_MODE:
         from servey_faas.web import create_app
 
@@ -257,6 +261,8 @@ def router_app(
     if mode != GATEWAY_MODE:
         raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
     gateway = client if client is not None else default_client(function_auth, environ)
+    if not isinstance(gateway, AsyncGatewayClient):
+        raise ConfigurationError("the api router forwards requests with an AsyncGatewayClient, not a GatewayClient")
 
     def full() -> ASGIApp:
         return full_router_app(
@@ -295,7 +301,7 @@ def full_router_app(
     return _CaptureAuthorization(create_app(served, extra_routes=_ready_routes(), schedules=False, openapi=openapi))
 
 
-def _ready_routes() -> list[Any]:
+def _ready_routes() -> list[BaseRoute]:
     """``GET /_/ready``, the watchdog's ``ready_path`` (``docs/openfaas.md#health-and-readiness``)."""
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route

@@ -11,11 +11,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 
@@ -351,3 +352,90 @@ def test_the_rest_path_imports_no_action_graphql_or_schema_library(deployed: Dep
     answers, modules = modules_after(deployed.router, deployed.gateway_url, "graphql")
     assert answers == ["Hello Probe!", {"data": {"greet": "Hello Q!"}}]
     assert {PACKAGE, "strawberry", "graphql", "starlette"} <= heavy(modules)
+
+
+# --- in-process: the proxy app over an ASGI transport -----------------------------------------------
+
+
+def proxy_app(gateway: object, full: object, **options: object) -> object:
+    from servey_faas.faas import AsyncGatewayClient
+    from servey_faas.faas.deploy.proxy import ProxyRoute, ProxyRouter
+
+    transport = httpx.ASGITransport(app=gateway)  # type: ignore[arg-type]
+    client = AsyncGatewayClient("http://gateway.test", auth=None, transport=transport, environ={})
+    routes = [ProxyRoute("GET", "/big", "big", "big", 5.0), ProxyRoute("POST", "/echo", "echo", "echo", 5.0)]
+    return ProxyRouter(routes, client, full, max_body_bytes=10, **options)  # type: ignore[arg-type]
+
+
+async def _function(scope: dict[str, object], receive: object, send: object) -> None:
+    """A function answering ``/function/big...`` with 100 bytes, anything else with what it received."""
+    body = b""
+    while True:
+        message = await receive()  # type: ignore[operator]
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    answer = b"x" * 100 if "/big" in str(scope["path"]) else body
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": answer})  # type: ignore[operator]
+
+
+@pytest.mark.anyio
+async def test_the_full_app_is_built_once_and_a_failed_build_is_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    builds: list[int] = []
+
+    def broken() -> object:
+        builds.append(1)
+        raise RuntimeError("no actions")
+
+    app = proxy_app(_function, broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as http:  # type: ignore[arg-type]
+        answers = [await http.post("/graphql", json={"query": "{ x }"}) for _ in range(3)]
+        rest = await http.get("/big")
+    assert [(a.status_code, a.content) for a in answers] == [
+        (500, b'{"error":"internal_error","message":"internal server error"}')
+    ] * 3
+    assert builds == [1]
+    assert "the api router's GraphQL and docs app cannot be built" in caplog.text
+    assert (rest.status_code, rest.content) == (200, b"x" * 100)  # REST goes on without the full app
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.mark.anyio
+async def test_bodies_and_answers_are_bounded() -> None:
+    app = proxy_app(_function, lambda: None, max_response_bytes=50)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as http:  # type: ignore[arg-type]
+        echo = await http.post("/echo", content=b"0123456789")
+        chunked = await http.post("/echo", content=chunks(b"012345", b"6789x"))  # no Content-Length
+        big = await http.get("/big")
+    assert (echo.status_code, echo.content) == (200, b"0123456789")
+    assert (chunked.status_code, chunked.json()["error"]) == (413, "payload_too_large")
+    assert big.status_code == 502
+    assert big.json() == {
+        "error": "bad_gateway",
+        "message": "function big answered more than the router's limit of 50 bytes (SERVEY_ROUTER_MAX_RESPONSE_BYTES)",
+    }
+
+
+def test_a_routes_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    from servey_faas.errors import ConfigurationError
+    from servey_faas.faas.deploy.proxy import ProxyRoute, read_routes
+
+    good = tmp_path / "routes.json"
+    good.write_text('{"routes": [{"method": "GET", "path": "/a/{x}", "action": "get_a", "timeout": 2}]}')
+    assert read_routes(good, "shop-") == [ProxyRoute("GET", "/a/{x}", "get_a", "shop-get-a", 2.0)]
+    for name, text, says in [
+        ("missing.json", None, "cannot read the routes file"),
+        ("broken.json", "{", "is not JSON"),
+        ("shape.json", '{"routes": [{"method": "GET"}]}', "is not an object with a list of routes"),
+        ("types.json", '{"routes": [{"method": 1, "path": "/", "action": "a", "timeout": 1}]}', "is not an object"),
+    ]:
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        with pytest.raises(ConfigurationError, match=says):
+            read_routes(path)
