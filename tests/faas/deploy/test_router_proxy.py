@@ -439,3 +439,21 @@ def test_a_routes_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
             path.write_text(text)
         with pytest.raises(ConfigurationError, match=says):
             read_routes(path)
+
+
+def test_a_client_of_an_http_gateway_loads_no_ca_bundle_and_trusts_no_certificate() -> None:
+    """Building the router's client costs no certificate loading for an ``http://`` gateway; an
+    ``https://`` one still gets httpx's verified default context."""
+    import ssl
+
+    from servey_faas.faas import AsyncGatewayClient
+
+    def context(url: str) -> ssl.SSLContext:
+        client = AsyncGatewayClient(url, auth=None, environ={})
+        found: ssl.SSLContext = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        return found
+
+    plain, tls = context("http://gateway.test:8080"), context("https://gateway.test")
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert tls.cert_store_stats()["x509_ca"] > 0 and tls.verify_mode == ssl.CERT_REQUIRED
