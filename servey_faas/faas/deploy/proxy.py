@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from servey_faas.faas.client import AsyncGatewayClient
     from servey_faas.invocation import ActionInvoker
-    from servey_faas.web.handling import Reply
+    from servey_faas.web.handling import Reply, WebRoute
 
 logger = logging.getLogger("servey_faas.router")
 
@@ -104,7 +104,7 @@ def proxy_routes(invokers: Mapping[str, ActionInvoker], prefix: str = "") -> lis
     ]
 
 
-def _web_routes(invokers: Mapping[str, ActionInvoker]) -> Iterator[Any]:
+def _web_routes(invokers: Mapping[str, ActionInvoker]) -> Iterator[WebRoute]:
     from servey_faas.web.handling import web_routes
 
     return web_routes(invokers)

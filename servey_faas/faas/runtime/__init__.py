@@ -10,7 +10,8 @@ template's server, draining in-flight requests on SIGTERM. Action code reads the
 
 The import path is kept small for cold start (``bench/coldstart.py``): the core and
 waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQL, Celery, the docs
-pages or the OpenAPI builder. The API router function is a Starlette app (:func:`serve_asgi`).
+pages or the OpenAPI builder. The API router function is an ASGI app served by uvicorn (:func:`serve_asgi`);
+the names here are imported on first use, so that the router does not import the function app.
 """
 
 from __future__ import annotations
