@@ -23,8 +23,9 @@ the current interpreter (or ``--python``), for:
   router (every demo action, its ``schemas.json`` and ``openapi.json``), to its first ``200`` of
   ``GET /actions/say-hello?name=World`` and of ``POST /graphql`` ``{ sayHello(name: "World") }``;
   the router calls the ``say-hello`` function through ``OPENFAAS_URL``, here a stub gateway in this
-  process (a thread answering ``POST /function/say-hello...`` with ``"Hello World!"``), so that
-  what is timed is the router alone. Held to ``router/servey`` <= 1.5x (``--no-router``: left out).
+  process (a thread answering ``GET /function/say-hello.../actions/say-hello`` and ``POST
+  /function/say-hello...`` with ``"Hello World!"``), so that what is timed is the router alone.
+  Held to ``router/servey`` <= 1.5x (``--no-router``: left out).
 
 ``--venv DIR`` runs both with a virtual environment holding only what the function image installs
 (the context's ``requirements.txt``) plus flask and waitress, created there on first use (pip needs
@@ -169,8 +170,9 @@ def build_servey(root: Path) -> tuple[Path, Path]:
 
 
 class _StubGateway:
-    """A gateway answering every ``POST /function/...`` with the JSON ``"Hello World!"`` (what the
-    say-hello function answers), in a thread of this process: the router's calls cost it nothing."""
+    """A gateway answering every ``GET`` and ``POST /function/...`` with the JSON ``"Hello World!"``
+    (what the say-hello function answers to the router's REST request and to its GraphQL resolver's
+    call), in a thread of this process: the router's calls cost it nothing."""
 
     def __init__(self) -> None:
         import http.server
@@ -178,6 +180,9 @@ class _StubGateway:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.do_POST()
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length") or 0))

@@ -14,6 +14,20 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PATH_PARAM = re.compile(r"{([^{}]+)}")
 
 
+def path_matcher(path: str) -> re.Pattern[str] | None:
+    """A pattern whose ``fullmatch`` matches the request paths of the route ``path``, each ``{name}``
+    placeholder one non-empty segment (a group named after it), as Starlette's default ``str``
+    convertor matches them on the dev server; None for a path without placeholders (compare it
+    as it is)."""
+    if _PATH_PARAM.search(path) is None:
+        return None
+    pattern, last = [], 0
+    for m in _PATH_PARAM.finditer(path):
+        pattern.append(re.escape(path[last : m.start()]) + f"(?P<{m.group(1)}>[^/]+)")
+        last = m.end()
+    return re.compile("".join(pattern) + re.escape(path[last:]))
+
+
 @dataclass(frozen=True)
 class WebTrigger:
     """Serve the action over HTTP.

@@ -33,8 +33,9 @@ from servey_faas.faas.client.models import (
 T = TypeVar("T")
 
 
-#: Query values as httpx takes them: one value or several for a repeated key.
-Query: TypeAlias = Mapping[str, str | Sequence[str]]
+#: Query values as httpx takes them: one value or several for a repeated key; or a query string
+#: already encoded (``a=1&b=x%20y``, as a request carried it), sent as it is.
+Query: TypeAlias = Mapping[str, str | Sequence[str]] | str
 #: What an invocation body may be: raw bytes, text (UTF-8), or a JSON-able mapping or list.
 Payload: TypeAlias = bytes | str | Mapping[str, Any] | list[Any] | None
 
@@ -304,6 +305,14 @@ def _sub_path(path: str) -> str:
     return path if path.startswith("/") else f"/{path}"
 
 
+def _with_query(path: str, query: Query | None) -> tuple[str, Query | None]:
+    """``path`` and the params of a call: a query string already encoded goes on the path as it is
+    (httpx would parse it and encode it again), a mapping stays params."""
+    if isinstance(query, str):
+        return (f"{path}?{query}" if query else path), None
+    return path, query
+
+
 def function_target(name: str, namespace: str) -> str:
     """``name.namespace``, the form the gateway splits at its last ``.`` (``docs/openfaas.md#passing-namespaces``)."""
     return f"{check_name(name)}.{check_name(namespace, 'namespace')}"
@@ -334,6 +343,7 @@ def invoke(
     if given is None:
         sent["X-Call-Id"] = cid
     content = _body(payload, sent)
+    path, query = _with_query(f"/function/{target}{_sub_path(path)}", query)
 
     def parse(response: httpx.Response) -> httpx.Response:
         if raise_for_status and not response.is_success:
@@ -342,7 +352,7 @@ def invoke(
 
     return Call(
         method.upper(),
-        f"/function/{target}{_sub_path(path)}",
+        path,
         parse,
         params=query,
         content=content,
@@ -392,6 +402,7 @@ def invoke_async(
     if callback_url is not None:
         sent["X-Callback-Url"] = check_callback_url(callback_url)
     content = _body(payload, sent)
+    path, query = _with_query(f"/async-function/{target}{_sub_path(path)}", query)
 
     def parse(response: httpx.Response) -> str:
         if response.status_code == 404:
@@ -409,7 +420,7 @@ def invoke_async(
 
     return Call(
         "POST",
-        f"/async-function/{target}{_sub_path(path)}",
+        path,
         parse,
         params=query,
         content=content,

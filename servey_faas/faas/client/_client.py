@@ -9,9 +9,11 @@ they differ only in how a request is sent and how a retry waits. See ``docs/open
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import enum
 import random
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -107,6 +109,7 @@ class _ClientConfig:
             "timeout": self.timeout,
             "headers": {"User-Agent": _user_agent()},
             "follow_redirects": False,  # the gateway returns 3xx as is (``docs/openfaas.md#gateway-headers``)
+            "verify": _tls_verify(self.gateway_url),
         }
 
     def policy_for(self, call: Call[Any], retries: int | None) -> tuple[RetryPolicy, bool]:
@@ -151,6 +154,17 @@ class _ClientConfig:
             if follow
             else self.timeout
         )
+
+
+def _tls_verify(gateway_url: str) -> ssl.SSLContext | bool:
+    """httpx's ``verify=`` for a client of ``gateway_url``: its default (certifi's CA bundle,
+    loaded when the client is built) for an ``https://`` gateway; for an ``http://`` one, which never
+    speaks TLS (every call is a path under it, redirects are not followed), a context that verifies
+    certificates and host names but trusts no CA, so that building the client loads no certificates
+    (tens of milliseconds of the api router's cold start) and any https URL would still be refused."""
+    if gateway_url.startswith("https://"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 _DEFAULT_RETRY = RetryPolicy()
@@ -297,7 +311,7 @@ class GatewayClient:
                     self._sleep(policy.delay(attempt, None, rand=config.rand, now=config.wall_clock))
                     continue
                 raise transport_error(e) from e
-            if fn_token is not None and response.status_code == 401:
+            if fn_token is not None and _token_refused(response):
                 # A rejected function token (faas-middleware, ``docs/openfaas.md#token-checks-in-of-watchdog``): drop it
                 # and retry once with a fresh one.
                 response.close()
@@ -563,6 +577,13 @@ def _drop_subject(source: TokenSource, subject: str) -> bool:
     return True
 
 
+def _token_refused(response: httpx.Response) -> bool:
+    """True when the watchdog refused the function token (401 with ``X-OpenFaaS-Internal``,
+    ``docs/openfaas.md#token-rejections``); a 401 without it is the function's own answer (a
+    servey_faas function refusing the end user's token) and is returned as it is."""
+    return response.status_code == 401 and "x-openfaas-internal" in response.headers
+
+
 def _forget(cache: TokenCache, function: tuple[str, str], value: str) -> None:
     key = f"{function[0]}.{function[1]}"
     delete = getattr(cache, "delete", None)
@@ -697,7 +718,7 @@ class AsyncGatewayClient:
                     await self._sleep(policy.delay(attempt, None, rand=config.rand, now=config.wall_clock))
                     continue
                 raise transport_error(e) from e
-            if fn_token is not None and response.status_code == 401:
+            if fn_token is not None and _token_refused(response):
                 await response.aclose()
                 assert call.function is not None
                 _forget(config.token_cache, call.function, fn_token)
@@ -875,6 +896,45 @@ class AsyncGatewayClient:
             token=token,
         )
         return await self._run(call, timeout=timeout, retries=retries, function_auth=function_auth)
+
+    @contextlib.asynccontextmanager
+    async def stream_invoke(
+        self,
+        name: str,
+        payload: Payload = None,
+        *,
+        namespace: str | None = None,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+        query: Query | None = None,
+        path: str = "",
+        timeout: float | None = None,
+        function_auth: bool | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Like :meth:`invoke` (``raise_for_status=False``, no retries), as an async context
+        manager giving the response with its body not read yet (``aiter_bytes()``), so that the
+        caller bounds what it reads; the response is closed on exit, as httpx's ``stream()`` does.
+
+        :raises GatewayConnectionError: / :class:`GatewayTimeoutError` when nothing answered
+            (also while the body is read).
+        """
+        call = _api.invoke(
+            name,
+            payload,
+            namespace=namespace or self.namespace,
+            method=method,
+            headers=headers,
+            query=query,
+            path=path,
+            raise_for_status=False,
+        )
+        response = await self._send(call, stream=True, timeout=timeout, function_auth=function_auth)
+        try:
+            yield response
+        except httpx.TransportError as e:
+            raise transport_error(e) from e
+        finally:
+            await response.aclose()
 
     async def invoke_async(
         self,

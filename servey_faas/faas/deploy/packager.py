@@ -8,8 +8,9 @@
         .dockerignore
         template.yml                language, fprocess
         index.py                    the entrypoint (fprocess ``python index.py``)
-        schemas.json                the action's params and result schemas (action functions only),
-                                    so that the function does not generate them at start-up
+        schemas.json                the action's params and result schemas (every action's for the
+                                    router), so that the function does not generate them at start-up
+        openapi.json, routes.json   the router's OpenAPI document and REST routes (router only)
         requirements.txt            servey_faas's runtime dependencies (from its installed metadata)
         servey_faas/                servey_faas itself, so the image builds from the context alone
         function/requirements.txt   the app's own dependencies (``BuildOptions.requirements``)
@@ -58,6 +59,7 @@ from servey_faas.faas.deploy.keys import (
     check_kind,
     default_secret_name,
 )
+from servey_faas.faas.deploy.proxy import ROUTES_FILE, routes_json
 from servey_faas.faas.deploy.stack import Stack, StackFunction
 from servey_faas.faas.runtime import OPENAPI_FILE, SCHEMAS_FILE, app_schemas_json, schemas_json
 from servey_faas.faas.wire import CRON_TOPIC, IN_CLUSTER_GATEWAY_URL
@@ -515,7 +517,7 @@ def _context_files(
     is_router = plan.action is None
     files: dict[str, bytes] = {}
     # The COPY line names the files there are (a glob that may match nothing is an error for some builders).
-    entrypoint_files = f"index.py template.yml {SCHEMAS_FILE}" + (f" {OPENAPI_FILE}" if is_router else "")
+    entrypoint_files = f"index.py template.yml {SCHEMAS_FILE}" + (f" {OPENAPI_FILE} {ROUTES_FILE}" if is_router else "")
     dockerfile = (
         _template("Dockerfile")
         .replace("{{PYTHON_VERSION}}", options.python_version)
@@ -535,6 +537,7 @@ def _context_files(
 
         files[SCHEMAS_FILE] = app_schemas_json({name: i.schema_document for name, i in app.invokers.items()})
         files[OPENAPI_FILE] = openapi_bytes(app)
+        files[ROUTES_FILE] = routes_json(app.invokers)
     else:
         module, attribute = _action_location(plan.action)
         index = _template("index.py.in").format(

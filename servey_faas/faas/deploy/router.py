@@ -1,13 +1,18 @@
 """The API router function: the whole app's REST, GraphQL and OpenAPI in one OpenFaaS function,
 each action's call forwarded to the action's own function through the gateway.
 
-The router serves :func:`servey_faas.web.create_app` over a :class:`~servey_faas.app.ServeyApp`
-whose invokers are :class:`RemoteInvoker`\\ s: access control and params validation stay local
-(an invalid call never reaches the gateway); the loaded params are marshalled back to JSON, sent
-to ``POST /function/<prefix><action>`` (``docs/openfaas.md#synchronous-invocation``) with a scoped function token when
-function auth is on (``docs/openfaas.md#gateway-tokens-and-function-tokens``), and the JSON result is loaded into the
-action's declared return type, so GraphQL's nested fields get real objects. The end user's bearer token travels with the
-call so that the function decides access as the router did (see :data:`USER_AUTHORIZATION_HEADER`).
+REST requests are forwarded as they came to the action's function
+(:class:`~servey_faas.faas.deploy.proxy.ProxyRouter`), which answers its REST path as the dev server
+does: access control and validation happen there, and the router imports neither the actions nor
+GraphQL to serve them. GraphQL and the docs are :func:`servey_faas.web.create_app` over a
+:class:`~servey_faas.app.ServeyApp` whose invokers are :class:`RemoteInvoker`\\ s, built on first
+use: access control and params validation stay local (an invalid call never reaches the gateway);
+the loaded params are marshalled back to JSON, sent to ``POST /function/<prefix><action>``
+(``docs/openfaas.md#synchronous-invocation``), and the JSON result is loaded into the action's declared
+return type, so GraphQL's nested fields get real objects. Calls carry a scoped function token when
+function auth is on (``docs/openfaas.md#gateway-tokens-and-function-tokens``), and the end user's
+bearer token travels with every call so that the function decides access itself (see
+:data:`USER_AUTHORIZATION_HEADER`).
 
 Environment of the router function (written by the packager into ``stack.yml``):
 
@@ -19,6 +24,8 @@ Environment of the router function (written by the packager into ``stack.yml``):
                            service account token (``token_mount_path``, ``docs/openfaas.md#upstream-token-sources``)
 ``SERVEY_FUNCTION_NAMESPACE`` the functions' namespace (else ``OPENFAAS_NAMESPACE``, else
                            ``openfaas-fn``)
+``SERVEY_ROUTER_MAX_RESPONSE_BYTES`` the largest answer of a function the router passes on
+                           (default 64 MiB); a larger one is a ``502``
 ========================== ===================================================================
 """
 
@@ -29,19 +36,21 @@ import contextvars
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from servey_faas.action import Action
 from servey_faas.authorization import Authorization
-from servey_faas.errors import BadGatewayError, ConfigurationError, InvocationError, ServeyFaasError
-from servey_faas.faas.client import USER_AUTHORIZATION_HEADER
+from servey_faas.errors import ConfigurationError, InvocationError, ServeyFaasError
+from servey_faas.faas.deploy.proxy import MAX_RESPONSE_BYTES, ProxyRouter, proxy_routes, reaching, read_routes
+from servey_faas.faas.wire import USER_AUTHORIZATION_HEADER
 from servey_faas.invocation import ActionInvoker
 from servey_faas.naming import function_name
 from servey_faas.schemas import TypeCodec
 from servey_faas.types import JSON
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from servey_faas.app import ServeyApp
@@ -126,29 +135,9 @@ class RemoteInvoker(ActionInvoker):
                 )
         return self.load_result(response.status_code, response.content)
 
-    @contextlib.contextmanager
-    def _reaching(self) -> Iterator[None]:
-        """Turn "the function cannot be reached" into a :class:`BadGatewayError` naming the gateway:
-        no answer from the gateway at all, or a platform error in front of the function (no
-        replica, the watchdog cannot reach it...). The function's own errors pass unchanged.
-
-        :raises BadGatewayError: as said."""
-        from servey_faas.faas.client import FunctionError, GatewayConnectionError
-
-        gateway = self.client.gateway_url
-        try:
-            yield
-        except GatewayConnectionError as e:
-            raise BadGatewayError(
-                f"cannot reach the gateway at {gateway} to call function {self.function}: {e} "
-                "(the api router's OPENFAAS_URL, set by router_gateway when building)"
-            ) from e
-        except FunctionError as e:
-            if not e.is_platform_error:
-                raise
-            raise BadGatewayError(
-                f"function {self.function} is not available through the gateway at {gateway}: {e}"
-            ) from e
+    def _reaching(self) -> contextlib.AbstractContextManager[None]:
+        """See :func:`~servey_faas.faas.deploy.proxy.reaching`."""
+        return reaching(self.client.gateway_url, self.function)
 
     def invoke_sync(self, params: Mapping[str, Any], authorization: Authorization | None = None) -> JSON:
         """Like :meth:`ActionInvoker.invoke_sync`, through the function (a sync client only).
@@ -247,38 +236,82 @@ def router_app(
     environ: Mapping[str, str] | None = None,
     openapi: bytes | None = None,
 ) -> ASGIApp:
-    """The router's ASGI app: ``create_app`` (REST, GraphQL, OpenAPI and docs) over ``app``, plus
-    ``GET /_/ready`` (the watchdog's ``ready_path``, ``docs/openfaas.md#health-and-readiness``), with no local schedules
+    """The router's ASGI app: REST, GraphQL, OpenAPI and docs of ``app``, plus ``GET /_/ready`` (the
+    watchdog's ``ready_path``, ``docs/openfaas.md#health-and-readiness``), with no local schedules
     (cron-connector owns them on OpenFaaS, ``docs/openfaas.md#cron-connector``).
 
     In ``gateway`` mode every action runs in its own function through ``client`` (default: an
     :class:`~servey_faas.faas.AsyncGatewayClient` for ``OPENFAAS_URL``, without gateway
     credentials, exchanging the service account token for scoped function tokens when
     ``function_auth``, ``docs/openfaas.md#gateway-tokens-and-function-tokens``,
-    ``docs/openfaas.md#upstream-token-sources``); in ``in-process`` mode the actions run in the router.
+    ``docs/openfaas.md#upstream-token-sources``): a :class:`~servey_faas.faas.deploy.proxy.ProxyRouter`
+    forwarding REST requests as they came, the rest served by :func:`full_router_app`, built on first
+    use. In ``in-process`` mode the actions run in the router (``create_app``).
     ``openapi`` is the OpenAPI document's bytes from the build context (see :func:`run`).
 
-    :raises ConfigurationError: for an unknown mode or a bad function name.
+    :raises ConfigurationError: for an unknown mode, a bad function name, or a sync ``GatewayClient``
+        in ``gateway`` mode.
     """
+    from servey_faas.faas.client import AsyncGatewayClient
+
+    if mode == IN_PROCESS_MODE:
+        from servey_faas.web import create_app
+
+        return create_app(app, extra_routes=_ready_routes(), schedules=False, openapi=openapi)
+    if mode != GATEWAY_MODE:
+        raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
+    gateway = client if client is not None else default_client(function_auth, environ)
+    if not isinstance(gateway, AsyncGatewayClient):
+        raise ConfigurationError("the api router forwards requests with an AsyncGatewayClient, not a GatewayClient")
+
+    def full() -> ASGIApp:
+        return full_router_app(
+            app, gateway, prefix=prefix, namespace=namespace, function_auth=function_auth, openapi=openapi
+        )
+
+    return ProxyRouter(
+        proxy_routes(app.invokers, prefix),
+        gateway,
+        full,
+        namespace=namespace,
+        function_auth=function_auth,
+        max_body_bytes=app.settings.limits.max_body_bytes,
+        openapi=openapi,
+    )
+
+
+def full_router_app(
+    app: ServeyApp,
+    client: AsyncGatewayClient | GatewayClient,
+    *,
+    prefix: str = "",
+    namespace: str | None = None,
+    function_auth: bool = False,
+    openapi: bytes | None = None,
+) -> ASGIApp:
+    """``create_app`` over :func:`remote_app`: GraphQL, docs and every route of the dev server, each
+    action called in its own function through ``client``, plus ``GET /_/ready``; what the
+    :class:`~servey_faas.faas.deploy.proxy.ProxyRouter` delegates to.
+
+    :raises ConfigurationError: for a bad function name.
+    """
+    from servey_faas.web import create_app
+
+    served = remote_app(app, client, prefix=prefix, namespace=namespace, function_auth=function_auth)
+    return _CaptureAuthorization(create_app(served, extra_routes=_ready_routes(), schedules=False, openapi=openapi))
+
+
+def _ready_routes() -> list[BaseRoute]:
+    """``GET /_/ready``, the watchdog's ``ready_path`` (``docs/openfaas.md#health-and-readiness``)."""
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from servey_faas.faas.runtime import READY_PATH
-    from servey_faas.web import create_app
+    from servey_faas.faas.wire import READY_PATH
 
     async def ready(request: Any) -> PlainTextResponse:
         return PlainTextResponse("OK")
 
-    # the watchdog's ready_path (``docs/openfaas.md#health-and-readiness``)
-    extra = [Route(READY_PATH, ready, methods=["GET"], name="ready")]
-    if mode == IN_PROCESS_MODE:
-        return create_app(app, extra_routes=extra, schedules=False, openapi=openapi)
-    if mode != GATEWAY_MODE:
-        raise ConfigurationError(f"SERVEY_ROUTER_MODE must be {GATEWAY_MODE!r} or {IN_PROCESS_MODE!r}, not {mode!r}")
-    if client is None:
-        client = default_client(function_auth, environ)
-    served = remote_app(app, client, prefix=prefix, namespace=namespace, function_auth=function_auth)
-    return _CaptureAuthorization(create_app(served, extra_routes=extra, schedules=False, openapi=openapi))
+    return [Route(READY_PATH, ready, methods=["GET"], name="ready")]
 
 
 def default_client(function_auth: bool, environ: Mapping[str, str] | None = None) -> AsyncGatewayClient:
@@ -299,23 +332,25 @@ def run(
     argv: Sequence[str] = (),
     schemas_file: str | os.PathLike[str] | None = None,
     openapi_file: str | os.PathLike[str] | None = None,
+    routes_file: str | os.PathLike[str] | None = None,
 ) -> int:
-    """The entrypoint of the router's ``index.py``: serve :func:`router_app` for the actions module
-    ``actions`` where ``upstream_url`` points (``docs/openfaas.md#ports``), configured by the environment
-    (module docstring); ``--self-test`` runs every action's examples in-process instead.
+    """The entrypoint of the router's ``index.py``: serve the router of the actions module ``actions``
+    where ``upstream_url`` points (``docs/openfaas.md#ports``), configured by the environment (module
+    docstring); ``--self-test`` runs every action's examples in-process instead.
 
-    ``schemas_file`` and ``openapi_file`` are the ``schemas.json`` (every action's schemas, see
-    :func:`~servey_faas.faas.runtime.app_schemas_json`) and ``openapi.json`` that ``--run=build``
-    writes beside ``index.py``: the router reads them instead of generating the schemas and the
-    OpenAPI document at start-up. Schemas that do not match the actions (a hand-edited context)
-    are refused with an ``Error:`` line.
+    ``schemas_file``, ``openapi_file`` and ``routes_file`` are the ``schemas.json`` (every action's
+    schemas, see :func:`~servey_faas.faas.runtime.app_schemas_json`), ``openapi.json`` and
+    ``routes.json`` (:func:`~servey_faas.faas.deploy.proxy.routes_json`) that ``--run=build`` writes
+    beside ``index.py``. In ``gateway`` mode with a routes file the router starts from it and the
+    OpenAPI bytes alone (a :class:`~servey_faas.faas.deploy.proxy.ProxyRouter`): the actions are
+    imported, and their schemas read, when GraphQL or the docs are first asked for. Otherwise (and
+    for ``--self-test``) the actions are loaded at start-up. Schemas that do not match the actions
+    (a hand-edited context) are refused with an ``Error:`` line (logged, when loaded on first use).
 
     Returns the exit status; a :class:`~servey_faas.errors.ServeyFaasError` at startup is printed
     as ``Error: ...`` with status 1.
     """
-    from servey_faas.app import ServeyApp
-    from servey_faas.discovery import find_actions
-    from servey_faas.faas.runtime import read_app_schemas, self_test, serve_asgi
+    from servey_faas.faas.runtime import serve_asgi
     from servey_faas.settings import Settings
 
     args = list(argv)
@@ -325,22 +360,54 @@ def run(
     env = os.environ
     try:
         settings = dataclasses.replace(Settings.load(env), action_path=actions, function_prefix=prefix)
-        schemas = None if schemas_file is None else read_app_schemas(schemas_file)
-        app = ServeyApp.from_registry(find_actions(settings.action_path), settings, schemas=schemas)
-        if args:
-            return max((self_test(app, name, sys.stdout) for name in app.invokers), default=0)
         mode = env.get("SERVEY_ROUTER_MODE") or GATEWAY_MODE
+
+        def load() -> ServeyApp:
+            from servey_faas.app import ServeyApp
+            from servey_faas.discovery import find_actions
+            from servey_faas.faas.runtime import read_app_schemas
+
+            schemas = None if schemas_file is None else read_app_schemas(schemas_file)
+            return ServeyApp.from_registry(find_actions(settings.action_path), settings, schemas=schemas)
+
+        if args:
+            from servey_faas.faas.runtime import self_test
+
+            app = load()
+            return max((self_test(app, name, sys.stdout) for name in app.invokers), default=0)
         function_auth = env.get("SERVEY_FUNCTION_AUTH", "").strip().lower() in _TRUE
         namespace = env.get("SERVEY_FUNCTION_NAMESPACE") or env.get("OPENFAAS_NAMESPACE") or None
         openapi = None if openapi_file is None else _read_openapi(openapi_file)
-        served = router_app(
-            app, mode=mode, prefix=prefix, namespace=namespace, function_auth=function_auth, openapi=openapi
-        )
+        options: dict[str, Any] = {"namespace": namespace, "function_auth": function_auth, "openapi": openapi}
+        if mode == GATEWAY_MODE and routes_file is not None:
+            client = default_client(function_auth)
+            served: ASGIApp = ProxyRouter(
+                read_routes(routes_file, prefix),
+                client,
+                lambda: full_router_app(load(), client, prefix=prefix, **options),
+                max_body_bytes=settings.limits.max_body_bytes,
+                max_response_bytes=_max_response_bytes(env),
+                **options,
+            )
+        else:
+            served = router_app(load(), mode=mode, prefix=prefix, **options)
         serve_asgi(served, env)
     except ServeyFaasError as e:
         sys.stderr.write(f"Error: {e}\n")
         return 1
     return 0
+
+
+def _max_response_bytes(env: Mapping[str, str]) -> int:
+    """``SERVEY_ROUTER_MAX_RESPONSE_BYTES`` (default :data:`~servey_faas.faas.deploy.proxy.MAX_RESPONSE_BYTES`).
+
+    :raises ConfigurationError: when it is not a positive integer."""
+    value = env.get("SERVEY_ROUTER_MAX_RESPONSE_BYTES", "").strip()
+    if not value:
+        return MAX_RESPONSE_BYTES
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"SERVEY_ROUTER_MAX_RESPONSE_BYTES must be a positive integer (bytes), not {value!r}")
+    return int(value)
 
 
 def _read_openapi(path: str | os.PathLike[str]) -> bytes:

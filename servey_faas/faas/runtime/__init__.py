@@ -10,27 +10,34 @@ template's server, draining in-flight requests on SIGTERM. Action code reads the
 
 The import path is kept small for cold start (``bench/coldstart.py``): the core and
 waitress; never asyncio (unless the action is async), Starlette, uvicorn, GraphQL, Celery, the docs
-pages or the OpenAPI builder. The API router function is a Starlette app (:func:`serve_asgi`).
+pages or the OpenAPI builder. The API router function is an ASGI app served by uvicorn (:func:`serve_asgi`);
+the names here are imported on first use, so that the router does not import the function app.
 """
 
-from servey_faas.faas.runtime._app import FunctionApp, function_app
-from servey_faas.faas.runtime._main import (
-    DEFAULT_UPSTREAM_URL,
-    OPENAPI_FILE,
-    SCHEMAS_FILE,
-    app_schemas_json,
-    load_action,
-    load_app,
-    read_app_schemas,
-    run,
-    schemas_json,
-    self_test,
-    serve,
-    serve_asgi,
-    upstream_address,
-)
-from servey_faas.faas.runtime._secrets import DEFAULT_SECRET_MOUNT_PATH, read_secret, secret_path
-from servey_faas.faas.wire import READY_PATH
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from servey_faas.faas.runtime._app import FunctionApp, function_app
+    from servey_faas.faas.runtime._main import (
+        DEFAULT_UPSTREAM_URL,
+        OPENAPI_FILE,
+        SCHEMAS_FILE,
+        app_schemas_json,
+        load_action,
+        load_app,
+        read_app_schemas,
+        run,
+        schemas_json,
+        self_test,
+        serve,
+        serve_asgi,
+        upstream_address,
+    )
+    from servey_faas.faas.runtime._secrets import DEFAULT_SECRET_MOUNT_PATH, read_secret, secret_path
+    from servey_faas.faas.wire import READY_PATH
 
 __all__ = [
     "DEFAULT_SECRET_MOUNT_PATH",
@@ -53,3 +60,26 @@ __all__ = [
     "serve_asgi",
     "upstream_address",
 ]
+
+#: Where each name lives: imported on first use (PEP 562), so that the API router, which only
+#: serves with :func:`serve_asgi`, does not import the function app and what it needs.
+_HOMES = {
+    "FunctionApp": "servey_faas.faas.runtime._app",
+    "function_app": "servey_faas.faas.runtime._app",
+    "DEFAULT_SECRET_MOUNT_PATH": "servey_faas.faas.runtime._secrets",
+    "read_secret": "servey_faas.faas.runtime._secrets",
+    "secret_path": "servey_faas.faas.runtime._secrets",
+    "READY_PATH": "servey_faas.faas.wire",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(_HOMES.get(name, "servey_faas.faas.runtime._main")), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

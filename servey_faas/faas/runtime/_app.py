@@ -11,7 +11,6 @@ keeps the function's cold start small (``bench/coldstart.py``).
 from __future__ import annotations
 
 import functools
-import re
 import threading
 from collections.abc import Coroutine, Iterable
 from http import HTTPStatus
@@ -22,7 +21,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.errors import ConfigurationError
 from servey_faas.faas.wire import READY_PATH
 from servey_faas.invocation import ActionInvoker
-from servey_faas.triggers import _PATH_PARAM, HttpMethod, WebTrigger
+from servey_faas.triggers import HttpMethod, WebTrigger, path_matcher
 from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
 
 if TYPE_CHECKING:
@@ -209,17 +208,13 @@ class _Path:
 
     def __init__(self, path: str, handlers: dict[str, RouteHandler]) -> None:
         self.handlers = handlers
-        self._literal: str | None = path if _PATH_PARAM.search(path) is None else None
-        pattern, last = [], 0
-        for m in _PATH_PARAM.finditer(path):
-            pattern.append(re.escape(path[last : m.start()]) + f"(?P<{m.group(1)}>[^/]+)")
-            last = m.end()
-        self._pattern = re.compile("".join(pattern) + re.escape(path[last:]))
+        self._path = path
+        self._pattern = path_matcher(path)
 
     def match(self, path: str) -> dict[str, str] | None:
         """The path params when ``path`` is this path, else None."""
-        if self._literal is not None:
-            return {} if path == self._literal else None
+        if self._pattern is None:
+            return {} if path == self._path else None
         m = self._pattern.fullmatch(path)
         return m.groupdict() if m is not None else None
 

@@ -27,6 +27,7 @@ from servey_faas.faas.deploy.packager import (
     options_from_table,
     read_build_table,
 )
+from servey_faas.faas.deploy.proxy import routes_json
 from servey_faas.faas.deploy.stack import load_document, schema_problems
 from servey_faas.web.openapi import openapi_bytes
 
@@ -95,7 +96,8 @@ def test_every_action_context_differs_only_in_its_entrypoint_and_schemas(demo_bu
 def test_functions_carry_their_schemas(demo_build: BuildResult, demo_app: ServeyApp) -> None:
     """schemas.json beside index.py: the invoker's schema document and the action's name, as sorted,
     indented JSON with a trailing newline; the Dockerfile copies it. The router's holds every
-    action's schema document, and openapi.json beside it what /openapi.json answers."""
+    action's schema document, openapi.json beside it what /openapi.json answers, and routes.json its
+    REST routes."""
     for fn in demo_build.functions:
         dockerfile = (fn.context / "Dockerfile").read_text()
         if fn.action_name is None:
@@ -107,10 +109,12 @@ def test_functions_carry_their_schemas(demo_build: BuildResult, demo_app: Servey
                 == (json.dumps({"actions": documents}, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
             )
             assert (fn.context / "openapi.json").read_bytes() == openapi_bytes(demo_app)
-            assert "COPY --chown=app:app index.py template.yml schemas.json openapi.json ./\n" in dockerfile
+            assert (fn.context / "routes.json").read_bytes() == routes_json(demo_app.invokers)
+            assert "COPY --chown=app:app index.py template.yml schemas.json openapi.json routes.json ./\n" in dockerfile
             index = (fn.context / "index.py").read_text()
             assert '"schemas_file": os.path.join(here, "schemas.json")' in index
             assert '"openapi_file": os.path.join(here, "openapi.json")' in index
+            assert '"routes_file": os.path.join(here, "routes.json")' in index
             continue
         data = (fn.context / "schemas.json").read_bytes()
         document = json.loads(data)

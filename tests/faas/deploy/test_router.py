@@ -1,5 +1,6 @@
 """The API router: REST and GraphQL of the whole app, each call forwarded to the action's own
-function through the gateway (a spec-checking fake gateway), validation and access control local."""
+function through the gateway (a spec-checking fake gateway): REST requests as they came (the function
+validates and decides access), GraphQL calls with validation and access control local."""
 
 from __future__ import annotations
 
@@ -63,9 +64,9 @@ def invocations(gateway: FakeGateway) -> list[tuple[str, str, bytes]]:
 async def test_rest_calls_go_through_the_actions_function(router: httpx.AsyncClient, gateway: FakeGateway) -> None:
     response = await router.get("/actions/say-hello", params={"name": "World"})
     assert (response.status_code, response.json()) == (200, "Hello World!")
-    assert invocations(gateway) == [("POST", "/function/say-hello.openfaas-fn", b'{"name":"World"}')]
+    assert invocations(gateway) == [("GET", "/function/say-hello.openfaas-fn/actions/say-hello", b"")]
     call = next(r for r in gateway.requests if r.path.startswith("/function/"))
-    assert call.headers["content-type"] == "application/json" and "x-call-id" in call.headers
+    assert call.query == (("name", "World"),) and "x-call-id" in call.headers
     assert "authorization" not in call.headers
 
 
@@ -91,13 +92,16 @@ async def test_graphql_resolvers_call_the_functions(router: httpx.AsyncClient, g
     ]
 
 
-async def test_invalid_calls_never_reach_the_gateway(router: httpx.AsyncClient, gateway: FakeGateway) -> None:
+async def test_invalid_rest_calls_are_refused_by_the_function(router: httpx.AsyncClient, gateway: FakeGateway) -> None:
     response = await router.get("/actions/say-hello")
     assert response.status_code == 422
     assert response.json()["errors"] == [{"location": ["query", "name"], "message": "field required"}]
     bad_body = await router.put("/actions/to-fahrenheit", json={"reading": {"station": "X", "celsius": -300}})
     assert bad_body.status_code == 422
-    assert invocations(gateway) == []
+    assert [path for _, path, _ in invocations(gateway)] == [
+        "/function/say-hello.openfaas-fn/actions/say-hello",
+        "/function/to-fahrenheit.openfaas-fn/actions/to-fahrenheit",
+    ]
 
 
 async def test_openapi_is_served_by_the_router(router: httpx.AsyncClient) -> None:
@@ -108,8 +112,9 @@ async def test_openapi_is_served_by_the_router(router: httpx.AsyncClient) -> Non
 async def test_a_failing_function_is_a_500_and_an_unavailable_one_a_502(
     demo_app: ServeyApp, gateway: FakeGateway
 ) -> None:
-    gateway.inject("POST", "/function/say-hello.openfaas-fn", 500, body=b'{"error":"internal_error"}')
-    gateway.inject("POST", "/function/say-hello.openfaas-fn", 503, headers={"X-OpenFaaS-Internal": "proxy"},
+    path = "/function/say-hello.openfaas-fn/actions/say-hello"
+    gateway.inject("GET", path, 500, body=b'{"error":"internal_error"}')
+    gateway.inject("GET", path, 503, headers={"X-OpenFaaS-Internal": "proxy"},
                    body=b"No endpoints available for: say-hello.\n")  # fmt: skip
     transport = httpx.ASGITransport(app=gateway)
     async with AsyncGatewayClient("http://gateway.test", auth=None, transport=transport, environ={}) as client:
@@ -201,16 +206,17 @@ async def test_function_auth_scoped_tokens_and_the_callers_token(tmp_path: Path)
         served = router_app(app, function_auth=True, environ=env)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://router") as http:
             anonymous = await http.get("/whoami")
-            assert anonymous.status_code == 401  # decided by the router: no call was made
+            assert anonymous.status_code == 401  # decided by the function, whose 401 is not taken for the watchdog's
             ok = await http.get("/whoami", headers={"Authorization": f"Bearer {ann}"})
             assert (ok.status_code, ok.json()) == (200, "ann (orders:read)")
             forbidden = await http.get("/whoami", headers={"Authorization": f"Bearer {user_token('bo', 'x')}"})
             assert forbidden.status_code == 403
     calls = [r for r in gateway.requests if r.path.startswith("/function/")]
-    assert len(calls) == 1
-    assert calls[0].headers["x-servey-authorization"] == f"Bearer {ann}"
-    assert calls[0].headers["authorization"].startswith("Bearer ")  # the scoped function token
-    assert calls[0].headers["authorization"] != f"Bearer {ann}"
+    assert len(calls) == 3
+    assert "x-servey-authorization" not in calls[0].headers
+    assert calls[1].headers["x-servey-authorization"] == f"Bearer {ann}"
+    assert calls[1].headers["authorization"].startswith("Bearer ")  # the scoped function token
+    assert calls[1].headers["authorization"] != f"Bearer {ann}"
     exchange = [r for r in gateway.requests if r.path == "/oauth/token" and b"scope=function" in r.body]
     assert len(exchange) == 1 and b"audience=openfaas-fn%3Awhoami" in exchange[0].body
     assert gateway.violations == []
@@ -233,7 +239,10 @@ def test_router_and_function_as_processes(test_build: BuildResult) -> None:
         with function_process(contexts[None], {"SERVEY_ROUTER_MODE": "in-process"}) as local:
             status, _, body = local.raw(get_request("/actions/report"))
             assert (status, json.loads(body)) == (200, "report")
-    assert [r.path for r in gateway.requests] == ["/function/greet.openfaas-fn"] * 2
+    assert [r.path for r in gateway.requests] == [
+        "/function/greet.openfaas-fn/actions/greet",
+        "/function/greet.openfaas-fn",
+    ]
     assert gateway.violations == []
 
 
