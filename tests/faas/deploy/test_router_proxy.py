@@ -22,7 +22,7 @@ import pytest
 
 from servey_faas.faas.deploy.packager import BuildOptions, BuildResult, build
 from servey_faas.testing.fake_gateway import FakeGateway
-from tests.faas.packaging.support import FunctionProcess, function_process, load_app, write_project
+from ..support import FunctionProcess, function_process, load_app, write_project
 
 PACKAGE = "svf_router_proxy_actions"
 SECRET = "p" * 32
