@@ -22,6 +22,7 @@ import pytest
 
 from servey_faas.faas.deploy.packager import BuildOptions, BuildResult, build
 from servey_faas.testing.fake_gateway import FakeGateway
+
 from ..support import FunctionProcess, function_process, load_app, write_project
 
 PACKAGE = "svf_router_proxy_actions"
