@@ -42,18 +42,22 @@ def big_body(size: int = BODY_BYTES) -> tuple[bytes, int]:
     return body.encode(), count
 
 
-def post_in_a_loop(url: str, cpu: int | None, started: Any, stop: Any, results: Any) -> None:
-    """The background load (its own process): post the big body again and again until ``stop``;
-    count the answers by status in ``results``."""
+def post_in_a_loop(url: str, cpu: int | None, started: Any, stop: Any, results: Any, rate: float | None = None) -> None:
+    """The background load (its own process): post the big body again and again until ``stop``,
+    each post as soon as the last one is answered, or (``rate``, posts per second) no sooner than
+    ``1 / rate`` seconds after the last one started; count the answers by status in ``results``."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     body, _ = big_body()
     headers = {"Content-Type": "application/json"}
     with httpx.Client(base_url=url, timeout=120) as client:
         while not stop.is_set():
+            sent = time.perf_counter()
             status = client.post(BIG, content=body, headers=headers).status_code
             results[status] = results.get(status, 0) + 1
             started.set()
+            if rate is not None:
+                stop.wait(max(0.0, sent + 1 / rate - time.perf_counter()))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=20.0, help="p99 under load to stay below, ms (default 20)")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="uvicorn --loop")
     parser.add_argument("--http", choices=("httptools", "h11"), default="httptools", help="uvicorn --http")
+    parser.add_argument(
+        "--posts-per-second",
+        type=float,
+        default=None,
+        help="pace the background posts (default: each as soon as the last is answered, so the load grows as the "
+        "server gets faster; give a rate to compare versions under the same load)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and the clients to separate CPUs")
     args = parser.parse_args(argv)
     try:
@@ -108,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     body, lines = big_body()
     print(f"python {sys.version.split()[0]}, uvicorn {' '.join(options)}, 1 worker, 127.0.0.1")
     print(f"small: GET {SMALL}, one at a time, {args.requests} timed per phase after {args.warmup} untimed")
-    print(f"load: POST {BIG}, {len(body)} bytes ({lines} order lines), in a loop on another connection")
+    pace = "in a loop" if args.posts_per_second is None else f"at most {args.posts_per_second:g}/s"
+    print(f"load: POST {BIG}, {len(body)} bytes ({lines} order lines), {pace} on another connection")
     print(f"CPU pinning: server on CPU {server_cpu}, clients on CPU {client_cpu}" if pin else "CPU pinning: off")
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})
@@ -120,7 +132,10 @@ def run(args: argparse.Namespace) -> int:
             context = multiprocessing.get_context("spawn")
             with context.Manager() as manager:
                 started, stop, results = context.Event(), context.Event(), manager.dict()
-                poster = context.Process(target=post_in_a_loop, args=(server.url, client_cpu, started, stop, results))
+                poster = context.Process(
+                    target=post_in_a_loop,
+                    args=(server.url, client_cpu, started, stop, results, args.posts_per_second),
+                )
                 poster.start()
                 try:
                     if not started.wait(120):
