@@ -21,6 +21,7 @@ from typing import Any
 
 from servey_faas.errors import BadRequestError, FieldError, ValidationError
 from servey_faas.invocation import Parameter
+from servey_faas.web import jsonparse
 
 Coercer = Callable[[str], Any]
 
@@ -184,7 +185,7 @@ def parse_json_body(body: bytes, content_type: str | None, max_depth: int) -> di
         raise BadRequestError(f"expected a JSON body (Content-Type: application/json), got {got!r}")
     check_json_depth(body, max_depth)
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
+        data = jsonparse.loads(body, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequestError(f"malformed JSON body: {e}") from None
     if not isinstance(data, dict):

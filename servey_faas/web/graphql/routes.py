@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from servey_faas.web import jsonparse
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.graphql._types import graphql_name
 from servey_faas.web.graphql.errors import (
@@ -161,7 +162,7 @@ class GraphQLEndpoint:
         if json_too_deep(raw, self._bodies.limits.max_json_depth + 1):
             return self._too_deep()
         try:
-            body = json.loads(raw)
+            body = jsonparse.loads(raw)
         except ValueError:
             return _request_error("the body is not valid JSON")
         if not isinstance(body, dict):
