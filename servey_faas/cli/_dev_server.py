@@ -33,6 +33,8 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import ChangeReload
 
+from servey_faas.heap import freeze_start_up_heap
+
 logger = logging.getLogger("uvicorn.error")  # where uvicorn.Server logs its own start and stop
 
 #: Seconds past the grace after which a process that has not exited is ended by its signal.
@@ -49,6 +51,11 @@ class DevServer(uvicorn.Server):
         super().__init__(config)
         # Made on the first signal: a server is pickled whole into a --reload worker process.
         self._hard_stop: _HardStop | None = None
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:  # started: the app and its lifespan are built
+            freeze_start_up_heap()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         grace = self.config.timeout_graceful_shutdown

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from servey_faas.action import Action, get_action
 from servey_faas.errors import ConfigurationError, ServeyFaasError
+from servey_faas.heap import freeze_start_up_heap
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -194,6 +195,7 @@ def serve(app: ServeyApp, action_name: str, environ: Mapping[str, str] | None = 
     function_auth = env.get("jwt_auth", "").strip().lower() in ("1", "t", "true")
     _log_to_stderr()
     wsgi = function_app(app, action_name, function_auth=function_auth)
+    freeze_start_up_heap()
     try:
         serve_wsgi(wsgi, host, port, max_body_bytes=wsgi.max_body_bytes, drain_timeout=wsgi.invoker.action.timeout)
     finally:
@@ -221,6 +223,7 @@ def serve_asgi(asgi_app: ASGIApp, environ: Mapping[str, str] | None = None, *, l
         server_header=False,
         timeout_graceful_shutdown=None,
     )
+    freeze_start_up_heap()
     uvicorn.Server(config).run()
 
 
