@@ -49,6 +49,14 @@ def start_server(name: str, factory: str, options: Sequence[str], cpu: str) -> I
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(REPO_ROOT)]
     command += ["--host", "127.0.0.1", "--port", str(port), *options]
+    with start_command(name, factory, command, port, cpu) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_command(name: str, factory: str, command: Sequence[str], port: int, cpu: str) -> Iterator[Server]:
+    """A server subprocess running ``command`` (listening on 127.0.0.1:``port``; on CPU ``cpu``
+    when given) from the repository root, ready when it answers; terminated on exit."""
     if cpu:
         command = ["taskset", "-c", cpu, *command]
     process = subprocess.Popen(command, cwd=REPO_ROOT)

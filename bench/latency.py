@@ -1,7 +1,9 @@
 """Latency of a small request while another connection posts big bodies: the event loop only waits.
 
-The demo actions (``actions/``) are served as ``python -m servey_faas`` serves them (``bench/apps.py``
-``servey``, its own uvicorn subprocess). One client sends ``GET /actions/say-hello?name=World`` one
+The demo actions (``actions/``) are served by the dev server, ``python -m servey_faas`` in a
+subprocess (``--server uvicorn``: by ``uvicorn bench.apps:servey --factory``, the same app without
+what the dev server adds around it, such as keeping its start-up heap out of the garbage
+collector's way, ``servey_faas/heap.py``). One client sends ``GET /actions/say-hello?name=World`` one
 at a time on a keep-alive connection and times each answer, first on an idle server, then while
 another process posts a 0.9 MiB JSON body to ``POST /actions/quote-order`` (an order of about 21,000
 lines: parsed, validated against the JSON Schema and loaded into dataclasses) in a loop, each post
@@ -10,7 +12,8 @@ the p99s, and whether the p99 under load is below the target (20 ms). Exit 0 whe
 2 when the benchmark cannot run.
 
     python bench/latency.py                      # 2000 requests per phase, ~30 s
-    python bench/latency.py --requests 5000 --loop asyncio --http h11
+    python bench/latency.py --posts-per-second 2.4  # the same load for two versions
+    python bench/latency.py --server uvicorn --requests 5000 --loop asyncio --http h11
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import time
 from typing import Any
 
 import httpx
-from _wrk import LOG_OPTIONS, BenchError, Server, start_server
+from _wrk import LOG_OPTIONS, BenchError, Server, free_port, start_command, start_server
 
 SMALL = "/actions/say-hello?name=World"
 BIG = "/actions/quote-order"
@@ -93,8 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="timed small requests per phase (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed small requests first (default 200)")
     parser.add_argument("--target", type=float, default=20.0, help="p99 under load to stay below, ms (default 20)")
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="uvicorn --loop")
-    parser.add_argument("--http", choices=("httptools", "h11"), default="httptools", help="uvicorn --http")
+    parser.add_argument(
+        "--server",
+        choices=("dev", "uvicorn"),
+        default="dev",
+        help="dev: python -m servey_faas (uvicorn's defaults: uvloop, httptools); uvicorn: the app under plain "
+        "uvicorn with --loop and --http (default: dev)",
+    )
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="uvicorn --loop (--server uvicorn)"
+    )
+    parser.add_argument(
+        "--http", choices=("httptools", "h11"), default="httptools", help="uvicorn --http (--server uvicorn)"
+    )
     parser.add_argument(
         "--posts-per-second",
         type=float,
@@ -115,16 +129,35 @@ def run(args: argparse.Namespace) -> int:
     cpus = sorted(os.sched_getaffinity(0))
     pin = not args.no_pin and shutil.which("taskset") is not None and len(cpus) >= 2
     server_cpu, client_cpu = (cpus[0], cpus[1]) if pin else (None, None)
-    options = ("--loop", args.loop, "--http", args.http, *LOG_OPTIONS)
     body, lines = big_body()
-    print(f"python {sys.version.split()[0]}, uvicorn {' '.join(options)}, 1 worker, 127.0.0.1")
+    if args.server == "dev":
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "servey_faas",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+        print(f"python {sys.version.split()[0]}, python -m servey_faas --log-level warning, 127.0.0.1")
+        server_cm = start_command(
+            "servey", "python -m servey_faas", command, port, "" if server_cpu is None else str(server_cpu)
+        )
+    else:
+        options = ("--loop", args.loop, "--http", args.http, *LOG_OPTIONS)
+        print(f"python {sys.version.split()[0]}, uvicorn {' '.join(options)}, 1 worker, 127.0.0.1")
+        server_cm = start_server("servey", "bench.apps:servey", options, "" if server_cpu is None else str(server_cpu))
     print(f"small: GET {SMALL}, one at a time, {args.requests} timed per phase after {args.warmup} untimed")
     pace = "in a loop" if args.posts_per_second is None else f"at most {args.posts_per_second:g}/s"
     print(f"load: POST {BIG}, {len(body)} bytes ({lines} order lines), {pace} on another connection")
     print(f"CPU pinning: server on CPU {server_cpu}, clients on CPU {client_cpu}" if pin else "CPU pinning: off")
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})
-    with start_server("servey", "bench.apps:servey", options, "" if server_cpu is None else str(server_cpu)) as server:
+    with server_cm as server:
         check(server)
         with httpx.Client(base_url=server.url, timeout=120) as client:
             measure(client, args.warmup)
