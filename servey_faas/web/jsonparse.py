@@ -16,6 +16,10 @@ Where the two differ, ``json.loads`` decides:
   UTF-32 text, invalid UTF-8, deep nesting) is parsed again by ``json.loads``, which accepts it or
   raises its own error, so callers see the same results and messages as before;
 - ``str`` text (a query string's ``variables``: small, bounded by the URL) goes to ``json.loads``.
+
+orjson is imported when the first body is parsed: its import (about 2 ms in an action's function,
+``uuid`` and ``zoneinfo`` with it) is not part of a cold start, and a process serving only GET
+requests never pays it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 #: Digits in a row that may be an integer orjson turns into a float: 2**63 has 19 digits, and
 #: every integer literal with fewer fits in orjson's signed or unsigned 64-bit integers.
@@ -45,6 +47,8 @@ def loads(text: bytes | str, parse_constant: Callable[[str], Any] | None = None)
         with its message, for text that is not JSON.
     """
     if isinstance(text, bytes) and text.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) < 0:
+        import orjson  # here, not at the top: see the module docstring
+
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
