@@ -16,6 +16,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.web.bodies import Bodies
 from servey_faas.web.responses import error_response
 from servey_faas.web.rest import debug_token_routes, rest_routes
+from servey_faas.web.routing import LiteralPathRouter
 
 if TYPE_CHECKING:
     from servey_faas.scheduling.local import LocalSchedules
@@ -68,12 +69,10 @@ def create_app(
         def lifespan(_: Starlette) -> AbstractAsyncContextManager[None]:
             return local
 
-    starlette = Starlette(
-        debug=debug,
-        routes=routes,
-        exception_handlers={HTTPException: _http_error},
-        lifespan=lifespan,
-    )
+    starlette = Starlette(debug=debug, exception_handlers={HTTPException: _http_error})
+    # The routes and lifespan go to a router finding literal paths (every REST route without
+    # params, /graphql, the docs) with one lookup; its middleware stack is built on the first call.
+    starlette.router = LiteralPathRouter(routes, lifespan=lifespan)
     starlette.state.servey = app
     starlette.state.schedules = local  # the dev server stops them first when told to stop
     return starlette
