@@ -48,9 +48,13 @@ class Timers:
     """The timers of one event loop; use :func:`loop_timers` to get the running loop's."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # The loop and its armed handle (which holds the loop) only weakly: the loop is the key of
+        # this object in _BY_LOOP, a WeakKeyDictionary, and a strong reference from the value would
+        # keep both for ever (a loop per asyncio.run: leaked). The loop holds the handle while it
+        # is pending.
+        self._loop = weakref.ref(loop)
         self._queues: dict[float, deque[Timer]] = {}
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: weakref.ref[asyncio.TimerHandle] | None = None
         self._armed_at = float("inf")
 
     def call_later(self, delay: float, callback: Callable[[], Any]) -> Timer:
@@ -60,21 +64,24 @@ class Timers:
         queue = self._queues.get(delay)
         if queue is None:
             queue = self._queues[delay] = deque()
-        timer = Timer(self._loop.time() + delay, callback, queue)
+        timer = Timer(self._loop().time() + delay, callback, queue)  # type: ignore[union-attr]  # alive: it runs the caller
         queue.append(timer)
         if timer.when < self._armed_at:
             self._arm(timer.when)
         return timer
 
     def _arm(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._handle = self._loop.call_at(when, self._fire)
+        pending = None if self._handle is None else self._handle()
+        if pending is not None:
+            pending.cancel()
+        self._handle = weakref.ref(self._loop().call_at(when, self._fire))  # type: ignore[union-attr]
         self._armed_at = when
 
     def _fire(self) -> None:
         self._handle, self._armed_at = None, float("inf")
-        now = self._loop.time() + _RESOLUTION
+        loop = self._loop()
+        assert loop is not None  # it runs this callback
+        now = loop.time() + _RESOLUTION
         due: list[Timer] = []
         earliest = float("inf")
         for queue in self._queues.values():
@@ -92,7 +99,7 @@ class Timers:
             try:
                 callback()  # type: ignore[misc]  # due timers all have one
             except Exception as e:  # the others must still fire
-                self._loop.call_exception_handler({"message": "exception in a timer callback", "exception": e})
+                loop.call_exception_handler({"message": "exception in a timer callback", "exception": e})
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Timers] = weakref.WeakKeyDictionary()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -94,3 +96,21 @@ async def test_each_loop_has_its_timers() -> None:
         assert loop_timers(other) is not loop_timers(loop)
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("cancel", [True, False], ids=["cancelled", "left-armed"])
+def test_a_loops_timers_do_not_keep_it_alive(cancel: bool) -> None:
+    # A big GraphQL request runs on a loop of its own (asyncio.run): each used to stay in memory.
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def arm() -> None:
+        loop = asyncio.get_running_loop()
+        loops.append(weakref.ref(loop))
+        timer = loop_timers(loop).call_later(60, lambda: None)
+        if cancel:
+            timer.cancel()
+
+    for _ in range(5):
+        asyncio.run(arm())
+    gc.collect()
+    assert [ref() for ref in loops] == [None] * 5
