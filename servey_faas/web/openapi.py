@@ -14,8 +14,9 @@ Shape of one operation (OpenAPI 3.1.0, https://spec.openapis.org/oas/v3.1.0):
   lists by repeating the key); ``{placeholders}`` are ``in: path`` and required.
 - ``requestBody``: POST, PUT and PATCH take a JSON object of the params that are not in the path.
 - ``responses``: ``200`` (the result), ``401`` (``Error``: a bearer token sent to any operation is
-  verified, so every operation can refuse one), ``422`` (``ValidationError``), ``400`` (``Error``,
-  only for operations that read a body), ``500`` (``Error``); bodies as in
+  verified, so every operation can refuse one), ``422`` (``ValidationError``), ``400`` and ``413``
+  (``Error``, only for operations that read a body: not a JSON object or too deep, too large),
+  ``500`` (``Error``), ``504`` (``Error``: past the action's timeout); bodies as in
   :mod:`servey_faas.web.responses`.
 - Access control: operations whose action needs a bearer token have ``security: [{"bearerAuth": []}]``
   (``[{"bearerAuth": []}, {}]`` when the action only *accepts* one, through an optional
@@ -252,7 +253,13 @@ class _DocumentBuilder:
             }
         if route.trigger.reads_body:
             responses["400"] = _error_response(
-                "The body is not a JSON object (malformed JSON, another content type or a non-object value).",
+                "The body is not a JSON object (malformed JSON, another content type or a non-object value), "
+                "or it is nested deeper than the server's limit (`SERVEY_MAX_JSON_DEPTH`, 64 levels by default).",
+                _ERROR_REF,
+            )
+            responses["413"] = _error_response(
+                "The body is larger than the server's limit (`SERVEY_MAX_BODY_BYTES`, 1 MiB by default; "
+                "`error` is `payload_too_large`).",
                 _ERROR_REF,
             )
         responses["401"] = _error_response(
@@ -282,6 +289,11 @@ class _DocumentBuilder:
         )
         responses["500"] = _error_response(
             "The action failed; details are in the server log, never in the response.", _ERROR_REF
+        )
+        responses["504"] = _error_response(
+            f"The action did not return within its timeout of {invoker.action.timeout:g} s "
+            "(`error` is `gateway_timeout`).",
+            _ERROR_REF,
         )
         return responses
 

@@ -153,7 +153,7 @@ def test_say_hello_is_a_get_with_a_required_string_query_param(doc: dict[str, An
     ok = op["responses"]["200"]["content"]["application/json"]
     assert ok["schema"] == {"type": "string"}
     assert ok["examples"] == {"world": {"summary": "world", "value": "Hello World!"}}
-    assert set(op["responses"]) == {"200", "401", "422", "500"}  # 401: a token sent is verified
+    assert set(op["responses"]) == {"200", "401", "422", "500", "504"}  # 401: a token sent is verified
 
 
 def test_quote_order_takes_a_json_body_of_hoisted_dataclasses(doc: dict[str, Any]) -> None:
@@ -190,6 +190,10 @@ def test_quote_order_takes_a_json_body_of_hoisted_dataclasses(doc: dict[str, Any
     assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}Error"}
     assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}ValidationError"}
     assert responses["500"]["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}Error"}
+    assert responses["413"]["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}Error"}
+    assert "SERVEY_MAX_BODY_BYTES" in responses["413"]["description"]
+    assert responses["504"]["content"]["application/json"]["schema"] == {"$ref": f"{COMPONENTS}Error"}
+    assert "within its timeout of 30 s" in responses["504"]["description"]
 
 
 def test_the_example_body_validates_against_the_request_schema(doc: dict[str, Any]) -> None:
@@ -483,7 +487,7 @@ def test_a_body_operation_without_params_has_no_request_body() -> None:
     op = operation(doc, "/actions/ping", "post")
     assert "requestBody" not in op
     assert "parameters" not in op
-    assert set(op["responses"]) == {"200", "400", "401", "422", "500"}
+    assert set(op["responses"]) == {"200", "400", "401", "413", "422", "500", "504"}
 
 
 # --- access control and caching --------------------------------------------------------------------
@@ -585,7 +589,7 @@ def test_allow_none_documents_a_403_without_security(secured_doc: dict[str, Any]
 def test_open_operations_have_no_security(secured_doc: dict[str, Any]) -> None:
     op = operation(secured_doc, "/actions/ping", "get")
     assert "security" not in op and "description" not in op
-    assert set(op["responses"]) == {"200", "401", "422", "500"}
+    assert set(op["responses"]) == {"200", "401", "422", "500", "504"}
     refused = op["responses"]["401"]
     assert "A token sent to any operation is verified" in refused["description"]
     assert refused["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
