@@ -70,6 +70,8 @@ _QUERIES = frozenset({OperationType.QUERY})
 _QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _HTML = "text/html; charset=utf-8"
 _JSON = "application/json"
+#: The query parameters of a GraphQL GET request (GraphQL over HTTP, "GET"); others are ignored.
+_GET_FIELDS = ("query", "variables", "operationName")
 
 
 def graphql_routes(
@@ -147,6 +149,10 @@ class GraphQLEndpoint:
                 )
             size = len(request.scope["query_string"])
             fields = dict(params)
+            if len(fields) < len(params.multi_items()):  # a field given twice: which one was meant?
+                for name in _GET_FIELDS:
+                    if len(params.getlist(name)) > 1:
+                        return _request_error(f"the query parameter {name!r} is given more than once; give it once")
 
             def read() -> dict[str, Any] | Response:
                 return self._read_get(fields)

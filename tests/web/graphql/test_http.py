@@ -38,6 +38,21 @@ def test_queries_over_get(demo_graphql: GraphQLClient) -> None:
     assert response.json() == {"data": {"sayHello": "Hello get!"}}
 
 
+
+@pytest.mark.parametrize("name", ["query", "variables", "operationName"])
+def test_a_get_field_given_twice_is_400_naming_it(demo_graphql: GraphQLClient, name: str) -> None:
+    fields = {"query": "query A($n: String!) { sayHello(name: $n) }", "variables": '{"n": "a"}', "operationName": "A"}
+    params = [*fields.items(), (name, fields[name])]  # even the same value twice
+    response = demo_graphql.http.get("/graphql", params=params)
+    assert response.status_code == 400
+    message = f"the query parameter {name!r} is given more than once; give it once"
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+
+
+def test_other_query_parameters_are_ignored_even_twice(demo_graphql: GraphQLClient) -> None:
+    params = [("query", '{ sayHello(name: "x") }'), ("utm", "1"), ("utm", "2")]
+    assert demo_graphql.http.get("/graphql", params=params).json() == {"data": {"sayHello": "Hello x!"}}
+
 def test_mutations_over_get_are_refused(demo_graphql: GraphQLClient) -> None:
     response = demo_graphql.http.get("/graphql", params={"query": "mutation { cancelOrder(orderNumber: 1) }"})
     assert response.status_code == 405
