@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from servey_faas.schemas import TypeCodec
 from servey_faas.validity import compile_check
-from tests.integration.demo import load_demo_app
+from tests.demo import load_demo_app
 from tests.web.graphql.actions_for_graphql import app_of, sensor_actions
 
 #: Schemas using every keyword the check knows, each with values the validator accepts.

@@ -13,8 +13,9 @@ from servey_faas.app import ServeyApp
 from servey_faas.faas import BasicAuth, GatewayClient
 from servey_faas.faas.deploy.packager import BuildOptions, BuildResult, build
 from servey_faas.testing.fake_gateway import FakeGateway
+from tests.demo import load_demo_app
 
-from .support import Project, load_app, load_demo_app, write_project
+from .support import Project, load_app, write_project
 
 USER, PASSWORD = "admin", "s3cr3t-pw"
 #: The test app's package name (unique: it must not collide with other tests' modules).

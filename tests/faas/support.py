@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servey_faas.app import ServeyApp
+from servey_faas.faas.gateway.processes import free_port
 from servey_faas.settings import Settings
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.demo import importable
 
 #: The test app: every kind of trigger, a path param, a nested dataclass, an async action, an
 #: action that raises, one that reads a secret, timeouts.
@@ -110,36 +110,9 @@ def write_project(root: Path, package: str, source: str = TEST_ACTIONS) -> Proje
     return Project(root, package)
 
 
-@contextlib.contextmanager
-def importable(root: Path) -> Iterator[None]:
-    """``root`` first on ``sys.path`` for the duration."""
-    entry = str(root)
-    sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        sys.path.remove(entry)
-
-
 def load_app(project: Project, **environ: str) -> ServeyApp:
     with importable(project.root):
         return ServeyApp.load(project.settings(**environ))
-
-
-def load_demo_app() -> ServeyApp:
-    """The repository's demo actions (``actions/``), settings from its pyproject."""
-    with importable(REPO_ROOT):
-        app = ServeyApp.load(Settings.load({}, REPO_ROOT))
-    module = sys.modules[next(iter(app.actions.values())).fn.__module__]
-    assert Path(module.__file__ or "").resolve().is_relative_to(REPO_ROOT / "actions"), module.__file__
-    return app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from servey_faas.app import ServeyApp
+from tests.demo import load_demo_app
 
-from .demo import load_demo_app
 from .live_server import CLIENT_TIMEOUT, LiveServer, serve
 
 

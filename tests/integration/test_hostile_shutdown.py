@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from servey_faas.faas.gateway.processes import free_port
+
 #: Seconds a server may take to start or a probe to show its effect (safety nets).
 DEADLINE = 60.0
 #: The shutdown grace the servers here are started with (SERVER_SHUTDOWN_GRACE).
@@ -169,7 +171,7 @@ def start(tmp_path: Path) -> Iterator[Start]:
         project.mkdir()
         (project / "shutdown_actions.py").write_text(textwrap.dedent(ACTIONS), encoding="utf-8")
         (project / "pyproject.toml").write_text('[tool.servey_faas]\nactions = "shutdown_actions"\n', encoding="utf-8")
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SERVEY_", "SERVER_"))}
         env.pop("PYTHONPATH", None)
         env.update(PYTHONUNBUFFERED="1", MARKS_FILE=str(project / "marks"), SERVER_SHUTDOWN_GRACE=str(GRACE))
@@ -191,12 +193,6 @@ def start(tmp_path: Path) -> Iterator[Start]:
     yield run
     for server in started:
         _kill_group(server.process)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_until_up(server: Server) -> None:

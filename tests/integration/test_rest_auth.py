@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -28,6 +27,7 @@ from servey_faas import get_action
 from servey_faas.app import ServeyApp
 from servey_faas.authentication import JwtSettings
 from servey_faas.discovery import ActionRegistry
+from servey_faas.faas.gateway.processes import free_port
 from servey_faas.settings import Settings
 from tests.test_authentication import SECRET, KeyPair, ec_keys, rsa_keys, sign
 from tests.web.test_auth import AUTH_ACTIONS, NO_TOKEN_CHALLENGE, READ_SCOPE, challenge_attributes
@@ -296,12 +296,6 @@ def test_generate_jwt_key_is_refused_when_a_key_is_configured(project: Path) -> 
     done = run_cli(["--run=server", "--generate-jwt-key"], project, child_env(JWT_SECRET_KEY=SECRET))
     assert done.returncode == 2
     assert "a JWT key is already configured (JWT_SECRET_KEY)" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

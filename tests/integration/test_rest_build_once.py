@@ -14,8 +14,8 @@ import pytest
 
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web import create_app
+from tests.demo import REPO_ROOT
 
-from .demo import REPO_ROOT
 from .live_server import CLIENT_TIMEOUT, LiveServer
 
 

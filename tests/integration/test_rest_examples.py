@@ -14,8 +14,7 @@ import pytest
 from servey_faas.examples import Example
 from servey_faas.invocation import ActionInvoker
 from servey_faas.web.handling import WebRoute, web_routes
-
-from .demo import load_demo_app
+from tests.demo import load_demo_app
 
 # What the demo app must serve: the default path is /actions/<name with _ as -> (README.md, "Writing actions").
 EXPECTED_ROUTES = {

@@ -13,7 +13,6 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from servey_faas.faas.gateway.processes import free_port
+
 HERE = Path(__file__).parent
 #: Seconds to wait for a process to start or stop (a safety net for hangs, not a performance target).
 PROCESS_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

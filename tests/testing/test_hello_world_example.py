@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from servey_faas.faas.gateway.processes import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hello_world"
 
@@ -47,17 +48,10 @@ def test_its_pytest_runs_the_examples_and_the_http_tests() -> None:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server() -> Iterator[str]:
     """``python -m servey_faas`` started from the example's folder, as the README says."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "servey_faas", "--port", str(port)],
         cwd=EXAMPLE,

@@ -6,32 +6,15 @@ the fixture's scope ends (a server that does not stop fails the test run).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
 
 from servey_faas.app import ServeyApp
-from servey_faas.settings import Settings
 from servey_faas.testing import serve_app
 from servey_faas.web import create_app
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_demo_app() -> ServeyApp:
-    """The repository's demo actions, loaded as ``python -m servey_faas`` does from the repo root."""
-    entry = str(REPO_ROOT)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
-        return ServeyApp.load(Settings.load(environ={}, project_dir=REPO_ROOT))
-    finally:
-        if added:
-            sys.path.remove(entry)
+from tests.demo import load_demo_app
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from servey_faas.errors import ConfigurationError
 from servey_faas.web import _assets, create_app
 from servey_faas.web._assets import REDOC_VERSION, STATIC_DIR, SWAGGER_UI_DISTRIBUTION, DocsAssets, GzippedFile
 from servey_faas.web.docs import REDOC_CONTENT_SECURITY_POLICY, accepts_gzip, docs_routes
-from tests.web.conftest import REPO_ROOT
+from tests.demo import REPO_ROOT
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from servey_faas.web import create_app
-from tests.integration.demo import load_demo_app
+from tests.demo import load_demo_app
 from tests.integration.live_server import serve
 
 #: Seconds one Chromium run may take (a safety net for a hung browser, not a performance threshold).

@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.testclient import TestClient
 
+from servey_faas.testing import TestClient
 from servey_faas.web.routing import LiteralPathRouter, literal_routes
 
 

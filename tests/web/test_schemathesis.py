@@ -42,9 +42,10 @@ from starlette.applications import Starlette
 from servey_faas.web import create_app
 from servey_faas.web.graphql import build_schema
 from servey_faas.web.openapi import build_openapi
+from tests.demo import load_demo_app
 from tests.test_authentication import SECRET, sign
 
-from .conftest import load_demo_app, serve
+from .conftest import serve
 from .test_openapi import count_nodes, lookup, lookup_post, mirror, ping, secured_app_of, stock_level
 
 MAX_EXAMPLES = 25

@@ -15,7 +15,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.demo import load_demo_app
+from tests.demo import load_demo_app
 from tests.integration.live_server import CLIENT_TIMEOUT, serve
 
 from .actions_for_graphql import SECRET, SensorActions, app_of, sensor_actions

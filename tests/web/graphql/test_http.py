@@ -38,7 +38,6 @@ def test_queries_over_get(demo_graphql: GraphQLClient) -> None:
     assert response.json() == {"data": {"sayHello": "Hello get!"}}
 
 
-
 @pytest.mark.parametrize("name", ["query", "variables", "operationName"])
 def test_a_get_field_given_twice_is_400_naming_it(demo_graphql: GraphQLClient, name: str) -> None:
     fields = {"query": "query A($n: String!) { sayHello(name: $n) }", "variables": '{"n": "a"}', "operationName": "A"}
@@ -52,6 +51,7 @@ def test_a_get_field_given_twice_is_400_naming_it(demo_graphql: GraphQLClient, n
 def test_other_query_parameters_are_ignored_even_twice(demo_graphql: GraphQLClient) -> None:
     params = [("query", '{ sayHello(name: "x") }'), ("utm", "1"), ("utm", "2")]
     assert demo_graphql.http.get("/graphql", params=params).json() == {"data": {"sayHello": "Hello x!"}}
+
 
 def test_mutations_over_get_are_refused(demo_graphql: GraphQLClient) -> None:
     response = demo_graphql.http.get("/graphql", params={"query": "mutation { cancelOrder(orderNumber: 1) }"})

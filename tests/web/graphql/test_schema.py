@@ -21,7 +21,7 @@ from servey_faas.errors import ActionDefinitionError
 from servey_faas.web import create_app
 from servey_faas.web.graphql import build_schema, routes
 from servey_faas.web.graphql.schema import DOCUMENT_CACHE_SIZE
-from tests.integration.demo import REPO_ROOT, load_demo_app
+from tests.demo import REPO_ROOT, load_demo_app
 from tests.integration.live_server import CLIENT_TIMEOUT, serve
 
 from .actions_for_graphql import SensorActions, app_of

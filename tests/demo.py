@@ -11,7 +11,7 @@ from servey_faas.app import ServeyApp
 from servey_faas.settings import Settings
 
 #: The repository root: where ``pyproject.toml`` and the ``actions`` package are.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_demo_app() -> ServeyApp:
@@ -23,7 +23,7 @@ def load_demo_app() -> ServeyApp:
     :raises RuntimeError: when an ``actions`` module from elsewhere was imported first.
     """
     settings = Settings.load(environ={}, project_dir=REPO_ROOT)
-    with _importable_from(REPO_ROOT):
+    with importable(REPO_ROOT):
         app = ServeyApp.load(settings)
     for a in app.actions.values():
         module = sys.modules[a.fn.__module__]
@@ -33,7 +33,8 @@ def load_demo_app() -> ServeyApp:
 
 
 @contextlib.contextmanager
-def _importable_from(root: Path) -> Iterator[None]:
+def importable(root: Path) -> Iterator[None]:
+    """``root`` first on ``sys.path`` for the duration (unless it is there already)."""
     entry = str(root)
     added = entry not in sys.path
     if added:
