@@ -219,13 +219,22 @@ def build_flask(root: Path, handler: str, servey_faas_copy: Path) -> Path:
 
 
 def image_like_venv(venv: Path, requirements: Path) -> str:
-    """The interpreter of ``venv``, created (once) with ``requirements`` plus flask and waitress."""
+    """The interpreter of ``venv``, created with ``requirements`` plus flask and waitress; installed
+    again when ``requirements`` changed since (a stale venv would time what an image no longer
+    holds, or fail)."""
     python = venv / "bin" / "python"
+    wanted = requirements.read_text(encoding="utf-8")
+    stamp = venv / "installed-requirements.txt"
+    if python.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted:
+        return str(python)
     if not python.exists():
         print(f"creating {venv} with {requirements.name} + flask + waitress ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, "-r", str(requirements), "flask", "waitress"], check=True)
+    else:
+        print(f"updating {venv}: {requirements.name} changed", flush=True)
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(requirements), "flask", "waitress"], check=True)
+    stamp.write_text(wanted, encoding="utf-8")
     return str(python)
 
 
