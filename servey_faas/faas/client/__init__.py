@@ -3,9 +3,14 @@ token sources, the gateway's wire models (:mod:`~servey_faas.faas.client.models`
 ``remote()`` proxies of deployed actions. Its public names are re-exported by :mod:`servey_faas.faas`.
 
 Nothing here imports the deploy side, the local gateway or the function runtime.
+
+The wire models are imported on first use (PEP 562): an ``api`` router that only invokes functions
+never builds their dataclasses (about 4 ms of its cold start, ``bench/coldstart.py``).
 """
 
 from __future__ import annotations
+
+import typing as _typing
 
 from servey_faas.faas.client._auth import (
     BasicAuth,
@@ -54,19 +59,21 @@ from servey_faas.faas.client._tokens import (
     TokenCache,
     TokenSource,
 )
-from servey_faas.faas.client.models import (
-    FunctionDeployment,
-    FunctionNamespace,
-    FunctionResources,
-    FunctionStatus,
-    FunctionUsage,
-    GatewayInfo,
-    LogEntry,
-    ProviderInfo,
-    Secret,
-    VersionInfo,
-)
 from servey_faas.faas.wire import DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, USER_AUTHORIZATION_HEADER
+
+if _typing.TYPE_CHECKING:
+    from servey_faas.faas.client.models import (
+        FunctionDeployment,
+        FunctionNamespace,
+        FunctionResources,
+        FunctionStatus,
+        FunctionUsage,
+        GatewayInfo,
+        LogEntry,
+        ProviderInfo,
+        Secret,
+        VersionInfo,
+    )
 
 __all__ = [
     "DEFAULT_GATEWAY_URL",
@@ -116,3 +123,33 @@ __all__ = [
     "save_basic_auth",
     "saved_auth",
 ]
+
+#: The names of :mod:`~servey_faas.faas.client.models`, imported on first use.
+_MODELS = frozenset(
+    {
+        "FunctionDeployment",
+        "FunctionNamespace",
+        "FunctionResources",
+        "FunctionStatus",
+        "FunctionUsage",
+        "GatewayInfo",
+        "LogEntry",
+        "ProviderInfo",
+        "Secret",
+        "VersionInfo",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MODELS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from servey_faas.faas.client import models
+
+    value = getattr(models, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -15,20 +15,22 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from servey_faas.faas.client._errors import FunctionError, InvalidArgumentError, NotFoundError, status_error
-from servey_faas.faas.client.models import (
-    FunctionDeployment,
-    FunctionNamespace,
-    FunctionStatus,
-    GatewayInfo,
-    LogEntry,
-    Secret,
-)
+
+if TYPE_CHECKING:  # imported by the calls that parse them: invoking needs none (the router's cold start)
+    from servey_faas.faas.client.models import (
+        FunctionDeployment,
+        FunctionNamespace,
+        FunctionStatus,
+        GatewayInfo,
+        LogEntry,
+        Secret,
+    )
 
 T = TypeVar("T")
 
@@ -110,6 +112,8 @@ def _none(response: httpx.Response) -> None:
 
 def info() -> Call[GatewayInfo]:
     """GET ``/system/info`` (``docs/openfaas.md#routes``)."""
+    from servey_faas.faas.client.models import GatewayInfo
+
     return Call("GET", "/system/info", lambda r: GatewayInfo.from_wire(_json(r)))
 
 
@@ -120,6 +124,8 @@ def list_namespaces() -> Call[list[str]]:
 
 def get_namespace(namespace: str) -> Call[FunctionNamespace]:
     """GET ``/system/namespace/{NS}`` (Enterprise; ``docs/openfaas.md#routes``)."""
+    from servey_faas.faas.client.models import FunctionNamespace
+
     return Call(
         "GET",
         f"/system/namespace/{check_name(namespace, 'namespace')}",
@@ -149,6 +155,8 @@ def delete_namespace(namespace: str) -> Call[None]:
 def list_functions(namespace: str | None = None) -> Call[list[FunctionStatus]]:
     """GET ``/system/functions[?namespace=NS]`` (``docs/openfaas.md#routes``,
     ``docs/openfaas.md#q1-listing-functions-needs-prometheus``)."""
+    from servey_faas.faas.client.models import FunctionStatus
+
     return Call(
         "GET",
         "/system/functions",
@@ -159,6 +167,8 @@ def list_functions(namespace: str | None = None) -> Call[list[FunctionStatus]]:
 
 def get_function(name: str, namespace: str | None = None) -> Call[FunctionStatus]:
     """GET ``/system/function/{NAME}[?namespace=NS]`` (``docs/openfaas.md#routes``)."""
+    from servey_faas.faas.client.models import FunctionStatus
+
     return Call(
         "GET",
         f"/system/function/{check_name(name)}",
@@ -206,6 +216,8 @@ def scale_function(name: str, replicas: int, namespace: str | None = None) -> Ca
 
 def list_secrets(namespace: str | None = None) -> Call[list[Secret]]:
     """GET ``/system/secrets[?namespace=NS]``: names and namespaces, never values (``docs/openfaas.md#routes``)."""
+    from servey_faas.faas.client.models import Secret
+
     return Call(
         "GET", "/system/secrets", lambda r: [Secret.from_wire(s) for s in _json(r) or []], params=_ns_query(namespace)
     )
@@ -265,6 +277,8 @@ def parse_log_line(line: str) -> LogEntry | None:
     """One NDJSON line of the logs stream as a :class:`LogEntry`; ``None`` for a blank or
     unparseable line (skipped, as python-sdk does; the content type is not trusted,
     ``docs/openfaas.md#q6-log-errors-are-remapped``)."""
+    from servey_faas.faas.client.models import LogEntry
+
     line = line.strip()
     if not line:
         return None

@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -36,15 +36,17 @@ from servey_faas.faas.client._tokens import (
     source_token_async,
     token_request,
 )
-from servey_faas.faas.client.models import (
-    FunctionDeployment,
-    FunctionNamespace,
-    FunctionStatus,
-    GatewayInfo,
-    LogEntry,
-    Secret,
-)
 from servey_faas.faas.wire import DEFAULT_NAMESPACE, USER_AUTHORIZATION_HEADER
+
+if TYPE_CHECKING:  # the models are imported where a call parses them (_api)
+    from servey_faas.faas.client.models import (
+        FunctionDeployment,
+        FunctionNamespace,
+        FunctionStatus,
+        GatewayInfo,
+        LogEntry,
+        Secret,
+    )
 
 T = TypeVar("T")
 

@@ -350,6 +350,7 @@ def test_the_rest_path_imports_no_action_graphql_or_schema_library(deployed: Dep
     answers, modules = modules_after(deployed.router, deployed.gateway_url)
     assert answers == ["Hello Probe!"]
     assert heavy(modules) == set()
+    assert "servey_faas.faas.client.models" not in modules  # invoking parses no wire model
     answers, modules = modules_after(deployed.router, deployed.gateway_url, "graphql")
     assert answers == ["Hello Probe!", {"data": {"greet": "Hello Q!"}}]
     assert {PACKAGE, "strawberry", "graphql", "starlette"} <= heavy(modules)
