@@ -5,7 +5,9 @@ The event loop only waits. A request body (or query string) of at most :data:`OF
 parsed, validated and loaded on the event loop: that costs at most about a millisecond, less than
 handing it to a thread and back. A bigger one is handed to :attr:`Bodies.threads`, a small pool of
 its own, so that parsing never waits for the threads sync actions run on (nor the reverse), and the
-event loop goes on serving other requests and schedules meanwhile.
+event loop goes on serving other requests and schedules meanwhile. The result of a REST call goes
+there to be rendered too, for any request, unless it is a scalar or a short text
+(:meth:`Bodies.renders_at_once`): a small request may ask for a big result.
 
 That work holds the GIL, which the interpreter hands to a waiting thread only every "switch
 interval" (5 ms by default, ``sys.getswitchinterval()``); a small request needs it several times
@@ -29,12 +31,17 @@ from servey_faas.threads import WorkerThreads
 
 R = TypeVar("R")
 
+_SCALARS = frozenset({bool, int, float})
+
 #: Bodies and query strings larger than this many bytes are parsed, validated and loaded (and their
 #: results dumped) on a worker thread. Validating and loading params costs up to about 1 µs a byte
 #: (lists of small dataclasses: JSON Schema validation, then marshy), GraphQL up to 5 µs (its own
 #: coercion too), so the event loop spends at most a few milliseconds on a body this size, and a
 #: request under it never pays a thread hop (about 20-50 µs).
 OFF_LOOP_BYTES = 1024
+
+#: Characters of a text result rendered on the event loop: about 20-30 µs of JSON encoding.
+OFF_LOOP_TEXT = 16384
 
 #: Threads for the work on big bodies. The work holds the GIL, so more threads would not finish it
 #: sooner: they bound how many big bodies are worked on at once (the others wait their turn). A
@@ -74,6 +81,16 @@ class Bodies:
     def is_big(size: int) -> bool:
         """True when work on ``size`` bytes of request goes off the event loop."""
         return size > OFF_LOOP_BYTES
+
+    @staticmethod
+    def renders_at_once(result: object) -> bool:
+        """True when an action's ``result`` is rendered on the event loop, in a small bounded time:
+        ``None``, a bool, an int, a float, a text of at most :data:`OFF_LOOP_TEXT` characters.
+        Anything else (a container, a dataclass) may hold any amount: it is rendered off the loop,
+        even for a small request (``GET /items?count=1000000``)."""
+        if isinstance(result, str):
+            return len(result) <= OFF_LOOP_TEXT
+        return result is None or type(result) in _SCALARS
 
     async def off_loop(self, fn: Callable[[], R]) -> R:
         """``fn()`` run on :attr:`threads`, with the caller's context variables, the switch

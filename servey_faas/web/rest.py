@@ -82,11 +82,11 @@ class ActionEndpoint:
             loaded = handler.load(*args, body, content_type)
         if isinstance(loaded, Reply):
             return to_response(loaded)
+        if_none_match = ", ".join(request.headers.getlist("if-none-match")) if handler.uses_etag else None
         watch = _DisconnectWatch(request.receive) if self._watch_disconnect else None
         try:
             result = await handler.invoker.call(loaded)
-            if_none_match = ", ".join(request.headers.getlist("if-none-match")) if handler.uses_etag else None
-            if big:  # rendering may fail too (NaN)
+            if big or not bodies.renders_at_once(result):  # rendering may fail too (NaN)
                 answer = await bodies.off_loop(functools.partial(handler.reply, result, if_none_match))
             else:
                 answer = handler.reply(result, if_none_match)

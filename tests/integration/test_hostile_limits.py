@@ -477,3 +477,53 @@ def test_a_big_body_delays_no_scheduled_run(tmp_path: Path, caplog: pytest.LogCa
     assert [r.getMessage() for r in caplog.records if "missed" in r.getMessage()] == []
     during = [t for t in ticks if start <= t <= start + seconds]
     assert len(during) >= int(seconds / 0.25) - 1, (seconds, during)
+
+
+# --- a big result of a small request: rendered off the event loop ---------------------------------
+
+#: Items in the big result: marshalling and rendering them takes about a quarter of a second here.
+BIG_RESULT_ITEMS = 400_000
+
+
+@pytest.mark.parametrize("action_name", ["list_items", "list_items_async"])
+def test_a_small_request_is_answered_while_a_big_result_is_rendered(action_name: str) -> None:
+    """A small request asks for a big result. Once the action has returned, a small request is
+    answered before the big answer's first byte: the big result is rendered off the event loop.
+    Rendered on the loop, the small request would wait for the whole rendering."""
+    returned = threading.Event()
+
+    @action(triggers=(WEB_GET,))
+    def list_items(count: int) -> list[Item]:
+        items = [Item(sku=f"sku-{i}") for i in range(count)]
+        returned.set()
+        return items
+
+    @action(triggers=(WEB_GET,))
+    async def list_items_async(count: int) -> list[Item]:
+        return list_items(count)
+
+    @action(triggers=(WEB_GET,))
+    def ping() -> str:
+        return "pong"
+
+    events: list[str] = []
+    sizes: list[int] = []
+    with serve(app_with(list_items, list_items_async, ping)) as url:
+
+        def ask_for_the_big_result() -> None:
+            with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
+                path = "/actions/" + action_name.replace("_", "-")
+                with client.stream("GET", path, params={"count": BIG_RESULT_ITEMS}) as answer:
+                    events.append("big answer started")  # its headers: the rendering is over
+                    sizes.append(len(json.loads(answer.read())))
+
+        big = threading.Thread(target=ask_for_the_big_result)
+        with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
+            assert client.get("/actions/ping").json() == "pong"  # connected, the server warm
+            big.start()
+            assert returned.wait(CLIENT_TIMEOUT)
+            assert client.get("/actions/ping").json() == "pong"
+            events.append("small answered")
+        big.join(CLIENT_TIMEOUT)
+    assert sizes == [BIG_RESULT_ITEMS]
+    assert events == ["small answered", "big answer started"]
