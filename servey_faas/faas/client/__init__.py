@@ -5,7 +5,8 @@ token sources, the gateway's wire models (:mod:`~servey_faas.faas.client.models`
 Nothing here imports the deploy side, the local gateway or the function runtime.
 
 The wire models are imported on first use (PEP 562): an ``api`` router that only invokes functions
-never builds their dataclasses (about 4 ms of its cold start, ``bench/coldstart.py``).
+never builds their dataclasses (about 4 ms of its cold start by ``python -X importtime``; see
+``bench/README.md``, cold start).
 """
 
 from __future__ import annotations
