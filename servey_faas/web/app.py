@@ -69,7 +69,10 @@ def create_app(
         def lifespan(_: Starlette) -> AbstractAsyncContextManager[None]:
             return local
 
-    starlette = Starlette(debug=debug, exception_handlers={HTTPException: _http_error})
+    # An error of ours outside an action (those are answered by their endpoint) is a JSON 500 too;
+    # Starlette's ServerErrorMiddleware sends it, then raises the error for the server to log.
+    handlers = {HTTPException: _http_error, Exception: _internal_error}
+    starlette = Starlette(debug=debug, exception_handlers=handlers)
     # The routes and lifespan go to a router finding literal paths (every REST route without
     # params, /graphql, the docs) with one lookup; its middleware stack is built on the first call.
     starlette.router = LiteralPathRouter(routes, lifespan=lifespan)
@@ -81,3 +84,7 @@ def create_app(
 async def _http_error(request: Request, exc: Any) -> Response:
     status = int(exc.status_code)
     return error_response(status, _ERROR_NAMES.get(status, "http_error"), str(exc.detail), headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    return error_response(500, "internal_error", "internal server error")

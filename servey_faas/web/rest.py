@@ -40,6 +40,8 @@ DISCONNECT_WATCH_AFTER = 0.25
 _STOPPING = error_reply(503, "unavailable", "the server is stopping")
 #: What a call cancelled by its client's disconnect "answers": never sent (499, as nginx logs it).
 _GONE = error_reply(499, "client_closed_request", "the client closed the connection before the answer")
+#: The answer to an error of ours outside an action (the same body as a failing action's).
+_INTERNAL_ERROR = error_reply(500, "internal_error", "internal server error")
 
 
 class ActionEndpoint:
@@ -63,6 +65,16 @@ class ActionEndpoint:
         self._watch_disconnect = route.invoker.action.is_async
 
     async def handle(self, request: Request) -> Response:
+        """The response to ``request``. An error of ours (not the action's: that is a 500 too,
+        logged as the action's) is logged and answered 500 ``internal_error``, never Starlette's
+        plain-text page, and the connection stays open."""
+        try:
+            return await self._handle(request)
+        except Exception:
+            logger.exception("%s %s failed outside its action", request.method, request.url.path)
+            return to_response(_INTERNAL_ERROR)
+
+    async def _handle(self, request: Request) -> Response:
         handler, bodies = self._handler, self._bodies
         scope = request.scope
         authorization, content_type = _read_headers(scope["headers"])

@@ -221,3 +221,35 @@ def test_failing_action_is_a_generic_500_and_the_traceback_is_logged(
     assert "pin-1234" in str(record.exc_info[1])
     assert "Traceback" in caplog.text
     assert f"in {fn.__name__}" in caplog.text  # the action's own frame is in the logged traceback
+
+
+def test_an_error_of_ours_outside_an_action_is_a_json_500_too(
+    live_server: LiveServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of servey_faas itself (here: reading the params, parsing a GraphQL body) answers the
+    same JSON 500 as a failing action, in the GraphQL shape on ``/graphql``, never Starlette's
+    plain-text page; the traceback goes to the log."""
+    from servey_faas.web import handling, jsonparse
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug pin-5678")
+
+    caplog.set_level(logging.ERROR)
+    base_url = live_server(app_with(rename_item))
+    monkeypatch.setattr(handling.RouteHandler, "load", broken)
+    monkeypatch.setattr(jsonparse, "loads", broken)
+    with httpx.Client(base_url=base_url, timeout=CLIENT_TIMEOUT) as client:
+        rest = client.put("/items/1", json={"name": "x"})
+        graphql = client.post("/graphql", json={"query": "{ __typename }"})
+
+    assert (rest.status_code, _is_json(rest)) == (500, True)
+    assert rest.json() == {"error": "internal_error", "message": "internal server error"}
+    assert (graphql.status_code, _is_json(graphql)) == (500, True)
+    assert graphql.json() == {
+        "errors": [{"message": "internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+        "data": None,
+    }
+    for response in (rest, graphql):
+        assert "pin-5678" not in response.text and "Traceback" not in response.text
+    logged = [r for r in caplog.records if r.exc_info is not None and "pin-5678" in str(r.exc_info[1])]
+    assert len(logged) == 2, caplog.text

@@ -561,3 +561,21 @@ async def test_an_action_raising_validation_error_itself_is_a_500_not_a_422() ->
 
     assert response.status_code == 500
     assert response.json() == {"error": "internal_error", "message": "internal server error"}
+
+
+async def test_an_error_in_any_other_route_is_a_json_500() -> None:
+    """The app's last resort (an extra route, the docs): the same JSON body as a failing action."""
+    from starlette.routing import Route
+
+    async def broken(request: object) -> None:
+        raise RuntimeError("bug pin-9012")
+
+    found = get_action(say_hello)
+    assert found is not None
+    app = create_app(ServeyApp.from_registry(ActionRegistry([found])), extra_routes=[Route("/broken", broken)])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/broken")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "internal_error", "message": "internal server error"}

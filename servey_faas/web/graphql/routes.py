@@ -114,8 +114,15 @@ class GraphQLEndpoint:
         self._bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The endpoint as a plain ASGI app: no per-request wrapping by Starlette's router."""
-        response = await self.handle(Request(scope, receive))
+        """The endpoint as a plain ASGI app: no per-request wrapping by Starlette's router. An
+        error of ours (not of an action: those are field errors) is logged and answered 500 with
+        a GraphQL error, ``INTERNAL_SERVER_ERROR``."""
+        request = Request(scope, receive)
+        try:
+            response = await self.handle(request)
+        except Exception:
+            logger.exception("GraphQL request %s %s failed", request.method, request.url.path)
+            response = to_response(Reply(500, _internal_error_body()))
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
