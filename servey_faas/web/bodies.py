@@ -7,9 +7,7 @@ handing it to a thread and back. A bigger one is handed to :attr:`Bodies.threads
 its own, so that parsing never waits for the threads sync actions run on (nor the reverse), and the
 event loop goes on serving other requests and schedules meanwhile. The result of a REST call goes
 there to be rendered too, for any request, unless it is a scalar or a short text
-(:meth:`Bodies.renders_at_once`): a small request may ask for a big result. On GraphQL, a
-request whose document selects a list runs there whole for the same reason
-(:attr:`~servey_faas.web.graphql.execution.Document.unbounded`).
+(:meth:`Bodies.renders_at_once`): a small request may ask for a big result.
 
 That work holds the GIL, which the interpreter hands to a waiting thread only every "switch
 interval" (5 ms by default, ``sys.getswitchinterval()``); a small request needs it several times

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from graphql import (
-    BREAK,
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
@@ -35,17 +34,10 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    TypeInfo,
-    TypeInfoVisitor,
-    Visitor,
     execute,
-    get_named_type,
-    get_nullable_type,
-    is_list_type,
     parse,
     specified_rules,
     validate,
-    visit,
 )
 from graphql.pyutils import is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -92,10 +84,6 @@ class Document:
     named: dict[str, OperationDefinitionNode]
     parse_errors: list[GraphQLError] | None
     validation_errors: list[GraphQLError] | None
-    #: The document selects a field of a list type or of the ``JSON`` scalar somewhere: its answer
-    #: may be any size, whatever the size of the request. (Without one, an answer holds one value
-    #: per field the document selects.)
-    unbounded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,25 +145,23 @@ class Operations:
                 if definition.name is not None:
                     named.setdefault(definition.name.value, definition)
         errors = validate(self.schema, node, self._rules)
-        if errors:
-            return Document(node, first, named, None, tag(errors, GRAPHQL_VALIDATION_FAILED))
-        return Document(node, first, named, None, None, _selects_unbounded(self.schema, node))
+        return Document(node, first, named, None, tag(errors, GRAPHQL_VALIDATION_FAILED) if errors else None)
 
     async def run(
         self,
-        query: str | Document,
+        query: str,
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: Any,
         allowed: frozenset[OperationType],
     ) -> Outcome:
-        """Run the operation ``operation_name`` of ``query`` (a query text, or its
-        :meth:`document`) with ``variables`` and ``context`` (the resolvers' ``info.context``).
+        """Run the operation ``operation_name`` of ``query`` with ``variables`` and ``context``
+        (the resolvers' ``info.context``).
 
         :raises UnknownOperationError: when the document has no such operation.
         :raises OperationNotAllowedError: when the operation's type is not in ``allowed``.
         """
-        document = query if isinstance(query, Document) else self.document(query)
+        document = self.document(query)
         if document.parse_errors is not None:
             return Outcome(None, document.parse_errors, data_missing=True)
         operation = document.first if operation_name is None else document.named.get(operation_name)
@@ -205,25 +191,6 @@ class Operations:
         if result.errors:
             log_internal_errors(result.errors)
         return Outcome(result.data, result.errors)
-
-
-def _selects_unbounded(schema: GraphQLSchema, node: DocumentNode) -> bool:
-    """Whether a (valid) document selects a field whose type is a list or the ``JSON`` scalar, in
-    any operation or fragment."""
-    type_info = TypeInfo(schema)
-    found = False
-
-    class Finder(Visitor):
-        def enter_field(self, *_: Any) -> Any:
-            nonlocal found
-            field_type = get_nullable_type(type_info.get_type())
-            if is_list_type(field_type) or getattr(get_named_type(field_type), "name", None) == "JSON":
-                found = True
-                return BREAK
-            return None
-
-    visit(node, TypeInfoVisitor(type_info, Finder()))
-    return found
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:

@@ -44,7 +44,7 @@ from servey_faas.web.graphql.errors import (
     PAYLOAD_TOO_LARGE,
     format_error,
 )
-from servey_faas.web.graphql.execution import Document, OperationNotAllowedError, UnknownOperationError
+from servey_faas.web.graphql.execution import OperationNotAllowedError, UnknownOperationError
 from servey_faas.web.graphql.graphiql import (
     PAGE_CACHE_CONTROL,
     PAGE_CONTENT_SECURITY_POLICY,
@@ -110,7 +110,6 @@ class GraphQLEndpoint:
     def __init__(self, schema: AppSchema, graphiql_page: bytes, bodies: Bodies) -> None:
         self.schema = schema
         self._run = schema.operations.run
-        self._document = schema.operations.document
         self._page = graphiql_page
         self._bodies = bodies
 
@@ -206,9 +205,7 @@ class GraphQLEndpoint:
         server_loop: asyncio.AbstractEventLoop | None = None,
     ) -> Response:
         """Read the request with ``read``, run its operation, answer; on ``server_loop``'s thread,
-        or on another event loop (``server_loop`` given). A small request whose document may
-        answer any amount (:attr:`~.execution.Document.unbounded`: a list) is run on another event
-        loop too, on a thread of :attr:`_bodies`."""
+        or on another event loop (``server_loop`` given)."""
         body = read()
         if isinstance(body, Response):
             return body
@@ -219,27 +216,9 @@ class GraphQLEndpoint:
             return _request_error("variables must be a JSON object")
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("operationName must be a string")
-        document = self._document(query)
-        if server_loop is None and document.unbounded:
-            loop = asyncio.get_running_loop()
-            return await self._bodies.off_loop(
-                lambda: asyncio.run(self._execute(request, document, variables, operation_name, allowed, loop))
-            )
-        return await self._execute(request, document, variables, operation_name, allowed, server_loop)
-
-    async def _execute(
-        self,
-        request: Request,
-        document: Document,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        allowed: frozenset[OperationType],
-        server_loop: asyncio.AbstractEventLoop | None,
-    ) -> Response:
-        """Run the operation of a request already read, answer (see :meth:`_operation`)."""
         context = GraphQLContext(request, request.headers.get("authorization"), server_loop=server_loop)
         try:
-            outcome = await self._run(document, variables, operation_name, context, allowed)
+            outcome = await self._run(query, variables, operation_name, context, allowed)
         except OperationNotAllowedError as e:
             return _request_error(e.reason(request.method), 405, {"Allow": "POST"})
         except UnknownOperationError as e:
