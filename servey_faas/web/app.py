@@ -14,7 +14,8 @@ from starlette.routing import BaseRoute
 
 from servey_faas.app import ServeyApp
 from servey_faas.web.bodies import Bodies
-from servey_faas.web.responses import error_response
+from servey_faas.web.handling import INTERNAL_ERROR
+from servey_faas.web.responses import error_response, to_response
 from servey_faas.web.rest import debug_token_routes, rest_routes
 from servey_faas.web.routing import LiteralPathRouter
 
@@ -87,4 +88,4 @@ async def _http_error(request: Request, exc: Any) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    return error_response(500, "internal_error", "internal server error")
+    return to_response(INTERNAL_ERROR)

@@ -91,6 +91,11 @@ def error_reply(status: int, error: str, message: str, headers: Mapping[str, str
     return Reply(status, render_json({"error": error, "message": message}), headers=headers or {})
 
 
+#: 500 ``internal_error``: what a failing action answers, and any other error of the server (the
+#: traceback goes to the log, never to the client).
+INTERNAL_ERROR = error_reply(500, "internal_error", "internal server error")
+
+
 def too_large_reply(limit: int) -> Reply:
     """HTTP 413 (RFC 9110 §15.5.14) for a request body over ``limit`` bytes::
 
@@ -317,7 +322,7 @@ class RouteHandler:
             logger.warning("%s on %s %s", error, method, path)
             return error_reply(504, "gateway_timeout", str(error))
         logger.exception("action %r failed on %s %s", self.invoker.name, method, path)
-        return error_reply(500, "internal_error", "internal server error")
+        return INTERNAL_ERROR
 
     def _check_json_values(self, query: list[tuple[str, str]], path_params: Mapping[str, str]) -> list[tuple[str, str]]:
         # A value is one level inside the params object, which counts towards the limit as a body does.

@@ -24,7 +24,15 @@ from servey_faas.invocation import ActionInvoker
 from servey_faas.settings import LimitSettings, Settings
 from servey_faas.timers import loop_timers
 from servey_faas.web.bodies import Bodies
-from servey_faas.web.handling import Reply, RouteHandler, WebRoute, error_reply, too_large_reply, web_routes
+from servey_faas.web.handling import (
+    INTERNAL_ERROR,
+    Reply,
+    RouteHandler,
+    WebRoute,
+    error_reply,
+    too_large_reply,
+    web_routes,
+)
 from servey_faas.web.params import parse_json_body
 from servey_faas.web.responses import JSONResponse, error_response, to_response, validation_error_response
 
@@ -40,8 +48,6 @@ DISCONNECT_WATCH_AFTER = 0.25
 _STOPPING = error_reply(503, "unavailable", "the server is stopping")
 #: What a call cancelled by its client's disconnect "answers": never sent (499, as nginx logs it).
 _GONE = error_reply(499, "client_closed_request", "the client closed the connection before the answer")
-#: The answer to an error of ours outside an action (the same body as a failing action's).
-_INTERNAL_ERROR = error_reply(500, "internal_error", "internal server error")
 
 
 class ActionEndpoint:
@@ -72,7 +78,7 @@ class ActionEndpoint:
             return await self._handle(request)
         except Exception:
             logger.exception("%s %s failed outside its action", request.method, request.url.path)
-            return to_response(_INTERNAL_ERROR)
+            return to_response(INTERNAL_ERROR)
 
     async def _handle(self, request: Request) -> Response:
         handler, bodies = self._handler, self._bodies
